@@ -78,7 +78,7 @@ def check_real(
         bad |= ~np.isfinite(arr)
     if bad.any():
         first = arr[bad].ravel()[0]
-        raise ValueError(f"{name} must be in {interval}, got {first!r}")
+        raise ValueError(f"{name} must be in {interval}, got {float(first)!r}")
     return arr
 
 

@@ -1,0 +1,74 @@
+"""Parameter grids and the physical ↔ natural coordinate maps."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from statgeo.grid import Axis, ParameterGrid
+from statgeo.models.coordinates import ising_temperature_field_map, tasep_rates_map
+
+
+def fd_jacobian(f, p, h=1e-6):
+    d = p.shape[-1]
+    cols = []
+    for j in range(d):
+        e = np.zeros(d)
+        e[j] = h
+        cols.append((f(p + e) - f(p - e)) / (2 * h))
+    return np.stack(cols, axis=-1)
+
+
+@pytest.mark.parametrize("cmap", [ising_temperature_field_map(1.0), ising_temperature_field_map(0.7), tasep_rates_map()])
+def test_coordinate_maps_invert_and_jacobians_match_finite_differences(cmap):
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0.2, 0.9, size=(50, 2))
+    np.testing.assert_allclose(cmap.inverse(cmap.forward(p)), p, rtol=1e-13)
+    np.testing.assert_allclose(cmap.jacobian(p), fd_jacobian(cmap.forward, p), rtol=1e-7, atol=1e-9)
+
+
+def test_grid_points_order_shape_and_xarray_coords():
+    g = ParameterGrid.from_ranges(T=(1.5, 3.0, 4), H=(-0.5, 0.5, 3), coordinate_map=ising_temperature_field_map())
+    assert g.shape == (4, 3) and g.size == 12 and g.names == ("T", "H")
+    pts = g.points()
+    assert pts.shape == (12, 2)
+    np.testing.assert_array_equal(pts[1], [1.5, 0.0])  # C order: last axis fastest
+    t = g.natural_points()
+    np.testing.assert_allclose(t[:, 0], 1.0 / pts[:, 0])
+    np.testing.assert_allclose(t[:, 1], pts[:, 1] / pts[:, 0])
+    da = xr.DataArray(np.zeros(g.shape), dims=g.names, coords=g.coords())
+    assert da["T"].attrs["units"] == "1" and da.sizes == {"T": 4, "H": 3}
+    assert g.index_of(pts[7]) == 7
+
+
+def test_pull_back_of_gradient_and_metric_is_chain_rule():
+    # F(t) = ½|t|² ⇒ ∇_t F = t, g_t = I; in p coordinates ∇_p F = Jᵀ t and g_p = JᵀJ.
+    g = ParameterGrid.from_ranges(alpha=(0.2, 0.9, 3), beta=(0.3, 1.0, 3), coordinate_map=tasep_rates_map())
+    p = g.points()
+    t = g.natural_points()
+    F = lambda pp: 0.5 * (g.to_natural(pp) ** 2).sum(-1)
+    num_grad = fd_jacobian(lambda pp: F(pp)[..., None], p)[..., 0, :]
+    np.testing.assert_allclose(g.pull_back_gradient(t), num_grad, rtol=1e-6, atol=1e-9)
+    J = g.jacobian()
+    np.testing.assert_allclose(g.pull_back_metric(np.broadcast_to(np.eye(2), (9, 2, 2))),
+                               np.einsum("nki,nkj->nij", J, J))
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        ({}, ValueError, "empty"),
+        ({"K": (0.1, 0.5, 0)}, ValueError, r"number of points on axis 'K' must be an integer in \[1, inf\]"),
+        ({"K": [0.3, 0.2]}, ValueError, "strictly increasing"),
+        ({"K": [0.1, np.nan]}, ValueError, "finite"),
+    ],
+)
+def test_bad_grids_raise_clear_errors(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        ParameterGrid.from_ranges(**kwargs)
+
+
+def test_axis_rejects_non_numeric_and_duplicate_names():
+    with pytest.raises(TypeError, match="real numbers"):
+        Axis("K", np.array(["a", "b"]))
+    with pytest.raises(ValueError, match="unique"):
+        ParameterGrid([Axis("K", [0.1]), Axis("K", [0.2])])
