@@ -1,0 +1,310 @@
+"""Recover a potential Φ from a metric field g ≈ ∇²Φ on a grid (sparse linear least squares).
+
+Unknowns are the values Φ_n at the N grid nodes. Every node where the stencil fits gives one
+equation per Hessian component (i ≤ j),
+
+    (D_ij Φ)(p) − Σ_l B_l,ij(p) (D_l Φ)(p) = (Jᵀ g J)_ij(p),
+
+where p are the grid coordinates, J = ∂t/∂p the Jacobian of the map to natural coordinates t,
+D_ii the three-point second difference along axis i (non-uniform spacing allowed; rows only at
+nodes interior along i), D_ij (i < j) the product of centred first differences (rows at nodes
+interior along i and j), D_l the second-order first difference (one-sided at the edges), and
+B_l,ij = Σ_k ∂²t_k/∂p_i∂p_j (J⁻¹)_lk the connection term of the chain rule
+∂²Φ/∂p_i∂p_j = Σ_kl J_ki g_kl J_lj + Σ_k ∂Φ/∂t_k ∂²t_k/∂p_i∂p_j (zero for an affine map, e.g.
+when the grid is already in natural coordinates). ∂²t/∂p² is taken by central differences of
+``grid.jacobian``.
+
+The equations are solved in the weighted least-squares sense through the normal equations
+AᵀWA Φ = AᵀW b (``scipy.sparse.linalg.spsolve``, SuperLU). Off-diagonal equations carry an
+extra weight 2 (they stand for both g_ij and g_ji: the residual is the Frobenius norm of the
+Hessian mismatch); optional per-component weights (e.g. inverse variances) multiply W.
+
+Gauge. ∇²Φ determines Φ up to an affine function ⟨c, t⟩ + b (geometry.md, Theorem 3.2). With
+no extra information Φ is pinned to 0 at d + 1 affinely independent corners (removing the
+null space exactly for an affine map) and the least-squares affine part in t is subtracted
+afterwards, so the returned Φ is orthogonal to {1, t_1, ..., t_d} over the grid. Given a
+known gradient at one node, d weighted rows impose ∇_tΦ there and Φ is pinned to a given value
+at that node instead.
+
+The discretisation is second order: for smooth g the error of Φ (after affine alignment) and of
+its gradient decreases as O(h²).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import spsolve
+
+from statgeo._checks import check_real
+from statgeo.grid import ParameterGrid
+
+__all__ = ["PotentialFit", "potential_from_metric", "grid_gradient"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PotentialFit:
+    """Result of :func:`potential_from_metric` (arrays over the grid shape ``G``).
+
+    Attributes
+    ----------
+    potential : (*G,) Φ up to the gauge described in the module docstring.
+    gradient : (*G, d) ∇_tΦ in natural coordinates (finite differences of Φ).
+    residual_rms : weighted RMS of the Hessian-equation residuals (units of g).
+    n_equations : number of least-squares equations.
+    """
+
+    potential: np.ndarray
+    gradient: np.ndarray
+    residual_rms: float
+    n_equations: int
+
+
+def _d1_1d(x: np.ndarray) -> sp.csr_matrix:
+    """Second-order first-derivative matrix on nodes x (numpy.gradient's formulas)."""
+    n = x.size
+    h = np.diff(x)
+    rows, cols, vals = [], [], []
+    if n == 2:
+        for r in (0, 1):
+            rows += [r, r]
+            cols += [0, 1]
+            vals += [-1.0 / h[0], 1.0 / h[0]]
+        return sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
+    for i in range(1, n - 1):
+        hm, hp = h[i - 1], h[i]
+        rows += [i, i, i]
+        cols += [i - 1, i, i + 1]
+        vals += [-hp / (hm * (hm + hp)), (hp - hm) / (hm * hp), hm / (hp * (hm + hp))]
+    h1, h2 = h[0], h[1]
+    rows += [0, 0, 0]
+    cols += [0, 1, 2]
+    vals += [-(2 * h1 + h2) / (h1 * (h1 + h2)), (h1 + h2) / (h1 * h2), -h1 / (h2 * (h1 + h2))]
+    h1, h2 = h[-1], h[-2]
+    rows += [n - 1, n - 1, n - 1]
+    cols += [n - 1, n - 2, n - 3]
+    vals += [(2 * h1 + h2) / (h1 * (h1 + h2)), -(h1 + h2) / (h1 * h2), h1 / (h2 * (h1 + h2))]
+    return sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
+
+
+def _d2_1d(x: np.ndarray) -> sp.csr_matrix:
+    """Three-point second-derivative matrix; rows 0 and n−1 are empty."""
+    n = x.size
+    h = np.diff(x)
+    rows, cols, vals = [], [], []
+    for i in range(1, n - 1):
+        hm, hp = h[i - 1], h[i]
+        rows += [i, i, i]
+        cols += [i - 1, i, i + 1]
+        vals += [2.0 / (hm * (hm + hp)), -2.0 / (hm * hp), 2.0 / (hp * (hm + hp))]
+    return sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
+
+
+def _along(op: sp.spmatrix, axis: int, shape: tuple[int, ...]) -> sp.csr_matrix:
+    """Lift a 1-D operator to the flattened (C-order) grid."""
+    mats = [sp.identity(n, format="csr") for n in shape]
+    mats[axis] = op
+    out = mats[0]
+    for m in mats[1:]:
+        out = sp.kron(out, m, format="csr")
+    return out
+
+
+def _interior(shape: tuple[int, ...], axes: Sequence[int]) -> np.ndarray:
+    m = np.ones(shape, dtype=bool)
+    for a in axes:
+        sl = [slice(None)] * len(shape)
+        sl[a] = 0
+        m[tuple(sl)] = False
+        sl[a] = shape[a] - 1
+        m[tuple(sl)] = False
+    return m.ravel()
+
+
+def _map_second_derivatives(grid: ParameterGrid) -> np.ndarray:
+    """∂²t_k/∂p_i∂p_j at the grid nodes, shape (N, d(k), d(i), d(j)), by central differences."""
+    p = grid.points()
+    d = grid.ndim
+    out = np.zeros((p.shape[0], d, d, d))
+    for j, a in enumerate(grid.axes):
+        span = float(a.values[-1] - a.values[0]) or 1.0
+        delta = 1e-5 * max(span, float(np.max(np.abs(a.values))))
+        e = np.zeros(d)
+        e[j] = delta
+        out[:, :, :, j] = (grid.jacobian(p + e) - grid.jacobian(p - e)) / (2 * delta)  # ∂J_ki/∂p_j
+    return 0.5 * (out + np.swapaxes(out, 2, 3))
+
+
+def grid_gradient(potential: np.ndarray, grid: ParameterGrid) -> np.ndarray:
+    """∇_tΦ on the grid: second-order differences along the grid axes, then ∇_t = J⁻ᵀ ∇_p.
+
+    Parameters
+    ----------
+    potential : (*G,) values of Φ.
+    grid : the grid (every axis ≥ 2 points).
+
+    Returns
+    -------
+    (*G, d) gradient in natural coordinates.
+    """
+    phi = np.asarray(potential, dtype=np.float64)
+    if phi.shape != grid.shape:
+        raise ValueError(f"potential must have the grid shape {grid.shape}, got {phi.shape}")
+    gp = np.stack(
+        [np.gradient(phi, a.values, axis=j, edge_order=2 if a.size >= 3 else 1) for j, a in enumerate(grid.axes)],
+        axis=-1,
+    )
+    Jinv = np.linalg.inv(grid.jacobian().reshape(grid.shape + (grid.ndim, grid.ndim)))
+    return np.einsum("...ji,...j->...i", Jinv, gp)
+
+
+def potential_from_metric(
+    metric: np.ndarray,
+    grid: ParameterGrid,
+    *,
+    weights: np.ndarray | None = None,
+    known_gradient: tuple[Sequence[float], Sequence[float]] | None = None,
+    known_value: float = 0.0,
+    gradient_weight: float = 1e3,
+) -> PotentialFit:
+    """Potential Φ on the grid whose Hessian in natural coordinates best matches ``metric``.
+
+    Parameters
+    ----------
+    metric : (*grid.shape, d, d) metric g(t) in natural coordinates (symmetrised on input).
+    grid : :class:`~statgeo.grid.ParameterGrid`, every axis ≥ 3 points; its coordinate map
+        gives the natural coordinates (the grid may be non-uniform in them).
+    weights : optional (*grid.shape, d, d) non-negative weights per component (e.g. 1/Var g_ij),
+        applied to the squared residuals of the corresponding equations. Weights refer to the
+        components of the metric pulled back to grid coordinates (identical for an identity map).
+    known_gradient : optional ``(point, grad)``: a point in grid coordinates (snapped to the
+        nearest node) and the known ∇_tΦ there; fixes the linear part of the gauge.
+    known_value : Φ at that node when ``known_gradient`` is given.
+    gradient_weight : weight of the gradient rows relative to the Hessian rows (scaled by the
+        typical Hessian-row magnitude).
+
+    Returns
+    -------
+    :class:`PotentialFit`.
+
+    Notes
+    -----
+    Least squares over the second-difference equations of the module docstring (cf. the
+    discrete Hessian-fitting/"Hessian energy" formulations, e.g. Stein et al., ACM TOG 37, 2018,
+    here without a smoothness prior since the data term is a full Hessian).
+    """
+    if not isinstance(grid, ParameterGrid):
+        raise TypeError(f"grid must be a ParameterGrid, got {type(grid).__name__}")
+    d, shape = grid.ndim, grid.shape
+    small = [a.name for a in grid.axes if a.size < 3]
+    if small:
+        raise ValueError(f"every grid axis needs at least 3 points for second differences; axes {small} have fewer")
+    g = np.asarray(metric)
+    if g.dtype.kind not in "iuf":
+        raise TypeError(f"metric must be a real array, got dtype {g.dtype}")
+    g = g.astype(np.float64)
+    if g.shape != shape + (d, d):
+        raise ValueError(f"metric must have shape (*grid_shape, d, d) = {shape + (d, d)}, got {g.shape}")
+    if not np.isfinite(g).all():
+        raise ValueError("metric must be finite (no NaN or inf)")
+    g = 0.5 * (g + np.swapaxes(g, -1, -2))
+    if weights is not None:
+        w = np.asarray(weights, dtype=np.float64)
+        if w.shape != shape + (d, d):
+            raise ValueError(f"weights must have shape {shape + (d, d)}, got {w.shape}")
+        if not np.isfinite(w).all() or (w < 0).any():
+            raise ValueError("weights must be finite and >= 0")
+        w = 0.5 * (w + np.swapaxes(w, -1, -2))
+    else:
+        w = np.ones(shape + (d, d))
+    kv = float(check_real("known_value", known_value))
+    gw = float(check_real("gradient_weight", gradient_weight, low=0.0, low_inclusive=False))
+    anchor = None
+    if known_gradient is not None:
+        try:
+            pt, gr = known_gradient
+        except (TypeError, ValueError) as exc:
+            raise TypeError("known_gradient must be a pair (point, gradient)") from exc
+        pt = check_real("known_gradient point", pt)
+        gr = check_real("known_gradient gradient", gr)
+        if pt.shape != (d,) or gr.shape != (d,):
+            raise ValueError(f"known_gradient point and gradient must have shape ({d},), got {pt.shape}, {gr.shape}")
+        anchor = (int(grid.index_of(pt)), gr)
+
+    N = grid.size
+    Jm = grid.jacobian().reshape(N, d, d)
+    Jinv = np.linalg.inv(Jm)
+    gp = np.einsum("nki,nkl,nlj->nij", Jm, g.reshape(N, d, d), Jm)  # metric in grid coordinates
+    C = _map_second_derivatives(grid)  # (N, k, i, j)
+    B = np.einsum("nkij,nlk->nlij", C, Jinv)  # (N, l, i, j)
+    affine_map = bool(np.max(np.abs(B)) <= 1e-9 * max(1.0, float(np.max(np.abs(Jm)))))
+    D1 = [_along(_d1_1d(a.values), j, shape) for j, a in enumerate(grid.axes)]
+    D2 = [_along(_d2_1d(a.values), j, shape) for j, a in enumerate(grid.axes)]
+    wp = w.reshape(N, d, d)
+
+    blocks, rhs, rw = [], [], []
+    for i in range(d):
+        for j in range(i, d):
+            rows = np.flatnonzero(_interior(shape, (i,) if i == j else (i, j)))
+            op = D2[i] if i == j else D1[i] @ D1[j]
+            if not affine_map:
+                for l in range(d):
+                    op = op - sp.diags(B[:, l, i, j]) @ D1[l]
+            blocks.append(op[rows])
+            rhs.append(gp[rows, i, j])
+            rw.append(wp[rows, i, j] * (1.0 if i == j else 2.0))
+    A = sp.vstack(blocks, format="csr")
+    b = np.concatenate(rhs)
+    wv = np.concatenate(rw)
+    n_eq = A.shape[0]
+
+    if anchor is None:
+        pins = [0]
+        for j in range(d):
+            idx = [0] * d
+            idx[j] = shape[j] - 1
+            pins.append(int(np.ravel_multi_index(tuple(idx), shape)))
+        values = np.zeros(len(pins))
+    else:
+        node, grad_t = anchor
+        pins = [node]
+        values = np.array([kv])
+        # ∇_tΦ(node) = J⁻ᵀ D1 Φ at the node: row l is Σ_j (J⁻¹)_{jl} D1_j. The rows are multiplied
+        # by the RMS norm of the Hessian rows (so both kinds have comparable norms) and weighted gw.
+        scale = float(np.sqrt(np.mean(np.asarray(A.multiply(A).sum(axis=1)).ravel()))) if n_eq else 1.0
+        grow = [scale * sum(Jinv[node, j, l] * D1[j][node] for j in range(d)) for l in range(d)]
+        A = sp.vstack([A] + grow, format="csr")
+        b = np.concatenate([b, scale * grad_t])
+        wv = np.concatenate([wv, np.full(d, gw * float(np.mean(wv)) if wv.size else gw)])
+    free = np.setdiff1d(np.arange(N), pins)
+    phi = np.zeros(N)
+    phi[pins] = values
+    Af = A[:, free]
+    bf = b - A[:, pins] @ values
+    W = sp.diags(wv)
+    lhs = (Af.T @ W @ Af).tocsc()
+    empty = np.flatnonzero(lhs.diagonal() <= 0)
+    if empty.size:
+        nodes = [tuple(int(v) for v in np.unravel_index(free[i], shape)) for i in empty[:5]]
+        raise ValueError(f"weights leave {empty.size} grid node(s) undetermined (no equation with positive weight "
+                         f"touches them), e.g. {nodes}; use small positive weights instead of zeros")
+    sol = spsolve(lhs, Af.T @ (wv * bf))
+    phi[free] = sol
+    res = A @ phi - b
+    residual = float(np.sqrt(np.sum(wv[:n_eq] * res[:n_eq] ** 2) / max(np.sum(wv[:n_eq]), 1e-300)))
+
+    if anchor is None:
+        t = grid.natural_points()
+        X = np.column_stack([np.ones(N), t])
+        coef, *_ = np.linalg.lstsq(X, phi, rcond=None)
+        phi = phi - X @ coef
+    phi = phi.reshape(shape)
+    grad = grid_gradient(phi, grid)
+    log.debug("potential_from_metric: grid %s, %d equations, residual rms %.3g", shape, n_eq, residual)
+    return PotentialFit(phi, grad, residual, n_eq)

@@ -1,0 +1,420 @@
+"""The Table 1 baselines: Mean-as-Stat and PCA-VAE (validation.md, "Baselines").
+
+Each baseline chooses a statistic s(x) ∈ R^k, then follows one principled route to the same
+outputs as the main method:
+
+1. μ(t) = E[s | t], Σ(t) = Cov[s | t] per grid point, J_μ by finite differences over the grid
+   (after a light smoothing of μ), and the Gaussian-statistic Fisher metric
+   g_s = J_μᵀ Σ⁻¹ J_μ (:mod:`statgeo.geometry.statistic_metric`);
+2. a potential Φ with ∇²Φ ≈ g_s by sparse least squares on the grid, and ∇Φ by differences
+   (:mod:`statgeo.geometry.potential_from_metric`).
+
+Statistics:
+
+* **Mean-as-Stat** — s(x) = mean of x over its feature dims (mean spin, mean occupation), k = 1.
+  For the Ising model M/N is the exact sufficient statistic of the field direction, so the η–η
+  metric component is exact up to estimation error; this is expected and not handicapped.
+* **PCA** — projections on the k leading principal components (default 2) of the raw samples,
+  PCA fitted on the samples pooled over the whole grid (no symmetrisation: the Z2 spin flip is
+  not modded out, as in the paper).
+* **VAE** — the encoder means of a small VAE (MLP encoder/decoder, latent dim 2, Bernoulli
+  decoder for two-valued data, Gaussian otherwise), trained by Adam on the pooled samples on
+  the CPU with a fixed seed.
+
+The "PCA-VAE" row of Table 1 takes the better of the two variants (:func:`pick_better`:
+smallest mean normalised RMSE of F and ∇F after affine alignment against the reference), i.e.
+the baseline is given the benefit of the doubt. See ``docs/baselines.md``.
+
+Scale: Φ from g_s is the log-partition of *one sample*; pass ``normalisation = N`` (sites) to
+compare with a log Z per site. Everything is returned in natural coordinates.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import xarray as xr
+from tqdm.auto import tqdm
+
+from statgeo._checks import check_choice, check_int, check_real
+from statgeo._seeding import as_seed_sequence
+from statgeo._xrutil import config_attr
+from statgeo.geometry.potential_from_metric import potential_from_metric
+from statgeo.geometry.statistic_metric import statistic_metric
+from statgeo.grid import ParameterGrid
+
+__all__ = [
+    "as_sample_array",
+    "mean_statistic",
+    "pca_statistics",
+    "vae_statistics",
+    "statistic_baseline",
+    "mean_as_stat",
+    "pca_vae",
+    "pick_better",
+]
+
+log = logging.getLogger(__name__)
+
+
+# ------------------------------------------------------------------ input handling
+def as_sample_array(samples: Any, grid: ParameterGrid, *, sample_dim: str = "sample") -> np.ndarray:
+    """Samples as a float array of shape (*grid.shape, n_samples, n_features).
+
+    ``samples`` is an ``xarray.DataArray`` with the grid dims, ``sample_dim`` and any feature
+    dims (e.g. ``y, x`` or ``site``; flattened in their order), or an array of shape
+    (*grid.shape, n_samples, *feature_shape).
+    """
+    if not isinstance(grid, ParameterGrid):
+        raise TypeError(f"grid must be a ParameterGrid, got {type(grid).__name__}")
+    if isinstance(samples, xr.Dataset):
+        raise TypeError("samples must be a DataArray or array, not a Dataset (select the variable, e.g. ds['spins'])")
+    if isinstance(samples, xr.DataArray):
+        need = list(grid.names) + [sample_dim]
+        missing = [n for n in need if n not in samples.dims]
+        if missing:
+            raise ValueError(f"samples lack the dims {missing}; they have {samples.dims}, need the grid dims and "
+                             f"{sample_dim!r}")
+        for a in grid.axes:
+            if samples.sizes[a.name] != a.size:
+                raise ValueError(f"samples dim {a.name!r} has size {samples.sizes[a.name]}, the grid {a.size}")
+        feats = [dim for dim in samples.dims if dim not in need]
+        arr = np.asarray(samples.transpose(*need, *feats).values)
+    else:
+        arr = np.asarray(samples)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"samples must be real numbers, got dtype {arr.dtype}")
+    g = grid.shape
+    if arr.ndim < len(g) + 1 or arr.shape[: len(g)] != g:
+        raise ValueError(f"samples must have shape (*grid_shape, n_samples, ...) with grid shape {g}, got {arr.shape}")
+    if arr.ndim == len(g) + 1:
+        arr = arr[..., None]
+    arr = arr.reshape(g + (arr.shape[len(g)], -1))
+    if arr.shape[-1] == 0 or arr.shape[-2] == 0:
+        raise ValueError(f"samples must not be empty, got shape {arr.shape}")
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise ValueError("samples must be finite (no NaN or inf)")
+    return arr
+
+
+# ------------------------------------------------------------------ statistics
+def mean_statistic(x: np.ndarray) -> np.ndarray:
+    """s(x) = (1/D) Σ_i x_i over the feature axis: (*G, n, D) → (*G, n, 1)."""
+    return np.mean(np.asarray(x), axis=-1, keepdims=True, dtype=np.float64)
+
+
+def _pca_components(X: np.ndarray, k: int, seed: int | np.random.SeedSequence, chunk: int = 65536) -> tuple:
+    """Mean and k leading principal axes of the rows of X (M, D)."""
+    M, D = X.shape
+    mean = np.zeros(D)
+    for s in range(0, M, chunk):
+        mean += X[s : s + chunk].sum(axis=0, dtype=np.float64)
+    mean /= M
+    if D <= 2048:
+        C = np.zeros((D, D))
+        for s in range(0, M, chunk):
+            Xc = X[s : s + chunk].astype(np.float64) - mean
+            C += Xc.T @ Xc
+        lam, V = np.linalg.eigh(C / max(M - 1, 1))
+        V = V[:, ::-1][:, :k]
+        lam = lam[::-1][:k]
+    else:  # randomised range finder (Halko, Martinsson & Tropp, SIAM Rev. 53, 217 (2011)), 3 power steps
+        rng = np.random.default_rng(as_seed_sequence(seed))
+        p = min(D, k + 10)
+        Q = rng.standard_normal((D, p))
+
+        def xtx(Y: np.ndarray) -> np.ndarray:
+            out = np.zeros((D, Y.shape[1]))
+            for s in range(0, M, chunk):
+                Xc = X[s : s + chunk].astype(np.float64) - mean
+                out += Xc.T @ (Xc @ Y)
+            return out
+
+        for _ in range(4):
+            Q, _ = np.linalg.qr(xtx(Q))
+        small = Q.T @ xtx(Q)
+        lam, W = np.linalg.eigh(small)
+        V = (Q @ W)[:, ::-1][:, :k]
+        lam = lam[::-1][:k] / max(M - 1, 1)
+    # deterministic sign: the largest-magnitude loading of each axis is positive
+    sgn = np.sign(V[np.argmax(np.abs(V), axis=0), np.arange(V.shape[1])])
+    sgn[sgn == 0] = 1.0
+    return mean, V * sgn, lam
+
+
+def pca_statistics(x: np.ndarray, *, k: int = 2, seed: int | np.random.SeedSequence = 0) -> np.ndarray:
+    """Projections on the k leading principal components of the samples pooled over the grid.
+
+    s(x) = Vₖᵀ (x − x̄), with x̄ and Vₖ (top-k eigenvectors of the pooled covariance) fitted on all
+    samples of all grid points together (exact eigen-decomposition for ≤ 2048 features,
+    randomised subspace iteration above).
+
+    Parameters
+    ----------
+    x : (*G, n, D) samples (see :func:`as_sample_array`).
+    k : number of components, 1 ≤ k ≤ D.
+    seed : seed of the randomised solver (unused for D ≤ 2048).
+
+    Returns
+    -------
+    (*G, n, k) statistics.
+    """
+    x = np.asarray(x)
+    if x.ndim < 3:
+        raise ValueError(f"x must have shape (*grid_shape, n_samples, n_features), got {x.shape}")
+    D = x.shape[-1]
+    k = check_int("k", k, min=1, max=D)
+    X = x.reshape(-1, D)
+    mean, V, lam = _pca_components(X, k, seed)
+    log.info("PCA: %d pooled samples, %d features, leading variances %s", X.shape[0], D, np.round(lam, 4))
+    out = np.empty((X.shape[0], k))
+    for s in range(0, X.shape[0], 65536):  # chunked: never a full float64 copy of the samples
+        out[s : s + 65536] = (X[s : s + 65536].astype(np.float64) - mean) @ V
+    return out.reshape(x.shape[:-1] + (k,))
+
+
+def vae_statistics(
+    x: np.ndarray,
+    *,
+    latent_dim: int = 2,
+    hidden: int = 64,
+    steps: int = 400,
+    batch_size: int = 256,
+    lr: float = 2e-3,
+    seed: int | np.random.SeedSequence = 0,
+    num_threads: int | None = 1,
+) -> np.ndarray:
+    """Encoder means of a small VAE trained on the samples pooled over the grid.
+
+    Model (Kingma & Welling, arXiv 1312.6114): q(z | x) = N(m(x), diag exp v(x)), p(z) = N(0, I),
+    MLP encoder D → hidden → hidden → 2·latent_dim and decoder latent_dim → hidden → hidden → D
+    (SiLU). Two-valued data are mapped to {0, 1} with a Bernoulli decoder; other data are
+    standardised per feature with a unit-variance Gaussian decoder. Loss: the negative ELBO
+    (reconstruction + KL), Adam, ``steps`` minibatches of ``batch_size``, on the CPU, seeded.
+    ``num_threads`` torch threads are used while training (restored afterwards; 1 by default:
+    for a network this small extra threads only add synchronisation overhead — 6× slower with
+    2 threads on a loaded 2-core machine); ``None`` leaves torch's setting alone.
+
+    Returns
+    -------
+    (*G, n, latent_dim) encoder means m(x).
+    """
+    import torch
+
+    x = np.asarray(x)
+    if x.ndim < 3:
+        raise ValueError(f"x must have shape (*grid_shape, n_samples, n_features), got {x.shape}")
+    latent_dim = check_int("latent_dim", latent_dim, min=1)
+    hidden = check_int("hidden", hidden, min=1)
+    steps = check_int("steps", steps, min=1)
+    batch_size = check_int("batch_size", batch_size, min=1)
+    lr = float(check_real("lr", lr, low=0.0, low_inclusive=False))
+    ss = as_seed_sequence(seed)
+    D = x.shape[-1]
+    X = x.reshape(-1, D)
+    vals = np.unique(X[: min(X.shape[0], 4096)])
+    binary = vals.size <= 2 and np.unique(X).size <= 2
+    if binary:
+        lo, hi = float(X.min()), float(X.max())
+        Xn = ((X - lo) / (hi - lo) if hi > lo else np.zeros(X.shape)).astype(np.float32)
+    else:
+        mu, sd = X.mean(axis=0), X.std(axis=0)
+        Xn = ((X - mu) / np.where(sd > 0, sd, 1.0)).astype(np.float32)
+    nthreads = None if num_threads is None else check_int("num_threads", num_threads, min=1)
+    old_threads = torch.get_num_threads()
+    if nthreads is not None:
+        torch.set_num_threads(nthreads)
+    try:
+        return _train_vae(torch, x, Xn, D, latent_dim, hidden, steps, batch_size, lr, ss, binary)
+    finally:
+        torch.set_num_threads(old_threads)
+
+
+def _train_vae(torch, x, Xn, D, latent_dim, hidden, steps, batch_size, lr, ss, binary) -> np.ndarray:
+    Xt = torch.as_tensor(np.ascontiguousarray(Xn), dtype=torch.float32)
+    gen = torch.Generator().manual_seed(int(ss.generate_state(1)[0]))
+    act = torch.nn.SiLU
+    with torch.random.fork_rng(devices=[]):  # seeded initialisation without touching the global RNG
+        torch.manual_seed(int(ss.generate_state(2)[1]))
+        enc = torch.nn.Sequential(torch.nn.Linear(D, hidden), act(), torch.nn.Linear(hidden, hidden), act(),
+                                  torch.nn.Linear(hidden, 2 * latent_dim))
+        dec = torch.nn.Sequential(torch.nn.Linear(latent_dim, hidden), act(), torch.nn.Linear(hidden, hidden), act(),
+                                  torch.nn.Linear(hidden, D))
+    opt = torch.optim.Adam(list(enc.parameters()) + list(dec.parameters()), lr=lr)
+    M = Xt.shape[0]
+    for step in tqdm(range(steps), desc="VAE training", leave=False):
+        idx = torch.randint(0, M, (min(batch_size, M),), generator=gen)
+        xb = Xt[idx]
+        h = enc(xb)
+        m, logv = h[:, :latent_dim], h[:, latent_dim:].clamp(-10.0, 10.0)
+        z = m + torch.exp(0.5 * logv) * torch.randn(m.shape, generator=gen)
+        out = dec(z)
+        if binary:
+            rec = torch.nn.functional.binary_cross_entropy_with_logits(out, xb, reduction="sum") / xb.shape[0]
+        else:
+            rec = 0.5 * ((out - xb) ** 2).sum() / xb.shape[0]
+        kl = 0.5 * (torch.exp(logv) + m**2 - 1.0 - logv).sum() / xb.shape[0]
+        loss = rec + kl
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step == 0 or step == steps - 1:
+            log.info("VAE step %d: -ELBO %.4f (rec %.4f, KL %.4f)", step, loss.item(), rec.item(), kl.item())
+    with torch.no_grad():
+        means = torch.cat([enc(Xt[s : s + 65536])[:, :latent_dim] for s in range(0, M, 65536)])
+    return means.numpy().astype(np.float64).reshape(x.shape[:-1] + (latent_dim,))
+
+
+# ------------------------------------------------------------------ statistic → outputs
+def statistic_baseline(
+    stats: np.ndarray,
+    grid: ParameterGrid,
+    *,
+    method: str = "statistic",
+    normalisation: float = 1.0,
+    smooth: float = 1.0,
+    shrinkage: float = 0.0,
+    ridge: float = 1e-6,
+    n_boot: int = 0,
+    seed: int | np.random.SeedSequence = 0,
+    config: Mapping[str, Any] | None = None,
+) -> xr.Dataset:
+    """From a per-sample statistic to Φ, ∇Φ and g_s on the grid (natural coordinates).
+
+    g_s = J_μᵀ Σ⁻¹ J_μ (:func:`~statgeo.geometry.statistic_metric.statistic_metric`, μ smoothed
+    by ``smooth`` grid cells), then Φ with ∇²Φ ≈ g_s
+    (:func:`~statgeo.geometry.potential_from_metric.potential_from_metric`), and ∇Φ by
+    second-order differences. Φ, ∇Φ and g are divided by ``normalisation``.
+
+    Parameters
+    ----------
+    stats : (*grid.shape, n, k) statistics.
+    grid : the grid (every axis ≥ 3 points).
+    method : label stored in the attrs.
+    normalisation : positive divisor (e.g. the number of sites N for a log Z per site).
+    smooth, shrinkage, ridge, n_boot, seed : see :func:`statistic_metric`.
+    config : extra settings recorded in the ``config`` attr.
+
+    Returns
+    -------
+    ``xr.Dataset`` with ``log_z`` (grid dims), ``grad_log_z`` (grid dims, ``natural``),
+    ``metric`` (grid dims, ``natural``, ``natural_``) and, with ``n_boot > 0``, ``metric_error``.
+    """
+    if not isinstance(grid, ParameterGrid):
+        raise TypeError(f"grid must be a ParameterGrid, got {type(grid).__name__}")
+    small = [a.name for a in grid.axes if a.size < 3]
+    if small:
+        raise ValueError(f"every grid axis needs at least 3 points; axes {small} have fewer")
+    norm = float(check_real("normalisation", normalisation, low=0.0, low_inclusive=False))
+    sm = statistic_metric(stats, grid, shrinkage=shrinkage, ridge=ridge, smooth=smooth, smooth_cov=smooth > 0,
+                          n_boot=n_boot, seed=seed)
+    fit = potential_from_metric(sm.metric, grid)
+    nat = list(grid.natural_names)
+    gd = list(grid.names)
+    coords = dict(grid.coords())
+    coords["natural"] = ("natural", nat)
+    coords["natural_"] = ("natural_", nat)
+    data = {
+        "log_z": (gd, fit.potential / norm, {"long_name": f"reconstructed log-partition Φ ({method}), up to affine"}),
+        "grad_log_z": (gd + ["natural"], fit.gradient / norm,
+                       {"long_name": f"∇_t Φ ({method}) in natural coordinates, up to a constant"}),
+        "metric": (gd + ["natural", "natural_"], sm.metric / norm,
+                   {"long_name": f"Gaussian-statistic Fisher metric g_s = J_μᵀ Σ⁻¹ J_μ ({method})"}),
+    }
+    if sm.metric_error is not None:
+        data["metric_error"] = (gd + ["natural", "natural_"], sm.metric_error / norm,
+                                {"long_name": "bootstrap standard error of metric"})
+    cfg = {"method": method, "normalisation": norm, "k": int(np.shape(stats)[-1]),
+           "n_samples": sm.n_samples, **sm.settings, "potential_residual_rms": fit.residual_rms,
+           **(dict(config) if config else {})}
+    return xr.Dataset(data, coords=coords, attrs={"method": method, "config": config_attr(cfg),
+                                                 "grid": grid.to_json()})
+
+
+def mean_as_stat(
+    samples: Any,
+    grid: ParameterGrid,
+    *,
+    sample_dim: str = "sample",
+    normalisation: float = 1.0,
+    smooth: float = 1.0,
+    ridge: float = 1e-6,
+    n_boot: int = 0,
+    seed: int | np.random.SeedSequence = 0,
+) -> xr.Dataset:
+    """Mean-as-Stat baseline: s(x) = mean of x over its features → g_s → Φ, ∇Φ.
+
+    See :func:`statistic_baseline` for the parameters and the returned Dataset.
+    """
+    x = as_sample_array(samples, grid, sample_dim=sample_dim)
+    return statistic_baseline(mean_statistic(x), grid, method="mean-as-stat", normalisation=normalisation,
+                              smooth=smooth, ridge=ridge, n_boot=n_boot, seed=seed)
+
+
+def pca_vae(
+    samples: Any,
+    grid: ParameterGrid,
+    *,
+    variants: Sequence[str] = ("pca", "vae"),
+    k: int = 2,
+    sample_dim: str = "sample",
+    normalisation: float = 1.0,
+    smooth: float = 1.0,
+    shrinkage: float = 0.0,
+    ridge: float = 1e-6,
+    vae: Mapping[str, Any] | None = None,
+    n_boot: int = 0,
+    seed: int | np.random.SeedSequence = 0,
+) -> dict[str, xr.Dataset]:
+    """PCA-VAE baseline, both variants: {"pca": Dataset, "vae": Dataset}.
+
+    ``pca``: s = projections on the ``k`` leading principal components (:func:`pca_statistics`);
+    ``vae``: s = encoder means of a small VAE with latent dim ``k`` (:func:`vae_statistics`,
+    extra options in ``vae``, e.g. ``{"steps": 400, "hidden": 64}``). Each then goes through
+    :func:`statistic_baseline`. Use :func:`pick_better` for the Table 1 row.
+    """
+    vs = tuple(variants)
+    if not vs:
+        raise ValueError("variants must name at least one of ('pca', 'vae')")
+    for v in vs:
+        check_choice("variants", v, ("pca", "vae"))
+    x = as_sample_array(samples, grid, sample_dim=sample_dim)
+    k = check_int("k", k, min=1, max=x.shape[-1])
+    vae_opts = dict(vae or {})
+    vae_opts.setdefault("seed", seed)
+    out = {}
+    for v in vs:
+        if v == "pca":
+            s = pca_statistics(x, k=k, seed=seed)
+            cfg = {"variant": "pca"}
+        else:
+            s = vae_statistics(x, latent_dim=k, **vae_opts)
+            cfg = {"variant": "vae", **{kk: vv for kk, vv in vae_opts.items()}}
+        out[v] = statistic_baseline(s, grid, method=f"pca-vae:{v}", normalisation=normalisation, smooth=smooth,
+                                    shrinkage=shrinkage, ridge=ridge, n_boot=n_boot, seed=seed, config=cfg)
+    return out
+
+
+def pick_better(
+    candidates: Mapping[str, xr.Dataset],
+    reference: Any,
+    grid: ParameterGrid,
+    *,
+    margin: int = 0,
+) -> tuple[str, xr.Dataset, dict[str, float]]:
+    """The candidate with the smallest mean normalised RMSE of F and ∇F (natural coordinates,
+    affine alignment) against ``reference``; returns (name, dataset, {name: score}).
+    """
+    from validation.errors import reconstruction_errors
+
+    if not candidates:
+        raise ValueError("candidates must not be empty")
+    scores = {}
+    for name, ds in candidates.items():
+        res = reconstruction_errors(reference, ds, grid, margin=margin, physical=False)
+        vals = [r["nrmse"] for r in res["records"] if r["coords"] == "natural" and not r["quantity"].startswith("g[")]
+        scores[name] = float(np.mean(vals))
+    best = min(scores, key=scores.get)
+    return best, candidates[best], scores

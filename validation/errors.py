@@ -1,0 +1,255 @@
+"""Error measures of the Table 1 protocol (validation.md, "Protocol", "Error measures").
+
+A reconstructed log-partition F_rec is identifiable only up to an affine term ⟨c, t⟩ + b in the
+natural coordinates t (geometry.md, Theorem 3.2), so before measuring it is aligned to the
+reference by least squares over the (optionally margin-trimmed) grid:
+
+* affine (the headline):   F_ref ≈ F_rec + ⟨c, t⟩ + b,
+* scale + affine (beside it): F_ref ≈ s·F_rec + ⟨c, t⟩ + b, reporting the fitted scale s.
+
+Gradients are aligned with the same (s, c): ∇F_ref ≈ s·∇F_rec + c; metrics with the same scale:
+g_ref ≈ s·g_rec. For every quantity and component the RMSE over the grid cells and the RMSE
+divided by the standard deviation of the reference over the same cells are reported, in
+natural coordinates and in the grid's physical coordinates (∇_p F = Jᵀ ∇_t F and g_p = Jᵀ g J
+with J = ∂t/∂p from ``grid.jacobian()``; F itself is a scalar). Optional reference error bars
+give the ratio (reconstruction RMSE) / (RMS reference error); validation.md asks for this
+ratio to be at least 10 for a Monte Carlo reference.
+
+Datasets follow the baselines' layout: ``log_z`` over the grid dims, ``grad_log_z`` with one
+extra dim (the natural component), ``metric`` with two extra dims; variables that are absent
+from either dataset are skipped. Plain NumPy arrays in a dict are accepted too.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+from statgeo._checks import check_choice, check_int
+from statgeo.grid import ParameterGrid
+
+__all__ = ["Alignment", "fit_alignment", "edge_mask", "reconstruction_errors", "errors_to_dataframe"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """F_ref ≈ scale·F_rec + ⟨c, t⟩ + b (scale = 1 for the affine alignment)."""
+
+    scale: float
+    c: np.ndarray
+    b: float
+    kind: str
+
+    def apply(self, log_z: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Aligned values scale·F + ⟨c, t⟩ + b; ``t`` of shape (*F.shape, d)."""
+        return self.scale * np.asarray(log_z) + np.asarray(t) @ self.c + self.b
+
+    def apply_gradient(self, grad: np.ndarray) -> np.ndarray:
+        """scale·∇F + c."""
+        return self.scale * np.asarray(grad) + self.c
+
+    def apply_metric(self, metric: np.ndarray) -> np.ndarray:
+        """scale·g."""
+        return self.scale * np.asarray(metric)
+
+
+def edge_mask(shape: tuple[int, ...], margin: int) -> np.ndarray:
+    """Boolean mask of the cells at least ``margin`` cells away from every edge of the box."""
+    m = check_int("margin", margin, min=0)
+    if any(2 * m >= n for n in shape):
+        raise ValueError(f"margin must leave at least one cell on every axis: margin={m}, grid shape {shape}")
+    mask = np.zeros(shape, dtype=bool)
+    mask[tuple(slice(m, n - m) for n in shape)] = True
+    return mask
+
+
+def fit_alignment(
+    log_z_ref: np.ndarray,
+    log_z_rec: np.ndarray,
+    t: np.ndarray,
+    *,
+    mask: np.ndarray | None = None,
+    scale: bool = False,
+) -> Alignment:
+    """Least-squares alignment of F_rec to F_ref over the masked cells.
+
+    Solves min_{s, c, b} Σ_cells (F_ref − s·F_rec − ⟨c, t⟩ − b)² (s ≡ 1 unless ``scale``).
+
+    Parameters
+    ----------
+    log_z_ref, log_z_rec : arrays of the grid shape G.
+    t : (*G, d) natural coordinates of the cells.
+    mask : optional boolean array of shape G selecting the cells used.
+    scale : also fit the scale factor s.
+    """
+    Fr = np.asarray(log_z_ref, dtype=np.float64)
+    Fc = np.asarray(log_z_rec, dtype=np.float64)
+    t = np.asarray(t, dtype=np.float64)
+    if Fr.shape != Fc.shape or t.shape[:-1] != Fr.shape:
+        raise ValueError(f"log_z_ref {Fr.shape}, log_z_rec {Fc.shape} and t {t.shape} must share the grid shape")
+    if not (np.isfinite(Fr).all() and np.isfinite(Fc).all() and np.isfinite(t).all()):
+        raise ValueError("log_z_ref, log_z_rec and t must be finite (no NaN or inf)")
+    m = np.ones(Fr.shape, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+    d = t.shape[-1]
+    if int(m.sum()) < d + 1 + int(scale):
+        raise ValueError(f"alignment needs at least {d + 1 + int(scale)} cells, got {int(m.sum())}")
+    tt = t[m]
+    cols = [tt, np.ones((tt.shape[0], 1))]
+    if scale:
+        cols.insert(0, Fc[m][:, None])
+        X = np.concatenate(cols, axis=1)
+        coef, *_ = np.linalg.lstsq(X, Fr[m], rcond=None)
+        return Alignment(float(coef[0]), coef[1 : 1 + d], float(coef[-1]), "scale+affine")
+    X = np.concatenate(cols, axis=1)
+    coef, *_ = np.linalg.lstsq(X, Fr[m] - Fc[m], rcond=None)
+    return Alignment(1.0, coef[:d], float(coef[-1]), "affine")
+
+
+def _get(ds: Any, name: str, grid: ParameterGrid, extra: int) -> np.ndarray | None:
+    if ds is None:
+        return None
+    if hasattr(ds, "data_vars"):
+        if name not in ds.data_vars:
+            return None
+        da = ds[name]
+        missing = [n for n in grid.names if n not in da.dims]
+        if missing:
+            raise ValueError(f"variable {name!r} lacks the grid dims {missing}; its dims are {da.dims}")
+        rest = [dim for dim in da.dims if dim not in grid.names]
+        arr = np.asarray(da.transpose(*grid.names, *rest).values, dtype=np.float64)
+    elif isinstance(ds, Mapping):
+        if name not in ds:
+            return None
+        arr = np.asarray(ds[name], dtype=np.float64)
+    else:
+        raise TypeError(f"expected an xarray.Dataset or a mapping of arrays, got {type(ds).__name__}")
+    want = grid.shape + (grid.ndim,) * extra
+    if arr.shape != want:
+        raise ValueError(f"variable {name!r} must have shape {want}, got {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"variable {name!r} must be finite (no NaN or inf)")
+    return arr
+
+
+def _record(coords: str, quantity: str, err: np.ndarray, ref: np.ndarray, mask: np.ndarray,
+            ref_err: np.ndarray | None) -> dict:
+    e = err[mask]
+    r = ref[mask]
+    rmse = float(np.sqrt(np.mean(e**2)))
+    std = float(np.std(r))
+    rec = {"coords": coords, "quantity": quantity, "rmse": rmse,
+           "nrmse": rmse / std if std > 0 else float("nan"), "ref_std": std}
+    if ref_err is not None:
+        rer = float(np.sqrt(np.mean(ref_err[mask] ** 2)))
+        rec["ref_error_rms"] = rer
+        rec["ratio_to_ref_error"] = rmse / rer if rer > 0 else float("inf")
+    return rec
+
+
+def reconstruction_errors(
+    reference: Any,
+    reconstruction: Any,
+    grid: ParameterGrid,
+    *,
+    alignment: str = "affine",
+    margin: int = 0,
+    reference_error: Any = None,
+    physical: bool = True,
+) -> dict:
+    """Align a reconstruction to a reference and measure F, ∇F and g errors over the grid.
+
+    Parameters
+    ----------
+    reference, reconstruction : ``xarray.Dataset`` (or mapping of arrays) with ``log_z``
+        (grid dims) and optionally ``grad_log_z`` (grid dims + 1 natural component dim) and
+        ``metric`` (grid dims + 2 natural component dims), all in natural coordinates.
+    grid : the :class:`~statgeo.grid.ParameterGrid` both are given on.
+    alignment : ``"affine"`` (headline) or ``"scale+affine"``.
+    margin : number of cells at every box edge excluded from the alignment and the errors.
+    reference_error : optional dataset/mapping of one-sigma errors of the reference with the
+        same variable names; adds ``ref_error_rms`` and ``ratio_to_ref_error`` to the records.
+    physical : also report errors in the grid (physical) coordinates.
+
+    Returns
+    -------
+    dict with ``alignment`` (kind, scale, c, b), ``margin``, ``n_cells``, ``excluded`` (a
+    sentence) and ``records``: a list of dicts (coords ∈ {natural, physical}, quantity, rmse,
+    nrmse = rmse / std(reference over the cells), ref_std[, ref_error_rms, ratio_to_ref_error]).
+    Quantities are named ``F``, ``dF/d<name>``, ``g[<name>,<name>]`` (upper triangle).
+    """
+    if not isinstance(grid, ParameterGrid):
+        raise TypeError(f"grid must be a ParameterGrid, got {type(grid).__name__}")
+    kind = check_choice("alignment", alignment, ("affine", "scale+affine"))
+    mask = edge_mask(grid.shape, margin)
+    Fr = _get(reference, "log_z", grid, 0)
+    Fc = _get(reconstruction, "log_z", grid, 0)
+    if Fr is None or Fc is None:
+        raise ValueError("reference and reconstruction must both contain 'log_z'")
+    d = grid.ndim
+    t = grid.natural_points().reshape(grid.shape + (d,))
+    al = fit_alignment(Fr, Fc, t, mask=mask, scale=(kind == "scale+affine"))
+    nat, phys = grid.natural_names, grid.names
+    Jm = grid.jacobian().reshape(grid.shape + (d, d))
+
+    records = []
+    Fe = _get(reference_error, "log_z", grid, 0)
+    Fa = al.apply(Fc, t)
+    for coords in ("natural", "physical") if physical else ("natural",):
+        records.append(_record(coords, "F", Fa - Fr, Fr, mask, Fe))
+
+    Gr, Gc = _get(reference, "grad_log_z", grid, 1), _get(reconstruction, "grad_log_z", grid, 1)
+    if Gr is not None and Gc is not None:
+        Ge = _get(reference_error, "grad_log_z", grid, 1)
+        Ga = al.apply_gradient(Gc)
+        for i, name in enumerate(nat):
+            records.append(_record("natural", f"dF/d{name}", Ga[..., i] - Gr[..., i], Gr[..., i], mask,
+                                   None if Ge is None else Ge[..., i]))
+        if physical:
+            Pr = np.einsum("...ij,...i->...j", Jm, Gr)
+            Pa = np.einsum("...ij,...i->...j", Jm, Ga)
+            Pe = None if Ge is None else np.sqrt(np.einsum("...ij,...i->...j", Jm**2, Ge**2))
+            for j, name in enumerate(phys):
+                records.append(_record("physical", f"dF/d{name}", Pa[..., j] - Pr[..., j], Pr[..., j], mask,
+                                       None if Pe is None else Pe[..., j]))
+
+    Mr, Mc = _get(reference, "metric", grid, 2), _get(reconstruction, "metric", grid, 2)
+    if Mr is not None and Mc is not None:
+        Me = _get(reference_error, "metric", grid, 2)
+        Ma = al.apply_metric(Mc)
+        for i in range(d):
+            for j in range(i, d):
+                records.append(_record("natural", f"g[{nat[i]},{nat[j]}]", Ma[..., i, j] - Mr[..., i, j],
+                                       Mr[..., i, j], mask, None if Me is None else Me[..., i, j]))
+        if physical:
+            pb = lambda g: np.einsum("...ki,...kl,...lj->...ij", Jm, g, Jm)  # noqa: E731
+            PMr, PMa = pb(Mr), pb(Ma)
+            PMe = None if Me is None else np.sqrt(np.einsum("...ki,...kl,...lj->...ij", Jm**2, Me**2, Jm**2))
+            for i in range(d):
+                for j in range(i, d):
+                    records.append(_record("physical", f"g[{phys[i]},{phys[j]}]", PMa[..., i, j] - PMr[..., i, j],
+                                           PMr[..., i, j], mask, None if PMe is None else PMe[..., i, j]))
+
+    m = int(margin)
+    excluded = "none" if m == 0 else f"a margin of {m} cell(s) at every edge of the box"
+    return {
+        "alignment": {"kind": al.kind, "scale": al.scale, "c": al.c.tolist(), "b": al.b},
+        "margin": m,
+        "n_cells": int(mask.sum()),
+        "excluded": excluded,
+        "records": records,
+    }
+
+
+def errors_to_dataframe(result: dict):
+    """The ``records`` of :func:`reconstruction_errors` as a pandas DataFrame (with alignment columns)."""
+    import pandas as pd
+
+    df = pd.DataFrame(result["records"])
+    df["alignment"] = result["alignment"]["kind"]
+    df["scale"] = result["alignment"]["scale"]
+    return df
