@@ -1,0 +1,186 @@
+"""Array-API helpers shared by the geometry layer (namespace, device, dtype, checks).
+
+Every public geometry function that does not need autodiff accepts NumPy, PyTorch, CuPy (or
+any array-API) arrays, finds the namespace with :func:`array_api_compat.array_namespace`,
+computes in that namespace and on the device of its inputs, and never writes in place into
+an input. The helpers here keep that uniform:
+
+* :func:`namespace` — the namespace of the array arguments (NumPy for plain Python input);
+* :func:`as_float_array` — convert to a floating array in ``xp`` on ``device``; integer and
+  Python input become ``float64``; floating input keeps its dtype;
+* :func:`to_numpy` / :func:`from_numpy` — explicit host round trips, used only by the parts
+  that call SciPy (splines, optimisers, ODE solvers); documented where they happen;
+* :func:`check_finite` / :func:`check_last_dim` — uniform error messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+__all__ = [
+    "namespace",
+    "device_of",
+    "as_float_array",
+    "to_numpy",
+    "from_numpy",
+    "check_finite",
+    "check_last_dim",
+    "eps_of",
+    "is_numpy_namespace",
+]
+
+
+def namespace(*arrays: Any):
+    """Array namespace of the array arguments (``None`` and Python scalars ignored).
+
+    Falls back to the compat-wrapped NumPy namespace when no argument is an array.
+    """
+    arrs = [a for a in arrays if a is not None and array_api_compat.is_array_api_obj(a)]
+    if not arrs:
+        return array_api_compat.array_namespace(np.empty(0))
+    return array_api_compat.array_namespace(*arrs)
+
+
+def device_of(x: Any):
+    """Device of an array (``"cpu"`` for NumPy)."""
+    return array_api_compat.device(x)
+
+
+def is_numpy_namespace(xp) -> bool:
+    return array_api_compat.is_numpy_namespace(xp)
+
+
+def as_float_array(name: str, x: Any, xp, *, dtype=None, device=None):
+    """Return ``x`` as a real floating array of namespace ``xp``.
+
+    ``dtype=None`` keeps a floating input dtype and turns anything else into ``float64``.
+    Complex input is rejected (``TypeError`` naming ``name``).
+    """
+    if isinstance(x, (str, bytes)) or x is None:
+        raise TypeError(f"{name} must be a real array, got {x!r}")
+    if array_api_compat.is_array_api_obj(x):
+        arr = x
+        if array_api_compat.array_namespace(arr) is not xp:
+            # a different namespace (e.g. a NumPy array mixed with torch tensors)
+            arr = xp.asarray(to_numpy(arr), device=device)
+    else:
+        try:
+            arr = xp.asarray(np.asarray(x, dtype=np.float64), device=device)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must be a real array, got {x!r}") from exc
+    if xp.isdtype(arr.dtype, "complex floating"):
+        raise TypeError(f"{name} must be real, got dtype {arr.dtype}")
+    if dtype is None:
+        dtype = arr.dtype if xp.isdtype(arr.dtype, "real floating") else xp.float64
+    if arr.dtype != dtype:
+        arr = xp.astype(arr, dtype)
+    return arr
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """Copy an array of any supported namespace to a host NumPy array (explicit transfer)."""
+    if isinstance(x, np.ndarray):
+        return x
+    if array_api_compat.is_torch_array(x):
+        return x.detach().cpu().numpy()
+    if array_api_compat.is_cupy_array(x):
+        return x.get()
+    return np.asarray(x)
+
+
+def from_numpy(a: np.ndarray, xp, *, dtype=None, device=None):
+    """Create an ``xp`` array from host data on ``device`` with an explicit ``dtype``."""
+    a = np.ascontiguousarray(a)
+    if dtype is None:
+        dtype = getattr(xp, str(a.dtype)) if a.dtype.kind == "f" else xp.float64
+    return xp.asarray(a, dtype=dtype, device=device)
+
+
+def check_finite(name: str, x: Any, xp) -> None:
+    """Raise ``ValueError`` naming ``name`` if ``x`` holds NaN or infinity."""
+    if not bool(xp.all(xp.isfinite(x))):
+        n_nan = int(xp.sum(xp.astype(xp.isnan(x), xp.int64)))
+        what = f"{n_nan} NaN value(s)" if n_nan else "infinite value(s)"
+        raise ValueError(f"{name} must be finite, got {what}")
+
+
+def check_last_dim(name: str, x: Any, d: int | None = None, *, min_ndim: int = 1) -> int:
+    """Check that ``x`` has at least ``min_ndim`` dims and, if given, last dimension ``d``."""
+    if x.ndim < min_ndim:
+        raise ValueError(f"{name} must have at least {min_ndim} dimension(s) (..., d), got shape {tuple(x.shape)}")
+    if x.shape[-1] == 0:
+        raise ValueError(f"{name} must have a non-empty last dimension, got shape {tuple(x.shape)}")
+    if d is not None and x.shape[-1] != d:
+        raise ValueError(f"{name} must have last dimension {d}, got shape {tuple(x.shape)}")
+    return int(x.shape[-1])
+
+
+def eps_of(xp, dtype) -> float:
+    """Machine epsilon of a floating dtype."""
+    return float(xp.finfo(dtype).eps)
+
+
+# --------------------------------------------------------------------------- BLAS threads
+_BLAS_PAIRS = (
+    ("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
+    ("scipy_openblas_get_num_threads", "scipy_openblas_set_num_threads"),
+    ("openblas_get_num_threads", "openblas_set_num_threads"),
+)
+
+
+def _openblas_handles() -> list:
+    """(getter, setter) pairs of the OpenBLAS libraries loaded in this process (Linux only)."""
+    import ctypes
+
+    handles, seen = [], set()
+    try:
+        with open("/proc/self/maps") as fh:
+            paths = {ln.split()[-1] for ln in fh if "openblas" in ln.lower() and ln.strip().endswith(".so")}
+    except OSError:
+        return handles
+    for path in sorted(paths):
+        if path in seen:
+            continue
+        seen.add(path)
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for get_name, set_name in _BLAS_PAIRS:
+            get_f, set_f = getattr(lib, get_name, None), getattr(lib, set_name, None)
+            if get_f is not None and set_f is not None:
+                get_f.restype = ctypes.c_int
+                set_f.argtypes = [ctypes.c_int]
+                handles.append((get_f, set_f))
+                break
+    return handles
+
+
+class single_threaded_blas:
+    """Context manager: run OpenBLAS single-threaded inside the block (best effort, Linux).
+
+    SciPy's L-BFGS-B calls BLAS on vectors of a few hundred entries; on a loaded 2-core
+    machine a multi-threaded OpenBLAS made those calls ~10× slower than one thread. Does
+    nothing where the libraries cannot be found.
+    """
+
+    def __enter__(self):
+        self._saved = []
+        try:
+            for get_f, set_f in _openblas_handles():
+                self._saved.append((set_f, int(get_f())))
+                set_f(1)
+        except Exception:  # pragma: no cover - best effort only
+            pass
+        return self
+
+    def __exit__(self, *exc):
+        for set_f, n in self._saved:
+            try:
+                set_f(n)
+            except Exception:  # pragma: no cover
+                pass
+        return False
