@@ -1,0 +1,206 @@
+"""Exact enumeration of the L×L Ising torus: the joint density of states g(B, M).
+
+Every configuration s ∈ {±1}^N, N = L² ≤ 25, is visited once by a Numba kernel that stores
+the lattice as L rows of L bits, with per-row tables of the number of unsatisfied horizontal
+bonds, of up spins, and the number of unsatisfied vertical bonds between two rows
+(popcount of r XOR r'). With U unsatisfied bonds and n₊ up spins,
+B = Σ_⟨ij⟩ s_i s_j = 2N − 2U and M = Σ_i s_i = 2n₊ − N. The counts g(B, M) are integers
+(int64) and are cached in memory per L.
+
+From g, everything is exact at any (K, η) (log-sum-exp over the support of g):
+
+    ln Z(K, η) = ln Σ_{B,M} g(B, M) e^{K B + η M},
+    ∇ ln Z = (⟨B⟩, ⟨M⟩),     ∇² ln Z = Cov(B, M)  (centred sums, no ⟨x²⟩ − ⟨x⟩² cancellation).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from statgeo._checks import check_int, check_real
+
+__all__ = ["IsingDensityOfStates", "ENUMERATION_L_MAX"]
+
+logger = logging.getLogger(__name__)
+
+#: largest linear size whose 2^(L²) states are enumerated (L = 5: 33.5 million states)
+ENUMERATION_L_MAX: int = 5
+
+_CHUNK = 1 << 16  # parameter points × support size per log-sum-exp block
+
+
+def _row_tables(L: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    nrow = 1 << L
+    r = np.arange(nrow)
+    bits = (r[:, None] >> np.arange(L)) & 1
+    up = bits.sum(axis=1)
+    rot = np.roll(bits, 1, axis=1)
+    h_unsat = (bits != rot).sum(axis=1)
+    v_unsat = np.array([[bin(a ^ b).count("1") for b in range(nrow)] for a in range(nrow)])
+    return h_unsat.astype(np.int64), up.astype(np.int64), v_unsat.astype(np.int64)
+
+
+@numba.njit(cache=True, nogil=True)
+def _count_kernel(L, h_unsat, up, v_unsat, counts):  # pragma: no cover - compiled
+    # Outer loop over rows 0..L−2 (as one integer), inner loop over the last row, which
+    # closes the torus against row 0: 2^(L²) states, ~5 table look-ups each.
+    mask = (1 << L) - 1
+    nrow = 1 << L
+    n_prefix = 1 << (L * (L - 1))
+    for x in range(n_prefix):
+        r0 = x & mask
+        prev = r0
+        u = h_unsat[r0]
+        n = up[r0]
+        for i in range(1, L - 1):
+            r = (x >> (i * L)) & mask
+            u += h_unsat[r] + v_unsat[prev, r]
+            n += up[r]
+            prev = r
+        for r in range(nrow):
+            counts[u + h_unsat[r] + v_unsat[prev, r] + v_unsat[r, r0], n + up[r]] += 1
+
+
+@functools.lru_cache(maxsize=8)
+def _counts(L: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    N = L * L
+    h_unsat, up, v_unsat = _row_tables(L)
+    counts = np.zeros((2 * N + 1, N + 1), dtype=np.int64)
+    logger.info("enumerating the %d states of the %dx%d Ising torus", 1 << N, L, L)
+    _count_kernel(L, h_unsat, up, v_unsat, counts)
+    u, n = np.nonzero(counts)
+    B = (2 * N - 2 * u).astype(np.int64)
+    M = (2 * n - N).astype(np.int64)
+    g = counts[u, n]
+    for a in (B, M, g):
+        a.setflags(write=False)
+    return B, M, g
+
+
+@dataclass(frozen=True, eq=False)
+class IsingDensityOfStates:
+    """The joint density of states g(B, M) of the L×L Ising torus, and exact thermodynamics.
+
+    Attributes
+    ----------
+    L : int
+        Linear size (N = L² spins, 2N bonds).
+    B, M : numpy.ndarray of int64
+        Support of g: bond sum B = Σ_⟨ij⟩ s_i s_j and magnetisation M = Σ_i s_i.
+    counts : numpy.ndarray of int64
+        g(B, M): number of configurations with that (B, M); sums to 2^N.
+
+    Examples
+    --------
+    >>> dos = IsingDensityOfStates.from_enumeration(3)
+    >>> int(dos.counts.sum())
+    512
+    """
+
+    L: int
+    B: np.ndarray
+    M: np.ndarray
+    counts: np.ndarray
+
+    @classmethod
+    def from_enumeration(cls, L: int) -> "IsingDensityOfStates":
+        """Count g(B, M) by visiting all 2^(L²) configurations (2 ≤ L ≤ 5; cached per L).
+
+        Cost 2^(L²) row-table look-ups: about 0.5 s for L = 5 (plus one Numba compilation,
+        cached on disk).
+        """
+        L = check_int("L", L, min=2, max=ENUMERATION_L_MAX)
+        B, M, g = _counts(L)
+        return cls(L, B, M, g)
+
+    @property
+    def N(self) -> int:
+        return self.L * self.L
+
+    # ------------------------------------------------------------------ internals
+    def _check(self, K, eta) -> tuple[np.ndarray, np.ndarray]:
+        for name, v in (("K", K), ("eta", eta)):
+            if isinstance(v, np.ndarray) and v.dtype.kind not in "iuf":
+                raise TypeError(f"{name} must be a real number or array of reals, got dtype {v.dtype}")
+        K = check_real("K", K)
+        eta = check_real("eta", eta)
+        try:
+            K, eta = np.broadcast_arrays(K, eta)
+        except ValueError as exc:
+            raise ValueError(f"K and eta must broadcast together, got shapes {np.shape(K)} and {np.shape(eta)}") from exc
+        return K, eta
+
+    def _moments(self, K, eta, order: int):
+        K, eta = self._check(K, eta)
+        shape = K.shape
+        k = K.ravel()
+        e = eta.ravel()
+        B = self.B.astype(np.float64)
+        M = self.M.astype(np.float64)
+        lg = np.log(self.counts.astype(np.float64))
+        n = k.size
+        logz = np.empty(n)
+        grad = np.empty((n, 2)) if order >= 1 else None
+        hess = np.empty((n, 2, 2)) if order >= 2 else None
+        step = max(1, _CHUNK // B.size)
+        for i in range(0, n, step):
+            sl = slice(i, i + step)
+            a = lg + k[sl, None] * B + e[sl, None] * M
+            amax = a.max(axis=1, keepdims=True)
+            w = np.exp(a - amax)
+            Zs = w.sum(axis=1)
+            logz[sl] = amax[:, 0] + np.log(Zs)
+            if order >= 1:
+                p = w / Zs[:, None]
+                mB = p @ B
+                mM = p @ M
+                grad[sl, 0] = mB
+                grad[sl, 1] = mM
+                if order >= 2:
+                    dB = B - mB[:, None]
+                    dM = M - mM[:, None]
+                    hess[sl, 0, 0] = (p * dB * dB).sum(axis=1)
+                    hess[sl, 1, 1] = (p * dM * dM).sum(axis=1)
+                    hess[sl, 0, 1] = hess[sl, 1, 0] = (p * dB * dM).sum(axis=1)
+        out = [logz.reshape(shape)]
+        if order >= 1:
+            out.append(grad.reshape(shape + (2,)))
+        if order >= 2:
+            out.append(hess.reshape(shape + (2, 2)))
+        return out
+
+    # ------------------------------------------------------------------ public
+    def log_z(self, K, eta) -> np.ndarray:
+        r"""Exact ln Z(K, η) = ln Σ_{B,M} g(B, M) exp(K B + η M) (log-sum-exp).
+
+        Parameters
+        ----------
+        K, eta : array_like
+            Natural parameters K = J/T and η = h/T (finite reals, broadcast together).
+
+        Returns
+        -------
+        numpy.ndarray
+            Total ln Z, broadcast shape of (K, eta).
+        """
+        return self._moments(K, eta, 0)[0]
+
+    def gradient(self, K, eta) -> np.ndarray:
+        r"""Exact ∇_{(K, η)} ln Z = (⟨B⟩, ⟨M⟩), shape (..., 2)."""
+        return self._moments(K, eta, 1)[1]
+
+    def hessian(self, K, eta) -> np.ndarray:
+        r"""Exact ∇² ln Z = Cov(B, M) (the Fisher metric in (K, η)), shape (..., 2, 2).
+
+        Computed as centred sums Σ p (x − ⟨x⟩)(y − ⟨y⟩), p = g e^{KB+ηM}/Z.
+        """
+        return self._moments(K, eta, 2)[2]
+
+    def thermo(self, K, eta) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(log_z, gradient, hessian)`` in one pass."""
+        return tuple(self._moments(K, eta, 2))
