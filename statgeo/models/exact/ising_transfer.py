@@ -35,16 +35,13 @@ pass), which leaves ∇² ln Z unchanged but removes the ⟨B²⟩ − ⟨B⟩²
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import functools
 import logging
-import sys
-import threading
 
 import numpy as np
 
 from statgeo._checks import check_int, check_real
+from statgeo._threads import single_threaded_blas
 
 __all__ = ["transfer_matrix_log_z", "transfer_matrix_thermo", "TRANSFER_MATRIX_L_MAX"]
 
@@ -54,67 +51,6 @@ logger = logging.getLogger(__name__)
 TRANSFER_MATRIX_L_MAX: int = 12
 
 _BUDGET = 1 << 21  # complex elements per (points × n_orb² × L) work array
-
-
-_BLAS_LOCK = threading.Lock()
-
-
-@functools.lru_cache(maxsize=1)
-def _openblas_controls() -> tuple:
-    """(get, set) thread-count functions of every OpenBLAS loaded in this process (Linux).
-
-    NumPy and SciPy wheels each bundle an OpenBLAS; their symbol names carry a prefix/suffix
-    (e.g. ``scipy_openblas_set_num_threads64_``). Nothing is found on other platforms or
-    other BLAS vendors, and the helper below then does nothing.
-    """
-    if not sys.platform.startswith("linux"):
-        return ()
-    try:
-        with open("/proc/self/maps") as fh:
-            paths = sorted({ln.split()[-1] for ln in fh if "openblas" in ln.lower() and "/" in ln})
-    except OSError:  # pragma: no cover
-        return ()
-    out = []
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:  # pragma: no cover
-            continue
-        for pre in ("scipy_openblas", "openblas"):
-            for suf in ("64_", ""):
-                try:
-                    get = getattr(lib, f"{pre}_get_num_threads{suf}")
-                    set_ = getattr(lib, f"{pre}_set_num_threads{suf}")
-                except AttributeError:
-                    continue
-                get.restype = ctypes.c_int
-                set_.argtypes = [ctypes.c_int]
-                out.append((get, set_))
-                break
-            else:
-                continue
-            break
-    return tuple(out)
-
-
-@contextlib.contextmanager
-def _single_thread_blas():
-    """Run OpenBLAS single-threaded inside the block (restored afterwards).
-
-    The transfer-matrix work is thousands of LAPACK calls on matrices of size ≲ 350; a
-    threaded OpenBLAS makes each call synchronise threads, which on a loaded 2-core machine
-    slowed batched ``eigh`` 20× (measured). Parallelism belongs to the caller (grid points).
-    """
-    controls = _openblas_controls()
-    with _BLAS_LOCK:
-        saved = [get() for get, _ in controls]
-        try:
-            for _, set_ in controls:
-                set_(1)
-            yield
-        finally:
-            for (_, set_), n in zip(controls, saved):
-                set_(n)
 
 
 @functools.lru_cache(maxsize=16)
@@ -275,7 +211,7 @@ def _run(K, eta, L, order):
         it = tqdm(range(0, n, step), desc=f"transfer matrix L={L}", disable=None, leave=False)
     except ImportError:  # pragma: no cover
         it = range(0, n, step)
-    with np.errstate(under="ignore"), _single_thread_blas():
+    with np.errstate(under="ignore"), single_threaded_blas():
         for i in it:
             res = _block(k[i:i + step], e[i:i + step], L, order)
             for o, r in zip(out, res):
