@@ -1,0 +1,432 @@
+"""Numba CPU kernels for the 2-D Ising model on an L×L torus.
+
+Update rules
+------------
+* **Checkerboard Metropolis.** The torus (L even) is split into the two sublattices
+  c = (x + y) mod 2. A sweep updates all sites of colour 0, then all of colour 1; sites of one
+  colour have all four neighbours in the other colour, so every site of a sublattice can be
+  updated independently (and in SIMD lanes). A flip s → −s changes the log-weight
+  K B + η M by −2 s (K h + η), h = Σ_nn s_j ∈ {−4, −2, 0, 2, 4}, and is accepted with the
+  Metropolis probability p = min(1, exp(−2 s (K h + η))) (Metropolis et al. 1953; Newman &
+  Barkema, "Monte Carlo Methods in Statistical Physics", 1999, §3.1). The 10 values of p
+  (5 fields × 2 spins) are precomputed per replica as int32 thresholds ⌈p·2³¹⌉ − 1; a move
+  is accepted when a uniform 31-bit integer u ≤ threshold, i.e. with probability within 2⁻³¹
+  above p (p = 1: always). Each xoshiro256** output supplies two such integers.
+* **Wolff** single-cluster update (Wolff, PRL 62, 361, 1989): bonds between equal neighbours
+  are added with probability 1 − exp(−2K); the cluster is grown with an explicit stack (a
+  FIFO of the (y, x) of added sites).
+  At η ≠ 0 the flip of a cluster C of spin s is accepted with probability
+  min(1, exp(−2 η s |C|)); this is the ghost-spin construction (Kandel–Domany/Wang–Swendsen:
+  each site of C aligned with the field bonds to the frozen ghost spin with probability
+  1 − exp(−2|η|) and a cluster bonded to the ghost is not flipped), which satisfies detailed
+  balance with respect to exp(K B + η M). One Wolff 'sweep' is a fixed number of cluster
+  moves per replica, ≈ N / ⟨|C|⟩ with ⟨|C|⟩ measured once by :func:`wolff_calibrate`.
+
+Storage
+-------
+Metropolis state: ``sub`` of shape (R, 2, L, L/2 + 2) int8: ``sub[r, c, y, j + 1]`` is the
+spin at (y, x = 2j + ((y + c) mod 2)) of replica r, j = 0 … L/2 − 1; columns 0 and L/2 + 1
+are ghost copies of real columns L/2 − 1 and 0 (refreshed after each row update). Neighbours
+of real site j are ``sub[r, 1-c, y±1, j+1]``, ``sub[r, 1-c, y, j+1]`` and
+``sub[r, 1-c, y, j+1+sh]`` with sh = 2·((y + c) mod 2) − 1, so the inner loop over j has unit
+stride, a length of L/2 and no wrap-around branch: it vectorises.
+Wolff state: ``spins`` of shape (R, L, L) int8 in plain layout.
+
+Random numbers: every replica owns ``W`` xoshiro256** lanes stored structure-of-arrays,
+``rng[r, word, lane]`` (uint64, seeded by :func:`statgeo._seeding.xoshiro_states`). Every second
+row of a sublattice consumes ⌈L/(2W)⌉·W outputs (two 31-bit numbers each), output b·W + l
+coming from lane l.
+Each replica's stream depends only on its own state, so the output is identical for any
+number of threads.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+__all__ = [
+    "W",
+    "metropolis_thresholds",
+    "wolff_thresholds",
+    "metropolis_schedule",
+    "wolff_schedule",
+    "wolff_calibrate",
+    "pack",
+    "unpack_all",
+    "rng_lanes",
+]
+
+#: xoshiro256** lanes per replica (one AVX-512 register holds 8; 16 gives two in flight)
+W = 16
+_TWO53 = 9007199254740992  # 2**53
+_TWO31 = 2147483648  # 2**31
+
+
+def metropolis_thresholds(K: np.ndarray, eta: np.ndarray) -> np.ndarray:
+    """Integer acceptance thresholds ⌈min(1, exp(−2 s (K h + η)))·2³¹⌉ − 1, shape (R, 10) int32.
+
+    A move is accepted when a uniform 31-bit integer u satisfies u ≤ threshold, i.e. with
+    probability ⌈p·2³¹⌉/2³¹ ∈ [p, p + 2⁻³¹); p = 1 gives 2³¹ − 1 (always accepted).
+    Index k = 5·[s = +1] + (h + 4)/2 with h the neighbour sum.
+    """
+    K = np.asarray(K, np.float64)[:, None]
+    eta = np.asarray(eta, np.float64)[:, None]
+    h = np.arange(-4, 5, 2, dtype=np.float64)[None, :]
+    out = np.empty((K.shape[0], 10), np.int32)
+    for half_idx, s in enumerate((-1.0, 1.0)):
+        dlogw = -2.0 * s * (K * h + eta)
+        p = np.exp(np.minimum(dlogw, 0.0))
+        out[:, 5 * half_idx: 5 * half_idx + 5] = (np.ceil(p * _TWO31) - 1).astype(np.int32)
+    return out
+
+
+def wolff_thresholds(K: np.ndarray) -> np.ndarray:
+    """Integer bond-activation thresholds ⌊(1 − exp(−2K))·2⁵³⌋, shape (R,) int64."""
+    K = np.asarray(K, np.float64)
+    return np.floor(-np.expm1(-2.0 * K) * _TWO53).astype(np.int64)
+
+
+def rng_lanes(states: np.ndarray, n_replicas: int, lanes: int = W) -> np.ndarray:
+    """Reshape ``xoshiro_states(seed, n_replicas*lanes)`` to the (R, 4, lanes) SoA layout."""
+    return np.ascontiguousarray(states.reshape(n_replicas, lanes, 4).transpose(0, 2, 1))
+
+
+# --------------------------------------------------------------------------- xoshiro
+@nb.njit(inline="always")
+def _rotl(x, k):
+    return (x << np.uint64(k)) | (x >> np.uint64(64 - k))
+
+
+@nb.njit(inline="always")
+def _fill(st, buf):
+    """Fill ``buf`` (shape (nb, W) uint64) with xoshiro256** outputs, lane l writing column l,
+    each reduced to two 31-bit integers (bits 63…33 and 31…1) in its two 32-bit halves.
+
+    The loop over lanes is innermost, so the generator step runs in SIMD registers. Read as
+    int32 (little-endian view), the buffer holds 2·nb·W uniform 31-bit integers.
+    """
+    for b in range(buf.shape[0]):
+        for l in range(W):
+            s0 = st[0, l]
+            s1 = st[1, l]
+            s2 = st[2, l]
+            s3 = st[3, l]
+            res = _rotl(s1 * np.uint64(5), 7) * np.uint64(9)
+            t = s1 << np.uint64(17)
+            s2 ^= s0
+            s3 ^= s1
+            s1 ^= s2
+            s0 ^= s3
+            s2 ^= t
+            s3 = _rotl(s3, 45)
+            st[0, l] = s0
+            st[1, l] = s1
+            st[2, l] = s2
+            st[3, l] = s3
+            buf[b, l] = (res >> np.uint64(1)) & np.uint64(0x7FFFFFFF7FFFFFFF)
+
+
+# --------------------------------------------------------------------------- Metropolis
+@nb.njit(inline="always")
+def _upd(row, up, dn, mid, buf, sh, t0, t1, t2, t3, t4, t5, t6, t7, t8, t9):
+    """Metropolis update of one padded sublattice row (real sites at 1…L/2).
+
+    Horizontal neighbours of real index j + 1 are mid[j + 1] and mid[j + 1 + sh] (sh = ±1;
+    the ghost columns make the wrap-around in-bounds). 32-bit arithmetic and the threshold
+    chosen by comparisons (no table gather): the loop vectorises 16 sites per AVX-512 register.
+    """
+    n = buf.shape[0]
+    for j in range(n):
+        s = row[j + 1]
+        h = np.int32(np.int32(np.int32(up[j + 1]) + np.int32(dn[j + 1]))
+                     + np.int32(np.int32(mid[j + 1]) + np.int32(mid[j + 1 + sh])))
+        if s > 0:
+            t = t9 if h == 4 else (t8 if h == 2 else (t7 if h == 0 else (t6 if h == -2 else t5)))
+        else:
+            t = t4 if h == 4 else (t3 if h == 2 else (t2 if h == 0 else (t1 if h == -2 else t0)))
+        row[j + 1] = np.int8(-s) if buf[j] <= t else s
+
+
+@nb.njit(inline="always")
+def _sweep(sr, thr, st, buf2, buf):
+    """One checkerboard sweep of one replica (sr: (2, L, L/2 + 2) int8, padded rows).
+
+    ``buf2`` (nb, W) uint64 is refilled every second row; ``buf`` is its int32 view, rows
+    y even / odd reading its first / second L/2 numbers. After a row is updated its ghost
+    columns are refreshed: row[0] = row[L/2], row[L/2 + 1] = row[1].
+    """
+    L = sr.shape[1]
+    half = sr.shape[2] - 2
+    t0 = thr[0]
+    t1 = thr[1]
+    t2 = thr[2]
+    t3 = thr[3]
+    t4 = thr[4]
+    t5 = thr[5]
+    t6 = thr[6]
+    t7 = thr[7]
+    t8 = thr[8]
+    t9 = thr[9]
+    for c in range(2):
+        cur = sr[c]
+        oth = sr[1 - c]
+        for y in range(L):
+            if (y & 1) == 0:
+                _fill(st, buf2)
+                bb = buf[:half]
+            else:
+                bb = buf[half:2 * half]
+            up = oth[(y + L - 1) % L]
+            dn = oth[(y + 1) % L]
+            mid = oth[y]
+            row = cur[y]
+            if (y + c) & 1 == 0:
+                # x = 2j: left neighbour is real j-1, right neighbour real j
+                _upd(row, up, dn, mid, bb, -1, t0, t1, t2, t3, t4, t5, t6, t7, t8, t9)
+            else:
+                # x = 2j+1: left neighbour is real j, right neighbour real j+1
+                _upd(row, up, dn, mid, bb, 1, t0, t1, t2, t3, t4, t5, t6, t7, t8, t9)
+            row[0] = row[half]
+            row[half + 1] = row[1]
+
+
+@nb.njit(inline="always")
+def _measure_sub(sr):
+    """(B, M) of one replica in padded sublattice storage: B = Σ_{colour-0 sites} s_i h_i."""
+    L = sr.shape[1]
+    half = sr.shape[2] - 2
+    B = 0
+    M = 0
+    for y in range(L):
+        row = sr[0, y]
+        up = sr[1, (y + L - 1) % L]
+        dn = sr[1, (y + 1) % L]
+        mid = sr[1, y]
+        sh = 2 * (y & 1) - 1
+        for j in range(1, half + 1):
+            h = np.int64(up[j]) + dn[j] + mid[j] + mid[j + sh]
+            B += row[j] * h
+            M += np.int64(row[j]) + mid[j]
+    return B, M
+
+
+@nb.njit(inline="always")
+def _unpack(sr, out):
+    L = sr.shape[1]
+    half = sr.shape[2] - 2
+    for c in range(2):
+        for y in range(L):
+            o = (y + c) & 1
+            for j in range(half):
+                out[y, 2 * j + o] = sr[c, y, j + 1]
+
+
+@nb.njit(parallel=True, cache=True)
+def metropolis_schedule(sub, thr, rng, burn, thin, out_spins, out_B, out_M):
+    """Run ``burn[r]`` sweeps, then ``n_rec`` × (``thin[r]`` sweeps + record) per replica.
+
+    Parameters
+    ----------
+    sub : (R, 2, L, L/2 + 2) int8 (padded), updated in place. thr : (R, 10) int32 thresholds.
+    rng : (R, 4, W) uint64 xoshiro256** states, updated in place.
+    burn, thin : (R,) int64. out_spins : (R, n_rec, L, L) int8, or (R, 0, L, L) to skip
+    storing configurations. out_B, out_M : (R, n_rec) int64.
+    """
+    R = sub.shape[0]
+    half = sub.shape[3] - 2
+    n_rec = out_B.shape[1]
+    store = out_spins.shape[1] > 0
+    nblk = (2 * half + 2 * W - 1) // (2 * W)
+    for r in nb.prange(R):
+        buf3 = np.empty((nblk, W), np.uint64)
+        buf = buf3.reshape(nblk * W).view(np.int32)
+        sr = sub[r]
+        st = rng[r]
+        th = thr[r]
+        for _ in range(burn[r]):
+            _sweep(sr, th, st, buf3, buf)
+        for i in range(n_rec):
+            for _ in range(thin[r]):
+                _sweep(sr, th, st, buf3, buf)
+            B, M = _measure_sub(sr)
+            out_B[r, i] = B
+            out_M[r, i] = M
+            if store:
+                _unpack(sr, out_spins[r, i])
+
+
+@nb.njit(cache=True)
+def pack(spins):
+    """(R, L, L) plain layout → (R, 2, L, L/2 + 2) padded sublattice layout (ghosts filled)."""
+    R, L, _ = spins.shape
+    half = L // 2
+    out = np.empty((R, 2, L, half + 2), np.int8)
+    for r in range(R):
+        for c in range(2):
+            for y in range(L):
+                o = (y + c) & 1
+                for j in range(half):
+                    out[r, c, y, j + 1] = spins[r, y, 2 * j + o]
+                out[r, c, y, 0] = out[r, c, y, half]
+                out[r, c, y, half + 1] = out[r, c, y, 1]
+    return out
+
+
+@nb.njit(cache=True)
+def unpack_all(sub):
+    """(R, 2, L, L/2 + 2) padded sublattice layout → (R, L, L) plain layout."""
+    R, _, L, _ = sub.shape
+    out = np.empty((R, L, L), np.int8)
+    for r in range(R):
+        _unpack(sub[r], out[r])
+    return out
+
+
+# --------------------------------------------------------------------------- Wolff
+@nb.njit(inline="always")
+def _measure_plain(sp):
+    L = sp.shape[0]
+    B = 0
+    M = 0
+    for y in range(L):
+        yd = (y + 1) % L
+        for x in range(L):
+            s = np.int64(sp[y, x])
+            B += s * (sp[y, (x + 1) % L] + sp[yd, x])
+            M += s
+    return B, M
+
+
+@nb.njit(inline="always")
+def _xo(s0, s1, s2, s3):
+    """xoshiro256** step on local words: returns (53-bit output, new state words)."""
+    res = _rotl(s1 * np.uint64(5), 7) * np.uint64(9)
+    t = s1 << np.uint64(17)
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    s3 = _rotl(s3, 45)
+    return np.int64(res >> np.uint64(11)), s0, s1, s2, s3
+
+
+@nb.njit(inline="always")
+def _wolff_step(sp, padd, eta, st, members):
+    """One Wolff cluster move (ghost-spin acceptance at η ≠ 0); returns the cluster size.
+
+    The generator state lives in local variables during the move (stored back at the end).
+    """
+    L = sp.shape[0]
+    N = L * L
+    s0 = st[0, 0]
+    s1 = st[1, 0]
+    s2 = st[2, 0]
+    s3 = st[3, 0]
+    u, s0, s1, s2, s3 = _xo(s0, s1, s2, s3)
+    i = (u >> 21) * N >> 32  # uniform in [0, N) from 32 random bits
+    y0 = i // L
+    x0 = i - y0 * L
+    s = sp[y0, x0]
+    sp[y0, x0] = -s
+    members[0, 0] = y0
+    members[1, 0] = x0
+    n = 1
+    p = 0
+    while p < n:
+        y = members[0, p]
+        x = members[1, p]
+        p += 1
+        # the four neighbours, branch-free: a random number is drawn for each (the bond test
+        # for unequal neighbours is discarded), the push is unconditional and n advances by
+        # the bond indicator; branches on the random bonds mispredict about half the time
+        for d in range(4):
+            if d == 0:
+                yy = y
+                xx = x + 1 if x + 1 < L else 0
+            elif d == 1:
+                yy = y
+                xx = x - 1 if x > 0 else L - 1
+            elif d == 2:
+                yy = y + 1 if y + 1 < L else 0
+                xx = x
+            else:
+                yy = y - 1 if y > 0 else L - 1
+                xx = x
+            u, s0, s1, s2, s3 = _xo(s0, s1, s2, s3)
+            v = sp[yy, xx]
+            acc = (v == s) & (u < padd)
+            sp[yy, xx] = -s if acc else v
+            members[0, n] = yy
+            members[1, n] = xx
+            n += np.int64(acc)
+    if eta != 0.0 and s * eta > 0.0:
+        # ghost spin: an aligned cluster is flipped only if no site bonds to the ghost,
+        # probability exp(-2|eta| n)
+        u, s0, s1, s2, s3 = _xo(s0, s1, s2, s3)
+        if u >= np.int64(math.exp(-2.0 * abs(eta) * n) * 9007199254740992.0):
+            for k in range(n):
+                sp[members[0, k], members[1, k]] = s
+    st[0, 0] = s0
+    st[1, 0] = s1
+    st[2, 0] = s2
+    st[3, 0] = s3
+    return n
+
+
+@nb.njit(inline="always")
+def _wolff_sweep(sp, padd, eta, st, members, moves):
+    """``moves`` cluster moves (one Wolff 'sweep'; ``moves`` is fixed per replica, not a
+    stopping time: stopping when the flipped sizes reach N would bias the measurements)."""
+    for _ in range(moves):
+        _wolff_step(sp, padd, eta, st, members)
+
+
+@nb.njit(parallel=True, cache=True)
+def wolff_calibrate(spins, padd, eta, rng, n_warm, n_moves):
+    """Mean attempted cluster size per replica over ``n_moves`` moves after ``n_warm`` moves.
+
+    Used once, before sampling, to fix the number of moves per sweep ≈ N / ⟨|C|⟩.
+    """
+    R = spins.shape[0]
+    L = spins.shape[1]
+    out = np.empty(R, np.float64)
+    for r in nb.prange(R):
+        members = np.empty((2, L * L + 1), np.int64)
+        for _ in range(n_warm):
+            _wolff_step(spins[r], padd[r], eta[r], rng[r], members)
+        tot = 0
+        for _ in range(n_moves):
+            tot += _wolff_step(spins[r], padd[r], eta[r], rng[r], members)
+        out[r] = tot / n_moves
+    return out
+
+
+@nb.njit(parallel=True, cache=True)
+def wolff_schedule(spins, padd, eta, moves, rng, burn, thin, out_spins, out_B, out_M):
+    """Wolff analogue of :func:`metropolis_schedule` on the plain (R, L, L) layout.
+
+    ``padd`` : (R,) int64 bond thresholds; ``eta`` : (R,) float64; ``moves`` : (R,) int64
+    cluster moves per sweep (from :func:`wolff_calibrate`, ≈ N / ⟨|C|⟩).
+    """
+    R = spins.shape[0]
+    L = spins.shape[1]
+    n_rec = out_B.shape[1]
+    store = out_spins.shape[1] > 0
+    for r in nb.prange(R):
+        members = np.empty((2, L * L + 1), np.int64)
+        sp = spins[r]
+        st = rng[r]
+        for _ in range(burn[r]):
+            _wolff_sweep(sp, padd[r], eta[r], st, members, moves[r])
+        for i in range(n_rec):
+            for _ in range(thin[r]):
+                _wolff_sweep(sp, padd[r], eta[r], st, members, moves[r])
+            B, M = _measure_plain(sp)
+            out_B[r, i] = B
+            out_M[r, i] = M
+            if store:
+                out_spins[r, i] = sp

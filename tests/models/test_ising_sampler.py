@@ -1,0 +1,296 @@
+"""Ising samplers (checkerboard Metropolis, Wolff / ghost-spin Wolff) against exact results.
+
+Statistical tolerance: every MC estimate must lie within 4 of its own one-sigma error bars
+(τ_int-corrected errors for means, blocked-jackknife errors for variances) of the exact value.
+Exact values on L = 4 come from a brute-force enumeration of the 2¹⁶ states written here
+(independent of the package); on larger lattices from ``kaufman_thermo`` (h = 0).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numba
+import numpy as np
+import pytest
+import xarray as xr
+
+from statgeo.grid import ParameterGrid
+from statgeo.models.coordinates import ising_temperature_field_map
+from statgeo.models.ising import IsingModel, sufficient_statistics, thermodynamics
+from statgeo.models.kernels import ising_numba as kn
+
+Z_TOL = 4.0
+K_C = 0.5 * np.log(1.0 + np.sqrt(2.0))
+
+
+# --------------------------------------------------------------------------- brute force
+def _brute_force_states(L: int):
+    n = L * L
+    idx = np.arange(2**n, dtype=np.int64)
+    s = ((idx[:, None] >> np.arange(n)) & 1).astype(np.int64) * 2 - 1
+    s = s.reshape(-1, L, L)
+    B = (s * (np.roll(s, 1, axis=-1) + np.roll(s, 1, axis=-2))).sum(axis=(-1, -2))
+    M = s.sum(axis=(-1, -2))
+    return B.astype(np.float64), M.astype(np.float64)
+
+
+_STATES = {}
+
+
+def brute_force(K: float, eta: float, L: int = 4) -> dict[str, float]:
+    """Exact ⟨B⟩, ⟨M⟩, ⟨|M|⟩, Var(B), Var(M), Cov(B, M), ln Z by summing over all 2^(L²) states."""
+    if L not in _STATES:
+        _STATES[L] = _brute_force_states(L)
+    B, M = _STATES[L]
+    lw = K * B + eta * M
+    mx = lw.max()
+    w = np.exp(lw - mx)
+    Z = w.sum()
+    w /= Z
+    mB, mM = (w * B).sum(), (w * M).sum()
+    return {"B": mB, "M": mM, "absM": (w * np.abs(M)).sum(), "var_B": (w * (B - mB) ** 2).sum(),
+            "var_M": (w * (M - mM) ** 2).sum(), "cov_BM": (w * (B - mB) * (M - mM)).sum(),
+            "log_z": mx + np.log(Z)}
+
+
+POINTS = [(0.25, 0.0), (K_C, 0.0), (K_C, 0.1), (0.6, -0.05), (0.3, 0.3)]
+
+
+def _check_against_exact(ds, L=4, keys=("B", "var_B", "var_M", "cov_BM")):
+    th = thermodynamics(ds)
+    worst = 0.0
+    for i, K in enumerate(ds["K"].values):
+        for j, eta in enumerate(ds["eta"].values):
+            ex = brute_force(K, eta, L)
+            ks = list(keys) + (["absM"] if eta == 0 else ["M"])
+            for k in ks:
+                z = (th[k].mean[i, j] - ex[k]) / th[k].error[i, j]
+                worst = max(worst, abs(z))
+                assert abs(z) < Z_TOL, f"{k} at K={K}, eta={eta}: {th[k].mean[i, j]} vs exact {ex[k]} (z={z:.2f})"
+    return worst
+
+
+@pytest.mark.parametrize("algorithm", ["metropolis", "wolff"])
+def test_sampler_matches_enumeration_L4(algorithm):
+    m = IsingModel(4)
+    for K, eta in POINTS:
+        g = ParameterGrid.from_ranges(K=[K], eta=[eta])
+        ds = m.sample(g, 6000, seed=11, algorithm=algorithm, replicas_per_point=2, progress=False)
+        _check_against_exact(ds)
+
+
+def test_wolff_odd_L_matches_enumeration():
+    g = ParameterGrid.from_ranges(K=[0.4], eta=[0.0, 0.15])
+    ds = IsingModel(3).sample(g, 6000, seed=2, algorithm="wolff", progress=False)
+    _check_against_exact(ds, L=3)
+
+
+def test_grid_in_temperature_field():
+    """A (T, H) grid through the coordinate map samples at (K, η) = (1/T, H/T)."""
+    J = 1.0
+    g = ParameterGrid.from_ranges(coordinate_map=ising_temperature_field_map(J), T=[2.0, 3.0], H=[0.0, 0.2])
+    ds = IsingModel(4, J=J).sample(g, 4000, seed=4, algorithm="metropolis", progress=False)
+    th = thermodynamics(ds)
+    for i, T in enumerate([2.0, 3.0]):
+        for j, H in enumerate([0.0, 0.2]):
+            ex = brute_force(J / T, H / T)
+            z = (th["B"].mean[i, j] - ex["B"]) / th["B"].error[i, j]
+            assert abs(z) < Z_TOL
+    assert ds["spins"].dims == ("T", "H", "sample", "y", "x")
+    np.testing.assert_allclose(ds["K"].values, [[0.5, 0.5], [1 / 3, 1 / 3]])
+
+
+@pytest.mark.parametrize("algorithm", ["metropolis", "wolff"])
+def test_large_L_against_kaufman(algorithm):
+    exact = pytest.importorskip("statgeo.models.exact.ising_kaufman")
+    L = 16
+    g = ParameterGrid.from_ranges(K=[0.35, K_C], eta=[0.0])
+    ds = IsingModel(L).sample(g, 3000, seed=7, algorithm=algorithm, progress=False)
+    th = thermodynamics(ds)
+    _, mean_B, var_B = exact.kaufman_thermo(np.array([0.35, K_C]), L)
+    zB = (th["B"].mean[:, 0] - mean_B) / th["B"].error[:, 0]
+    zV = (th["var_B"].mean[:, 0] - var_B) / th["var_B"].error[:, 0]
+    assert np.all(np.abs(zB) < Z_TOL), zB
+    assert np.all(np.abs(zV) < Z_TOL), zV
+
+
+def test_wolff_decorrelates_faster_at_Kc():
+    """τ_int(|M|) at K_c, L = 32: Metropolis ~ 40 sweeps (physics.md), Wolff ~ 1."""
+    g = ParameterGrid.from_ranges(K=[K_C], eta=[0.0])
+    m = IsingModel(32)
+    tw = float(m.sample(g, 50, seed=1, algorithm="wolff", progress=False)["tau_int_M"].squeeze())
+    tm = float(m.sample(g, 50, seed=1, algorithm="metropolis", progress=False)["tau_int_M"].squeeze())
+    assert tm > 10.0, tm
+    assert tw < tm / 5.0, (tw, tm)
+
+
+# --------------------------------------------------------------------------- consistency
+@pytest.mark.parametrize("algorithm", ["metropolis", "wolff"])
+def test_statistics_consistent_with_spins(algorithm):
+    g = ParameterGrid.from_ranges(K=[0.3, 0.5], eta=[-0.1, 0.2])
+    ds = IsingModel(6).sample(g, 50, seed=3, algorithm=algorithm, progress=False)
+    s = ds["spins"].values.astype(np.int64)
+    B = (s * (np.roll(s, 1, axis=-1) + np.roll(s, 1, axis=-2))).sum(axis=(-1, -2))
+    np.testing.assert_array_equal(B, ds["B"].values)
+    np.testing.assert_array_equal(s.sum(axis=(-1, -2)), ds["M"].values)
+    assert set(np.unique(s)) <= {-1, 1}
+
+
+def test_pack_unpack_roundtrip():
+    rng = np.random.default_rng(0)
+    s = rng.choice(np.array([-1, 1], np.int8), size=(3, 8, 8))
+    np.testing.assert_array_equal(kn.unpack_all(kn.pack(s)), s)
+
+
+@pytest.mark.parametrize("algorithm", ["metropolis", "wolff"])
+def test_reproducible_and_thread_independent(algorithm):
+    g = ParameterGrid.from_ranges(K=[0.3, 0.45, 0.6], eta=[0.0, 0.1])
+    m = IsingModel(8)
+    kw = dict(algorithm=algorithm, burn_in=20, thin=2, progress=False)
+    old = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        a = m.sample(g, 20, seed=5, **kw)
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        b = m.sample(g, 20, seed=5, **kw)
+    finally:
+        numba.set_num_threads(old)
+    c = m.sample(g, 20, seed=6, **kw)
+    ss = np.random.SeedSequence(5)
+    d = m.sample(g, 20, seed=ss, **kw)
+    np.testing.assert_array_equal(a["spins"].values, b["spins"].values)
+    np.testing.assert_array_equal(a["spins"].values, d["spins"].values)
+    assert not np.array_equal(a["spins"].values, c["spins"].values)
+
+
+def test_auto_burn_in_rule():
+    g = ParameterGrid.from_ranges(K=[0.2, K_C], eta=[0.0])
+    ds = IsingModel(16).sample(g, 10, seed=1, algorithm="metropolis", progress=False)
+    tau = np.maximum(ds["tau_int_B"].values, ds["tau_int_M"].values)
+    assert np.all(ds["thin"].values == np.maximum(1, np.ceil(2 * tau)))
+    assert np.all(ds["burn_in"].values >= np.ceil(20 * tau))
+    # slower decorrelation at K_c than at high temperature
+    assert tau[1, 0] > tau[0, 0]
+
+
+# --------------------------------------------------------------------------- output
+def test_dataset_structure_and_netcdf_roundtrip(tmp_path):
+    g = ParameterGrid.from_ranges(K=[0.3, 0.5], eta=[0.0, 0.1, 0.2])
+    m = IsingModel(4)
+    ds = m.sample(g, 12, seed=0, algorithm="metropolis", progress=False)
+    assert ds["spins"].dtype == np.int8
+    assert ds["spins"].dims == ("K", "eta", "sample", "y", "x")
+    assert ds["spins"].shape == (2, 3, 12, 4, 4)
+    assert ds["B"].dtype == np.int64 and ds["M"].dtype == np.int64
+    assert ds["B"].dims == ("K", "eta", "sample")
+    for v in ("tau_int_B", "tau_int_M", "burn_in", "thin"):
+        assert ds[v].dims == ("K", "eta")
+    for c in ("K", "eta"):
+        assert ds[c].attrs["long_name"] and "units" in ds[c].attrs
+    cfg = json.loads(ds.attrs["config"])
+    assert cfg["L"] == 4 and cfg["algorithm"] == "metropolis"
+    json.loads(ds.attrs["versions"])
+    for k, v in ds.attrs.items():
+        assert isinstance(v, str), k
+    f = sufficient_statistics(ds)
+    assert f.dims == ("K", "eta", "sample", "statistic")
+    assert list(f["statistic"].values) == ["B", "M"]
+    np.testing.assert_array_equal(f.sel(statistic="M").values, ds["M"].values)
+    assert m.sufficient_statistics(ds).equals(f)
+    path = tmp_path / "ising.nc"
+    ds.to_netcdf(path, engine="h5netcdf")
+    with xr.open_dataset(path, engine="h5netcdf") as back:
+        back.load()
+        xr.testing.assert_identical(back, ds)
+        assert back["spins"].dtype == np.int8
+
+
+def test_thermodynamics_records():
+    g = ParameterGrid.from_ranges(K=[0.4], eta=[0.05])
+    ds = IsingModel(4).sample(g, 2000, seed=9, algorithm="wolff", progress=False)
+    th = thermodynamics(ds)
+    for k in ("B", "M", "absM", "var_B", "var_M", "cov_BM"):
+        assert th[k].mean.shape == (1, 1)
+        assert np.all(th[k].error > 0) and np.all(th[k].tau_int >= 0.5)
+        assert th[k].n == 2000
+
+
+def test_model_protocol():
+    from statgeo.models.base import ExponentialFamilyModel, Model
+
+    m = IsingModel(8, J=1.5)
+    assert isinstance(m, Model) and isinstance(m, ExponentialFamilyModel)
+    assert m.parameter_names == ("T", "H")
+    t = m.natural_map().forward(np.array([[3.0, 0.3]]))
+    np.testing.assert_allclose(t, [[0.5, 0.1]])
+
+
+# --------------------------------------------------------------------------- bad input
+def _g():
+    return ParameterGrid.from_ranges(K=[0.3], eta=[0.0])
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        (dict(n_samples=0), ValueError, "n_samples"),
+        (dict(n_samples=5.0), TypeError, "n_samples"),
+        (dict(backend="gpu"), ValueError, "backend"),
+        (dict(algorithm="heatbath"), ValueError, "algorithm"),
+        (dict(seed=-1), ValueError, "seed"),
+        (dict(seed="a"), TypeError, "seed"),
+        (dict(burn_in=-1), ValueError, "burn_in"),
+        (dict(burn_in="long"), ValueError, "burn_in"),
+        (dict(thin=0), ValueError, "thin"),
+        (dict(replicas_per_point=0), ValueError, "replicas_per_point"),
+        (dict(backend="cupy", algorithm="wolff"), ValueError, "wolff"),
+    ],
+)
+def test_bad_sample_arguments(kwargs, exc, match):
+    args = dict(n_samples=5, seed=0, progress=False)
+    args.update(kwargs)
+    n = args.pop("n_samples")
+    with pytest.raises(exc, match=match):
+        IsingModel(4).sample(_g(), n, **args)
+
+
+def test_bad_model_and_grid():
+    with pytest.raises(ValueError, match="L"):
+        IsingModel(1)
+    with pytest.raises(TypeError, match="L"):
+        IsingModel(4.0)
+    with pytest.raises(ValueError, match="J"):
+        IsingModel(4, J=0.0)
+    with pytest.raises(ValueError, match="even"):
+        IsingModel(5).sample(_g(), 5, seed=0, algorithm="metropolis", progress=False)
+    with pytest.raises(ValueError, match="T"):
+        g = ParameterGrid.from_ranges(coordinate_map=ising_temperature_field_map(), T=[-1.0, 2.0], H=[0.0])
+        IsingModel(4).sample(g, 5, seed=0, progress=False)
+    with pytest.raises(ValueError, match="K"):
+        IsingModel(4).sample(ParameterGrid.from_ranges(K=[-0.1, 0.3], eta=[0.0]), 5, seed=0, progress=False)
+    with pytest.raises(ValueError, match="natural"):
+        IsingModel(4).sample(ParameterGrid.from_ranges(a=[0.1], b=[0.0]), 5, seed=0, progress=False)
+    with pytest.raises(TypeError, match="grid"):
+        IsingModel(4).sample({"K": [0.3]}, 5, seed=0, progress=False)
+    with pytest.raises(TypeError, match="samples"):
+        thermodynamics(xr.Dataset())
+
+
+def test_exact_delegates_to_exact_module():
+    exact = pytest.importorskip("statgeo.models.exact.ising")
+    if not hasattr(exact, "ising_exact"):
+        pytest.skip("ising_exact not available yet")
+    g = ParameterGrid.from_ranges(K=[0.3], eta=[0.0, 0.1])
+    ds = IsingModel(4).exact(g)
+    ex = brute_force(0.3, 0.1)
+    assert float(ds["log_z"].values[0, 1]) == pytest.approx(ex["log_z"], rel=1e-10)
+
+
+def test_thermodynamics_few_samples():
+    g = ParameterGrid.from_ranges(K=[0.3], eta=[0.0])
+    ds = IsingModel(4).sample(g, 5, seed=0, burn_in=10, thin=1, progress=False)
+    th = thermodynamics(ds)
+    assert th["var_B"].n == 5 and np.isfinite(th["var_B"].mean).all()
+    with pytest.raises(ValueError, match="at least 2"):
+        thermodynamics(IsingModel(4).sample(g, 1, seed=0, burn_in=10, thin=1, progress=False))
