@@ -1,0 +1,91 @@
+"""Benchmark: JSD log-partition fit on a 64×64 grid (CPU, 2 threads) and the learned metric.
+
+Run ``python benchmarks/bench_fit.py`` (full) or ``--smoke`` (seconds). ``--compare`` also
+fits the three potential classes on a 16×16 Poisson-pair problem and prints held-out JSD and
+metric errors (the evidence for the default model, docs/geometry_fitting.md).
+
+Problem: independent Poisson pair, Φ(t) = e^{t1} + e^{t2} on t ∈ [1, 2.5]², 64 samples per
+point, bundles of 4, bundle-averaged exact posteriors (n_eff = 2). Baselines measured in the
+same run: one loss+gradient evaluation (the fit's unit of work) and the closed-form Hessian.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+
+import numpy as np
+import torch
+
+from statgeo.geometry.logpartition import fit_log_partition
+from statgeo.geometry.posterior_exact import exact_posterior
+from statgeo.grid import ParameterGrid
+
+
+def problem(n_axis: int, seed: int = 0):
+    g = ParameterGrid.from_ranges(t1=(1.0, 2.5, n_axis), t2=(1.0, 2.5, n_axis))
+    T = g.natural_points()
+    x = np.random.default_rng(seed).poisson(np.exp(T)[:, None, :], size=(g.size, 64, 2)).astype(float)
+    return g, T, exact_posterior(x, g, np.exp(T).sum(1), 4, seed=seed + 1)
+
+
+def metric_error(fit, T, margin=0.15):
+    H = np.zeros((T.shape[0], 2, 2))
+    H[:, 0, 0], H[:, 1, 1] = np.exp(T[:, 0]), np.exp(T[:, 1])
+    m = ((T > 1.0 + margin) & (T < 2.5 - margin)).all(1)
+    d = fit.hessian(T)[m] - H[m]
+    return float(np.sqrt((d ** 2).sum((1, 2)).mean() / (H[m] ** 2).sum((1, 2)).mean()))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--compare", action="store_true")
+    ap.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    ap.add_argument("--max-steps", type=int, default=300)
+    ap.add_argument("--compare-steps", type=int, default=200)
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    torch.set_num_interop_threads(1)
+    print(f"machine: {platform.processor() or platform.machine()}, cores={os.cpu_count()}, "
+          f"load average={os.getloadavg()}, torch threads={torch.get_num_threads()}")
+    n_axis = 16 if args.smoke else 64
+    steps = 20 if args.smoke else args.max_steps
+    g, T, post = problem(n_axis)
+    # baseline: the cost of one loss + gradient evaluation (one L-BFGS function evaluation)
+    t0 = time.perf_counter()
+    fit_log_partition(post, g, max_steps=1, validation_fraction=0.0, dtype=args.dtype)
+    t_one = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    fit = fit_log_partition(post, g, max_steps=steps, dtype=args.dtype, seed=0)
+    t_fit = time.perf_counter() - t0
+    print(f"JSD fit {n_axis}x{n_axis} grid ({g.size} origins x {g.size} cells), icnn/lbfgs/{args.dtype}: "
+          f"{t_fit:.1f} s, {fit.config['steps']} iterations ({fit.config['stop_reason']}), "
+          f"= {t_fit / t_one:.0f}x one 1-iteration fit ({t_one:.2f} s), {t_fit / fit.config['steps']:.2f} s/iteration; "
+          f"target 60 s -> ratio {t_fit / 60:.2f}; "
+          f"metric nRMSE (interior) {metric_error(fit, T):.3f}")
+    pts = np.random.default_rng(1).uniform(1.0, 2.5, size=(100 if args.smoke else 10_000, 2))
+    t0 = time.perf_counter()
+    H = fit.metric(pts)
+    t_m = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    Hex = np.zeros((pts.shape[0], 2, 2))
+    Hex[:, 0, 0], Hex[:, 1, 1] = np.exp(pts[:, 0]), np.exp(pts[:, 1])
+    t_b = time.perf_counter() - t0
+    print(f"metric of the learned potential on {pts.shape[0]} points: {t_m * 1e3:.1f} ms "
+          f"({t_m / pts.shape[0] * 1e6:.2f} us/point; {t_m / max(t_b, 1e-9):.0f}x the closed-form Hessian)")
+    assert H.shape == Hex.shape
+    if args.compare:
+        g2, T2, post2 = problem(16, seed=5)
+        for model in ("icnn", "mlp", "paper_mlp"):
+            t0 = time.perf_counter()
+            f = fit_log_partition(post2, g2, model=model, max_steps=20 if args.smoke else args.compare_steps, seed=0)
+            val = min(v for v in f.history["validation"] if np.isfinite(v))
+            print(f"compare {model:9s}: held-out JSD {val:.5f}, metric nRMSE {metric_error(f, T2):.3f}, "
+                  f"{time.perf_counter() - t0:.1f} s, {f.config['steps']} it")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,411 @@
+"""Fitting a log-partition function Φ_θ to posteriors on a grid.
+
+Model posterior for origin t' over the grid cells t (geometry.md, "Fitting the log-partition
+function"; Lobashev et al. 2025, Sec. 3):
+
+    q_θ(t | t') = softmax_t( −n_eff [Φ_θ(t) − ⟨∇Φ_θ(t'), t⟩] ),
+
+which is exp(−n_eff D_Φθ(t, t')) normalised over the cells (the terms constant in t cancel).
+Losses: ``"jsd"`` — mean over rows of JSD(p(·|t'), q_θ(·|t')), plus optionally
+``centroid_weight`` × ‖centroid(p) − centroid(q)‖ / (box diagonal); ``"mse"`` — mean squared
+difference between p^{1/n_eff} (scaled to peak 1) and exp(−D_Φθ(t, t')) (the loss of the
+paper's Theorem 3.2, kept for comparison).
+
+Internally the model is Ψ(u) = n_eff Φ(t(u)) on box coordinates u = (t − c)/h ∈ [−1, 1]^d; the
+returned :class:`FittedPotential` exposes Φ(t) = Ψ(u(t)) / n_eff in natural coordinates.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from statgeo._checks import check_choice, check_int, check_real
+from statgeo._seeding import as_seed_sequence
+from statgeo._xrutil import config_attr
+from statgeo.geometry.posterior import check_grid, check_posterior
+from statgeo.grid import ParameterGrid
+
+__all__ = ["fit_log_partition", "FittedPotential", "affine_align", "LOSSES", "OPTIMIZERS"]
+
+log = logging.getLogger(__name__)
+
+LOSSES = ("jsd", "mse")
+OPTIMIZERS = ("lbfgs", "adam")
+DEFAULT_MODEL = "icnn"
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError as exc:  # pragma: no cover
+        raise ImportError("fitting a log-partition function needs PyTorch (pip install statgeo[diffusion])") from exc
+    return torch
+
+
+class FittedPotential:
+    """A learned log-partition function Φ_θ in natural coordinates (the ``Potential`` protocol).
+
+    ``value``, ``gradient``, ``hessian`` (= ``metric``) accept any batch of points (..., d):
+    NumPy in → NumPy out (float64), torch in → torch out (the input's dtype and device).
+    Derivatives by autodiff (``torch.func.grad`` / ``torch.func.hessian`` under ``vmap``).
+
+    Attributes
+    ----------
+    module : the torch model Ψ(u); ``center``, ``half_width`` : the box normalisation
+    u = (t − center) / half_width; ``n_eff`` : the temperature the fit used (Φ = Ψ / n_eff);
+    ``natural_names`` ; ``history`` : dict of loss curves; ``config`` : the fit's settings.
+    """
+
+    def __init__(self, module: Any, center: np.ndarray, half_width: np.ndarray, n_eff: float,
+                 natural_names: tuple[str, ...], history: dict | None = None, config: dict | None = None) -> None:
+        torch = _torch()
+        self.module = module.eval().to(torch.float64)
+        for p in self.module.parameters():
+            p.requires_grad_(False)
+        self.center = np.asarray(center, dtype=np.float64)
+        self.half_width = np.asarray(half_width, dtype=np.float64)
+        self.n_eff = float(n_eff)
+        self.natural_names = tuple(natural_names)
+        self.history = history or {}
+        self.config = config or {}
+        self.dim = int(self.center.size)
+
+    def __repr__(self) -> str:
+        return (f"FittedPotential(model={self.config.get('model')!r}, n_eff={self.n_eff:g}, "
+                f"natural={self.natural_names})")
+
+    # ------------------------------------------------------------------ internals
+    def _phi_flat(self, t):
+        torch = _torch()
+        c = torch.as_tensor(self.center, dtype=t.dtype, device=t.device)
+        h = torch.as_tensor(self.half_width, dtype=t.dtype, device=t.device)
+        return self.module((t - c) / h) / self.n_eff
+
+    def _apply(self, points: Any, what: str, chunk: int = 8192):
+        torch = _torch()
+        from torch.func import grad, hessian, vmap
+
+        is_torch = isinstance(points, torch.Tensor)
+        if is_torch:
+            device, in_dtype = points.device, points.dtype
+            x = points.detach().to(torch.float64)
+        else:
+            arr = np.asarray(points, dtype=np.float64)
+            device, in_dtype = torch.device("cpu"), None
+            x = torch.from_numpy(np.ascontiguousarray(arr))
+        if x.ndim < 1 or x.shape[-1] != self.dim:
+            raise ValueError(f"points must have shape (..., {self.dim}), got {tuple(x.shape)}")
+        if not bool(torch.isfinite(x).all()):
+            raise ValueError("points must be finite (no NaN or inf)")
+        self.module.to(device)
+        batch = x.shape[:-1]
+        flat = x.reshape(-1, self.dim)
+
+        def f(t):
+            return self._phi_flat(t[None, :])[0]
+
+        outs = []
+        for s in range(0, max(flat.shape[0], 1), chunk):
+            xb = flat[s:s + chunk]
+            if what == "value":
+                with torch.no_grad():
+                    outs.append(self._phi_flat(xb))
+            elif what == "gradient":
+                outs.append(vmap(grad(f))(xb))
+            else:
+                outs.append(vmap(hessian(f))(xb))
+        out = torch.cat(outs, 0) if outs else torch.zeros((0,))
+        tail = {"value": (), "gradient": (self.dim,), "hessian": (self.dim, self.dim)}[what]
+        out = out.reshape(tuple(batch) + tail).detach()
+        if is_torch:
+            return out.to(dtype=in_dtype if in_dtype.is_floating_point else torch.float64)
+        return out.cpu().numpy()
+
+    # ------------------------------------------------------------------ Potential protocol
+    def value(self, points: Any) -> Any:
+        """Φ_θ(t) at points (..., d) → (...)."""
+        return self._apply(points, "value")
+
+    def gradient(self, points: Any) -> Any:
+        """∇Φ_θ(t) at points (..., d) → (..., d)."""
+        return self._apply(points, "gradient")
+
+    def hessian(self, points: Any) -> Any:
+        """∇²Φ_θ(t) at points (..., d) → (..., d, d)."""
+        return self._apply(points, "hessian")
+
+    def metric(self, points: Any) -> Any:
+        """The Fisher metric g = ∇²Φ_θ in natural coordinates (same as :meth:`hessian`)."""
+        return self.hessian(points)
+
+    __call__ = value
+
+    def to_dataset(self, grid: ParameterGrid) -> xr.Dataset:
+        """Φ, ∇Φ and g = ∇²Φ on the grid's natural points, labelled by the grid dims.
+
+        Variables: ``log_partition`` (grid dims), ``gradient`` (grid dims, ``i``),
+        ``metric`` (grid dims, ``i``, ``j``); ``i``/``j`` are labelled by the natural names.
+        """
+        if not isinstance(grid, ParameterGrid):
+            raise TypeError(f"grid must be a ParameterGrid, got {type(grid).__name__}")
+        if grid.ndim != self.dim:
+            raise ValueError(f"grid must have {self.dim} axes, got {grid.ndim}")
+        t = grid.natural_points()
+        sh = grid.shape
+        names = list(self.natural_names)
+        coords = dict(grid.coords())
+        coords["i"] = ("i", names)
+        coords["j"] = ("j", names)
+        ds = xr.Dataset(
+            {
+                "log_partition": (grid.names, self.value(t).reshape(sh),
+                                  {"long_name": "fitted log-partition function Φ_θ", "units": "1"}),
+                "gradient": (grid.names + ("i",), self.gradient(t).reshape(sh + (self.dim,)),
+                             {"long_name": "∇Φ_θ (natural coordinates)", "units": "1"}),
+                "metric": (grid.names + ("i", "j"), self.hessian(t).reshape(sh + (self.dim, self.dim)),
+                           {"long_name": "Fisher metric ∇²Φ_θ (natural coordinates)", "units": "1"}),
+            },
+            coords=coords,
+            attrs={"n_eff": self.n_eff, "config": config_attr(self.config), "grid": grid.to_json()},
+        )
+        return ds
+
+
+def affine_align(phi: np.ndarray, ref: np.ndarray, points: np.ndarray, *, scale: bool = False
+                 ) -> tuple[np.ndarray, dict]:
+    """Least-squares alignment of ``phi`` to ``ref`` by s·phi + ⟨c, t⟩ + b over ``points``.
+
+    Φ is identifiable only up to an affine term (geometry.md, Theorem 3.2); with ``scale`` the
+    factor s is fitted too (else s = 1). Returns the aligned values and {"scale", "c", "b"}.
+    The gradient aligns as s ∇phi + c.
+    """
+    phi = np.asarray(phi, dtype=np.float64).ravel()
+    ref = np.asarray(ref, dtype=np.float64).ravel()
+    pts = np.asarray(points, dtype=np.float64).reshape(phi.size, -1)
+    A = np.column_stack([pts, np.ones(phi.size)])
+    if scale:
+        coef, *_ = np.linalg.lstsq(np.column_stack([phi, A]), ref, rcond=None)
+        s, c, b = coef[0], coef[1:-1], coef[-1]
+    else:
+        coef, *_ = np.linalg.lstsq(A, ref - phi, rcond=None)
+        s, c, b = 1.0, coef[:-1], coef[-1]
+    return s * phi + pts @ c + b, {"scale": float(s), "c": c, "b": float(b)}
+
+
+def _posterior_kappa(P: np.ndarray, U: np.ndarray) -> float:
+    """1 / (median over rows of the mean per-axis posterior variance in box coordinates u)."""
+    mu = P @ U
+    var = P @ (U ** 2) - mu ** 2
+    v = float(np.median(var.mean(axis=1)))
+    return 1.0 / max(v, 1e-8)
+
+
+def fit_log_partition(
+    posterior: xr.DataArray,
+    grid: ParameterGrid,
+    *,
+    n_eff: float | None = None,
+    loss: str = "jsd",
+    centroid_weight: float = 0.0,
+    model: str = DEFAULT_MODEL,
+    optimizer: str = "lbfgs",
+    max_steps: int = 400,
+    tol: float = 1e-7,
+    seed: int | np.random.SeedSequence = 0,
+    validation_fraction: float = 0.1,
+    patience: int = 5,
+    lr: float = 3e-3,
+    width: int | None = None,
+    depth: int | None = None,
+    quadratic: bool = True,
+    dtype: str = "float64",
+) -> FittedPotential:
+    """Fit Φ_θ so that q_θ(t | t') ∝ exp(−n_eff D_Φθ(t, t')) matches the given posteriors.
+
+    Parameters
+    ----------
+    posterior : labelled posterior (dims ``origin``, ``cell``; see :mod:`~statgeo.geometry.posterior`).
+    grid : the grid whose cells the posterior is over; fitting uses ``grid.natural_points()``.
+    n_eff : effective temperature (> 0). Default: ``posterior.attrs["effective_temperature"]``
+        (n/2 for bundle-averaged exact posteriors). It only sets the scale of Φ_θ.
+    loss : ``"jsd"`` (default) or ``"mse"``.
+    centroid_weight : ≥ 0, weight of ‖centroid(p) − centroid(q)‖ / (box diagonal) (JSD only).
+    model : ``"icnn"`` (default, convex by construction), ``"mlp"`` (SiLU) or ``"paper_mlp"``.
+    optimizer : ``"lbfgs"`` (default; strong-Wolfe line search) or ``"adam"`` (learning rate ``lr``).
+    max_steps : maximal optimiser iterations. tol : relative loss change at convergence.
+    seed : initialisation and validation split.
+    validation_fraction : fraction of origins held out for early stopping (0 disables it);
+        the best parameters on the validation loss are restored. patience : checks without
+        improvement before stopping (a check every 10 L-BFGS / 25 Adam iterations).
+    width, depth : network size (defaults per model). quadratic : include the κ₀ ½uᵀLLᵀu term.
+    dtype : ``"float64"`` (default) or ``"float32"`` for training.
+
+    Returns
+    -------
+    FittedPotential
+    """
+    torch = _torch()
+    check_grid(grid)
+    P_np, oi = check_posterior(posterior, grid)
+    if n_eff is None:
+        if "effective_temperature" not in posterior.attrs:
+            raise ValueError("n_eff must be given when the posterior has no 'effective_temperature' attr")
+        n_eff = posterior.attrs["effective_temperature"]
+    n_eff = float(check_real("n_eff", n_eff, low=0.0, low_inclusive=False, high=np.inf, high_inclusive=False))
+    check_choice("loss", loss, LOSSES)
+    check_choice("optimizer", optimizer, OPTIMIZERS)
+    check_choice("model", model, ("icnn", "mlp", "paper_mlp"))
+    check_choice("dtype", dtype, ("float64", "float32"))
+    centroid_weight = float(check_real("centroid_weight", centroid_weight, low=0.0, high=np.inf,
+                                       high_inclusive=False))
+    max_steps = check_int("max_steps", max_steps, min=1)
+    tol = float(check_real("tol", tol, low=0.0, high=np.inf, high_inclusive=False))
+    validation_fraction = float(check_real("validation_fraction", validation_fraction, low=0.0, high=0.5))
+    patience = check_int("patience", patience, min=1)
+    lr = float(check_real("lr", lr, low=0.0, low_inclusive=False, high=np.inf, high_inclusive=False))
+    ss = as_seed_sequence(seed)
+    rng = np.random.default_rng(ss)
+    torch_seed = int(ss.generate_state(1)[0] % (2**31))
+
+    T = grid.natural_points()
+    lo, hi = T.min(axis=0), T.max(axis=0)
+    center, half = (lo + hi) / 2.0, (hi - lo) / 2.0
+    U_np = (T - center) / half
+    diag_t = float(np.linalg.norm(hi - lo))
+    kappa0 = _posterior_kappa(P_np, U_np)
+
+    uniq = np.unique(oi)
+    n_val = int(round(validation_fraction * uniq.size)) if uniq.size >= 4 else 0
+    val_orig = rng.choice(uniq, size=n_val, replace=False) if n_val else np.array([], dtype=np.int64)
+    is_val = np.isin(oi, val_orig)
+    tr_rows, va_rows = np.flatnonzero(~is_val), np.flatnonzero(is_val)
+
+    tdt = torch.float64 if dtype == "float64" else torch.float32
+    torch.manual_seed(torch_seed)
+    from statgeo.geometry.potentials import build_model
+
+    net = build_model(model, grid.ndim, kappa0, width=width, depth=depth, quadratic=quadratic).to(tdt)
+    U = torch.as_tensor(U_np, dtype=tdt)
+    Tt = torch.as_tensor(T, dtype=tdt)
+    P = torch.as_tensor(P_np, dtype=tdt)
+    O = torch.as_tensor(oi)
+    with np.errstate(divide="ignore"):
+        logP = torch.as_tensor(np.log(P_np), dtype=tdt)
+    plogp = torch.as_tensor((np.where(P_np > 0, P_np * np.log(np.where(P_np > 0, P_np, 1.0)), 0.0)).sum(1), dtype=tdt)
+    if loss == "mse":
+        # p^{1/n_eff}, scaled to peak 1 per row (exp(−D) peaks at 1 at t = t')
+        with np.errstate(divide="ignore"):
+            lr_ = np.log(P_np) / n_eff
+        lr_ = lr_ - lr_.max(axis=1, keepdims=True)
+        target = torch.as_tensor(np.exp(lr_), dtype=tdt)
+    log2 = math.log(2.0)
+
+    def loss_on(rows: np.ndarray, create_graph: bool) -> Any:
+        r = torch.as_tensor(rows)
+        u = U.clone().requires_grad_(True)
+        psi = net(u)
+        g = torch.autograd.grad(psi.sum(), u, create_graph=create_graph)[0]
+        go = g[O[r]]
+        logits = -(psi[None, :] - go @ U.T)  # (R, C): −[Ψ(u) − ⟨∇Ψ(u'), u⟩]
+        if loss == "jsd":
+            logq = torch.log_softmax(logits, dim=-1)
+            q = logq.exp()
+            logm = torch.logaddexp(logP[r], logq) - log2
+            kl_pm = plogp[r] - (P[r] * logm).sum(-1)
+            kl_qm = (q * (logq - logm)).sum(-1)
+            val = 0.5 * (kl_pm + kl_qm).mean()
+            if centroid_weight > 0:
+                cp = P[r] @ Tt
+                cq = q @ Tt
+                val = val + centroid_weight * torch.linalg.vector_norm(cp - cq, dim=-1).mean() / diag_t
+            return val
+        # MSE: exp(−D) with n_eff D = Ψ(u) − Ψ(u') − ⟨∇Ψ(u'), u − u'⟩
+        uo = U[O[r]]
+        nD = psi[None, :] - psi[O[r]][:, None] - (go @ U.T - (go * uo).sum(-1, keepdim=True))
+        return ((target[r] - torch.exp(-nD / n_eff)) ** 2).mean()
+
+    def val_loss() -> float:
+        if va_rows.size == 0:
+            return float("nan")
+        with torch.enable_grad():
+            return float(loss_on(va_rows, create_graph=False).detach())
+
+    params = [p for p in net.parameters() if p.requires_grad]
+    history: dict[str, list] = {"step": [], "train": [], "validation": []}
+    best = (math.inf, copy.deepcopy(net.state_dict()), 0)
+    bad_checks = 0
+    step = 0
+    prev = math.inf
+    stop_reason = "max_steps"
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=max_steps, desc=f"fit {model}/{loss}", leave=False)
+    if optimizer == "lbfgs":
+        chunk = 10
+        opt = torch.optim.LBFGS(params, lr=1.0, max_iter=chunk, history_size=50, line_search_fn="strong_wolfe",
+                                tolerance_grad=1e-12, tolerance_change=1e-15)
+
+        def closure():
+            opt.zero_grad()
+            lv = loss_on(tr_rows, create_graph=True)
+            lv.backward()
+            return lv
+    else:
+        chunk = 25
+        opt = torch.optim.Adam(params, lr=lr)
+
+    while step < max_steps:
+        n_it = min(chunk, max_steps - step)
+        if optimizer == "lbfgs":
+            opt.param_groups[0]["max_iter"] = n_it
+            opt.param_groups[0]["max_eval"] = int(n_it * 1.25) + 1
+            cur = float(opt.step(closure).detach())
+            cur = float(loss_on(tr_rows, create_graph=False).detach())
+        else:
+            for _ in range(n_it):
+                opt.zero_grad()
+                lv = loss_on(tr_rows, create_graph=True)
+                lv.backward()
+                opt.step()
+            cur = float(lv.detach())
+        step += n_it
+        bar.update(n_it)
+        vl = val_loss()
+        history["step"].append(step)
+        history["train"].append(cur)
+        history["validation"].append(vl)
+        if not math.isfinite(cur):
+            stop_reason = "non-finite loss"
+            log.warning("fit_log_partition: non-finite loss at step %d; restoring the best parameters", step)
+            break
+        crit = vl if va_rows.size else cur
+        if not math.isfinite(best[0]) or crit < best[0] - 1e-12 * abs(best[0]):
+            best = (crit, copy.deepcopy(net.state_dict()), step)
+            bad_checks = 0
+        else:
+            bad_checks += 1
+            if bad_checks >= patience:
+                stop_reason = "early stopping (validation loss)"
+                break
+        if abs(prev - cur) <= tol * max(1.0, abs(cur)):
+            stop_reason = "converged (tol)"
+            break
+        prev = cur
+    bar.close()
+    net.load_state_dict(best[1])
+    log.info("fit_log_partition: %s after %d steps; best step %d, loss %.4g", stop_reason, step, best[2], best[0])
+    config = {
+        "model": model, "loss": loss, "optimizer": optimizer, "n_eff": n_eff, "centroid_weight": centroid_weight,
+        "max_steps": max_steps, "tol": tol, "validation_fraction": validation_fraction, "patience": patience,
+        "lr": lr, "width": width, "depth": depth, "quadratic": quadratic, "dtype": dtype, "kappa0": kappa0,
+        "steps": step, "best_step": best[2], "stop_reason": stop_reason,
+        "estimator": posterior.attrs.get("estimator", ""),
+    }
+    history["best_step"] = best[2]
+    return FittedPotential(net, center, half, n_eff, grid.natural_names, history, config)

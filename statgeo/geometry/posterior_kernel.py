@@ -1,0 +1,313 @@
+"""Feature-kernel posteriors (the paper's choice for images) and width-based temperatures.
+
+The posterior of a sample x' (drawn at origin t') puts weight w(‖φ(x) − φ(x')‖) on the grid
+location of every other sample x, splatted multilinearly (bilinearly in 2-D) onto the grid
+cells, and is normalised (geometry.md, "Posterior estimators", 3; Lobashev et al. 2025):
+
+    p(t_c | x') ∝ Σ_{x ≠ x'} w(‖φ(x) − φ(x')‖) S(loc(x), c)
+
+Kernels: ``"gauss"`` w(d) = exp(−(τ/2) d²) (motivated by the paper's text, with τ = N for N
+samples) and ``"exp"`` w(d) = exp(−τ d) (the paper's code, τ = 10). The rows are averaged
+per origin.
+
+Effective temperature (derivation, docs/geometry_fitting.md): for locally linear-Gaussian
+features φ ~ N(μ(t), C), μ(t) ≈ μ₀ + A t, and the Gaussian kernel of bandwidth h² = 1/τ,
+E_{x~t}[w] ∝ exp(−½ (A t − φ')ᵀ (C + h²)⁻¹ (A t − φ')), and averaging over φ' ~ N(A t', C)
+gives a posterior with precision P = Aᵀ (2C + h²)⁻¹ A, while the one-sample Fisher metric of
+the features is g_s = Aᵀ C⁻¹ A. With isotropic C = c² I this is P = n_eff g_s with
+n_eff = c² / (2c² + h²) (→ ½ as h → 0: the same factor ½ as the bundle average). In general
+(and for the ``exp`` kernel) n_eff is *estimated from the widths*:
+n_eff = tr(g_s⁻¹ Σ_post⁻¹) / d averaged over interior origins (:func:`width_effective_temperature`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from scipy import sparse
+
+from statgeo._checks import check_choice, check_int, check_real
+from statgeo._seeding import as_seed_sequence
+from statgeo.geometry.posterior import check_grid, posterior_dataarray, posterior_moments
+from statgeo.grid import ParameterGrid
+
+__all__ = ["feature_kernel_posterior", "select_kernel_temperature", "kernel_effective_temperature",
+           "width_effective_temperature", "splat_matrix", "statistic_metric_on_grid"]
+
+log = logging.getLogger(__name__)
+KERNELS = ("gauss", "exp")
+
+
+def splat_matrix(locations: np.ndarray, grid: ParameterGrid) -> sparse.csr_matrix:
+    """Multilinear splatting weights S (M, C) of points (M, d) in grid coordinates onto cells.
+
+    Each row sums to 1; points outside the box are clamped onto its faces.
+    """
+    loc = np.asarray(locations, dtype=np.float64)
+    M, d = loc.shape
+    idx_lo, frac = [], []
+    for i, ax in enumerate(grid.axes):
+        v = ax.values
+        x = np.clip(loc[:, i], v[0], v[-1])
+        j = np.clip(np.searchsorted(v, x, side="right") - 1, 0, v.size - 2)
+        idx_lo.append(j)
+        frac.append((x - v[j]) / (v[j + 1] - v[j]))
+    rows, cols, vals = [], [], []
+    for corner in range(2 ** d):
+        bits = [(corner >> k) & 1 for k in range(d)]
+        w = np.ones(M)
+        multi = []
+        for k in range(d):
+            w = w * (frac[k] if bits[k] else 1.0 - frac[k])
+            multi.append(idx_lo[k] + bits[k])
+        rows.append(np.arange(M))
+        cols.append(np.ravel_multi_index(tuple(multi), grid.shape))
+        vals.append(w)
+    S = sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                          shape=(M, grid.size))
+    S.sum_duplicates()
+    return S
+
+
+def _sqdist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
+    return np.maximum(d2, 0.0)
+
+
+def _logw(d2: np.ndarray, kernel: str, tau: float) -> np.ndarray:
+    return -0.5 * tau * d2 if kernel == "gauss" else -tau * np.sqrt(d2)
+
+
+def _validate(features: Any, locations: Any, grid: ParameterGrid) -> tuple[np.ndarray, np.ndarray]:
+    check_grid(grid)
+    f = np.asarray(features, dtype=np.float64)
+    loc = np.asarray(locations, dtype=np.float64)
+    if f.ndim != 2:
+        raise ValueError(f"features must have shape (samples, feature), got {f.shape}")
+    if loc.shape != (f.shape[0], grid.ndim):
+        raise ValueError(f"locations must have shape ({f.shape[0]}, {grid.ndim}) to match features, got {loc.shape}")
+    if f.shape[0] < 2:
+        raise ValueError("features must hold at least 2 samples")
+    if not np.isfinite(f).all() or not np.isfinite(loc).all():
+        raise ValueError("features and locations must be finite (no NaN or inf)")
+    return f, loc
+
+
+def _queries(origin: np.ndarray, per_origin: int | None, rng: np.random.Generator) -> np.ndarray:
+    if per_origin is None:
+        return np.arange(origin.size)
+    out = []
+    for o in np.unique(origin):
+        idx = np.flatnonzero(origin == o)
+        out.append(rng.choice(idx, size=min(per_origin, idx.size), replace=False))
+    return np.sort(np.concatenate(out))
+
+
+def _kernel_rows(f, S, q_idx, kernel, taus, exclude_self, chunk_elems=2**23):
+    """Yield (query slice, list over τ of normalised posteriors (chunk, C))."""
+    M = f.shape[0]
+    step = max(1, chunk_elems // M)
+    for s in range(0, q_idx.size, step):
+        qi = q_idx[s:s + step]
+        d2 = _sqdist(f[qi], f)
+        res = []
+        for tau in taus:
+            lw = _logw(d2, kernel, tau)
+            if exclude_self:
+                lw[np.arange(qi.size), qi] = -np.inf
+            lw -= lw.max(axis=1, keepdims=True)
+            w = np.exp(lw)
+            p = np.asarray((S.T @ w.T).T)
+            res.append(p / p.sum(axis=1, keepdims=True))
+        yield qi, res
+
+
+def select_kernel_temperature(
+    features: Any, locations: Any, grid: ParameterGrid, *, kernel: str = "gauss",
+    temperatures: Any = None, queries_per_origin: int | None = 4, seed: int = 0,
+) -> tuple[float, xr.DataArray]:
+    """Choose τ by maximising the held-out (leave-one-out) log-likelihood of the true cell.
+
+    ℓ(τ) = mean over query samples x' of ln p_τ(c(x') | x'), where c(x') is the cell of x''s own
+    grid location and x' itself is excluded from its posterior (so ℓ → −∞ as τ → ∞ whenever
+    the nearest feature neighbour lies in another cell, and ℓ → ln(1/C) as τ → 0: the maximum
+    is finite). Default τ grid: 2^k / median(d²) (gauss) or 2^k / median(d) (exp), k = −4..12.
+
+    Returns (τ*, ℓ over the τ grid as a DataArray).
+    """
+    f, loc = _validate(features, locations, grid)
+    check_choice("kernel", kernel, KERNELS)
+    rng = np.random.default_rng(as_seed_sequence(seed))
+    if temperatures is None:
+        sub = f[rng.choice(f.shape[0], size=min(512, f.shape[0]), replace=False)]
+        d2 = _sqdist(sub, sub)[np.triu_indices(sub.shape[0], 1)]
+        scale = np.median(d2) if kernel == "gauss" else np.median(np.sqrt(d2))
+        taus = 2.0 ** np.arange(-4, 13) / max(float(scale), 1e-300)
+    else:
+        taus = np.atleast_1d(check_real("temperatures", temperatures, low=0.0, low_inclusive=False, high=np.inf,
+                                        high_inclusive=False))
+    S = splat_matrix(loc, grid)
+    cell = grid.index_of(loc)
+    q_idx = _queries(cell, queries_per_origin, rng)
+    ll = np.zeros(taus.size)
+    with np.errstate(divide="ignore"):
+        for qi, res in _kernel_rows(f, S, q_idx, kernel, taus, True):
+            for k, p in enumerate(res):
+                ll[k] += np.log(p[np.arange(qi.size), cell[qi]]).sum()
+    ll /= q_idx.size
+    ok = np.isfinite(ll)
+    best = float(taus[np.argmax(np.where(ok, ll, -np.inf))]) if ok.any() else float(taus[0])
+    curve = xr.DataArray(ll, dims=("temperature",), coords={"temperature": taus},
+                         attrs={"long_name": "held-out log-likelihood of the true cell", "units": "nat"})
+    return best, curve
+
+
+def statistic_metric_on_grid(features: np.ndarray, locations: np.ndarray, grid: ParameterGrid, *,
+                             ridge: float = 1e-6, window: int = 2) -> np.ndarray:
+    """Gaussian-statistic Fisher metric of one sample's features in natural coordinates.
+
+    g_s(t) = J_μᵀ (C + εI)⁻¹ J_μ with μ(t), C(t) the per-grid-point feature mean and covariance.
+    To keep the estimate unbiased enough for a width comparison, J_μ = ∂μ/∂t is the slope of a
+    local linear least-squares fit of μ over the (2·window+1)^d neighbouring grid points, and C
+    is pooled over the same window; ε = ridge × mean feature variance. Returns (C, d, d).
+    """
+    f = np.asarray(features, dtype=np.float64)
+    cell = grid.index_of(np.asarray(locations, dtype=np.float64))
+    F, d = f.shape[1], grid.ndim
+    mu = np.full((grid.size, F), np.nan)
+    cov = np.full((grid.size, F, F), np.nan)
+    cnt = np.zeros(grid.size)
+    for c in range(grid.size):
+        x = f[cell == c]
+        cnt[c] = x.shape[0]
+        if x.shape[0] >= 2:
+            mu[c] = x.mean(0)
+            cov[c] = np.cov(x, rowvar=False).reshape(F, F)
+    eps = ridge * np.nanmean(np.einsum("cii->c", cov)) / F
+    T = grid.natural_points()
+    multi = np.array(np.unravel_index(np.arange(grid.size), grid.shape)).T
+    g = np.full((grid.size, d, d), np.nan)
+    for c in range(grid.size):
+        nb = np.flatnonzero((np.abs(multi - multi[c]) <= window).all(1) & (cnt >= 2))
+        if nb.size < d + 2:
+            continue
+        X = np.column_stack([np.ones(nb.size), T[nb] - T[c]])
+        coef, *_ = np.linalg.lstsq(X, mu[nb], rcond=None)
+        J = coef[1:].T  # (F, d)
+        w = cnt[nb] - 1.0
+        Cp = np.einsum("k,kfg->fg", w, cov[nb]) / w.sum()
+        g[c] = J.T @ np.linalg.solve(Cp + eps * np.eye(F), J)
+    return g
+
+
+def width_effective_temperature(posterior: xr.DataArray, grid: ParameterGrid, metric: Any, *,
+                                n_sigma: float = 3.0) -> float:
+    """Estimate n_eff from posterior widths: posterior ≈ exp(−n_eff D) ⇒ Σ_post ≈ (n_eff g)⁻¹.
+
+    n_eff = median over interior rows of tr(g(t')⁻¹ Σ_post(t')⁻¹) / d, with ``metric`` the
+    reference metric g at each grid point (C, d, d) in natural coordinates. Rows whose
+    posterior mean ± ``n_sigma`` standard deviations leaves the box are excluded (truncation).
+    """
+    g = np.asarray(metric, dtype=np.float64).reshape(grid.size, grid.ndim, grid.ndim)
+    mu, cov = posterior_moments(posterior, grid)
+    oi = np.asarray(posterior["origin"].values)
+    T = grid.natural_points()
+    lo, hi = T.min(0), T.max(0)
+    sd = np.sqrt(np.einsum("rii->ri", cov))
+    inner = ((mu - n_sigma * sd) >= lo).all(1) & ((mu + n_sigma * sd) <= hi).all(1)
+    inner &= np.isfinite(g[oi]).all((1, 2))
+    if not inner.any():
+        raise ValueError("no interior posterior rows to estimate the effective temperature from "
+                         "(posteriors too wide for the grid box)")
+    val = np.einsum("rij,rji->r", np.linalg.inv(g[oi[inner]]), np.linalg.inv(cov[inner])) / grid.ndim
+    return float(np.median(val))
+
+
+def kernel_effective_temperature(kernel: str, temperature: float, feature_variance: float) -> float:
+    """Closed form for the ``gauss`` kernel and isotropic features: n_eff = c² / (2c² + 1/τ)."""
+    check_choice("kernel", kernel, ("gauss",))
+    tau = float(check_real("temperature", temperature, low=0.0, low_inclusive=False))
+    c2 = float(check_real("feature_variance", feature_variance, low=0.0, low_inclusive=False))
+    return c2 / (2.0 * c2 + 1.0 / tau)
+
+
+def feature_kernel_posterior(
+    features: Any,
+    locations: Any,
+    grid: ParameterGrid,
+    kernel: str = "gauss",
+    temperature: float | str = "auto",
+    exclude_self: bool = True,
+    *,
+    queries_per_origin: int | None = None,
+    effective_temperature: float | str = "width",
+    seed: int = 0,
+) -> xr.DataArray:
+    """Feature-kernel posterior of every (or a subset of) sample(s), averaged per origin.
+
+    Parameters
+    ----------
+    features : (M, F) features φ(x) of M samples (e.g. CLIP embeddings, known statistics).
+    locations : (M, d) grid coordinates each sample was drawn at (splatted onto the cells).
+    grid : the parameter grid.
+    kernel : ``"gauss"`` (default, w = exp(−(τ/2) d²)) or ``"exp"`` (w = exp(−τ d), the paper's code).
+    temperature : τ > 0, or ``"auto"`` (default): :func:`select_kernel_temperature`.
+    exclude_self : drop x' from its own posterior (default True; otherwise τ → ∞ is a delta).
+    queries_per_origin : use at most this many query samples per origin (cost O(queries × M × F)).
+    effective_temperature : a number, or ``"width"`` (default): estimated with
+        :func:`width_effective_temperature` against the features' Gaussian-statistic metric
+        :func:`statistic_metric_on_grid` (per-sample n = 1).
+    seed : query subsampling and temperature selection.
+
+    Returns
+    -------
+    xr.DataArray (origin, cell) with attrs ``kernel``, ``temperature``, ``effective_temperature``.
+    """
+    f, loc = _validate(features, locations, grid)
+    check_choice("kernel", kernel, KERNELS)
+    if not isinstance(exclude_self, (bool, np.bool_)):
+        raise TypeError(f"exclude_self must be a bool, got {exclude_self!r}")
+    if queries_per_origin is not None:
+        queries_per_origin = check_int("queries_per_origin", queries_per_origin, min=1)
+    curve = None
+    if isinstance(temperature, str):
+        check_choice("temperature", temperature, ("auto",))
+        tau, curve = select_kernel_temperature(f, loc, grid, kernel=kernel, seed=seed)
+    else:
+        tau = float(check_real("temperature", temperature, low=0.0, low_inclusive=False, high=np.inf,
+                               high_inclusive=False))
+    rng = np.random.default_rng(as_seed_sequence(seed))
+    S = splat_matrix(loc, grid)
+    cell = grid.index_of(loc)
+    q_idx = _queries(cell, queries_per_origin, rng)
+    sums = np.zeros((grid.size, grid.size))
+    counts = np.zeros(grid.size)
+    for qi, (p,) in _kernel_rows(f, S, q_idx, kernel, [tau], exclude_self):
+        np.add.at(sums, cell[qi], p)
+        np.add.at(counts, cell[qi], 1)
+    origins = np.flatnonzero(counts > 0)
+    probs = sums[origins] / counts[origins, None]
+    attrs = {"kernel": kernel, "temperature": tau, "exclude_self": int(bool(exclude_self)),
+             "queries": int(q_idx.size)}
+    if curve is not None:
+        attrs["temperature_selection"] = "max held-out log-likelihood of the true cell"
+    post = posterior_dataarray(probs, grid, origins, estimator="feature_kernel", n_per_bundle=1,
+                               effective_temperature=0.5, attrs=attrs)
+    if isinstance(effective_temperature, str):
+        check_choice("effective_temperature", effective_temperature, ("width",))
+        try:
+            g = statistic_metric_on_grid(f, loc, grid)
+            n_eff = width_effective_temperature(post, grid, g)
+            how = "width: tr(g_s^-1 Sigma_post^-1)/d, g_s = Gaussian-statistic metric of the features"
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            log.warning("feature_kernel_posterior: width-based n_eff failed (%s); using 1/2", exc)
+            n_eff, how = 0.5, "fallback 1/2 (h -> 0 limit)"
+    else:
+        n_eff = float(check_real("effective_temperature", effective_temperature, low=0.0, low_inclusive=False))
+        how = "given"
+    post.attrs["effective_temperature"] = float(n_eff)
+    post.attrs["temperature_derivation"] = how
+    return post
