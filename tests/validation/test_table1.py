@@ -1,0 +1,149 @@
+"""End-to-end test of ``python -m validation.table1`` on the reduced ``tiny`` preset.
+
+One run (module-scoped fixture, about a minute on one core) of both models and all five rows
+with 2 seeds; then checks that the artefacts are written and well-formed, and the parts of
+the Table 1 ordering that a preset this small resolves honestly:
+
+* the exact-likelihood oracle beats Mean-as-Stat on ∂F/∂K (Ising, natural coordinates) —
+  the mean spin carries no information about the coupling direction beyond what the field
+  fixes, while the oracle uses the exact statistics (B, M);
+* the oracle reproduces the exact Ising metric better than the Mean-as-Stat metric in the
+  K–K component, and its fitted scale (scale + affine alignment) is within 30 % of 1
+  (the effective temperature n/2 of bundle-averaged exact posteriors, geometry.md);
+* the TASEP oracle matches ln Z_N / N to a normalised RMSE below 0.3 and reports both
+  references (ln Z_N and F_obs), each labelled.
+
+The full ordering (ours < baselines) needs the quick preset's training budget; it is checked
+by the acceptance section of ``table1.json`` and reported, not asserted here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from validation.table1 import parse_args, run
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("table1")
+    res = run(["--preset", "tiny", "--seeds", "2", "--workers", "1", "--out", str(out)])
+    return out, res
+
+
+def _agg(res, model, row, quantity, coords="natural", reference="lnZ", alignment="affine"):
+    for a in res["models"][model]["aggregate"]:
+        if (a["row"], a["quantity"], a["coords"], a["reference"], a["alignment"]) == (row, quantity, coords,
+                                                                                     reference, alignment):
+            return a
+    raise KeyError((model, row, quantity, coords, reference, alignment))
+
+
+def test_artefacts_written_and_well_formed(tiny_run):
+    out, res = tiny_run
+    for name in ("table1.md", "table1.csv", "table1.json", "table1_maps.nc"):
+        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+    js = json.loads((out / "table1.json").read_text())
+    assert set(js["models"]) == {"ising", "tasep"}
+    assert js["versions"] and js["settings"]["seeds"] == 2
+    for stage in ("references", "rows_wall", "total"):
+        assert js["times"][stage] > 0
+    for model in ("ising", "tasep"):
+        agg = js["models"][model]["aggregate"]
+        rows = {a["row"] for a in agg}
+        assert rows == {"ours_neural", "ours_kernel", "oracle", "mean_as_stat", "pca_vae"}
+        assert all(a["n_seeds"] == 2 for a in agg)
+        assert all(math.isfinite(a["nrmse"]) and a["nrmse"] >= 0 for a in agg)
+        ds = xr.open_dataset(out / "table1_maps.nc", group=model, engine="h5netcdf")
+        assert "reference_log_z" in ds and "oracle_log_z_aligned" in ds and "ours_neural_error_grad_log_z" in ds
+        ds.close()
+        for kind in ("F_gradients", "metric", "errors", "boundaries"):
+            assert (out / f"{model}_{kind}.png").is_file()
+    md = (out / "table1.md").read_text()
+    assert "Published" in md and "Mean-as-Stat" in md and "F_obs" in md
+    csv_lines = (out / "table1.csv").read_text().splitlines()
+    assert csv_lines[0].startswith("model,row,alignment,reference,coords,quantity")
+    assert len(csv_lines) > 100
+
+
+def test_oracle_beats_mean_as_stat_on_coupling_direction(tiny_run):
+    _, res = tiny_run
+    o = _agg(res, "ising", "oracle", "dF/dK")
+    m = _agg(res, "ising", "mean_as_stat", "dF/dK")
+    # error bars (std over 2 seeds) must not overlap
+    assert o["nrmse"] + o["nrmse_std"] < m["nrmse"] - m["nrmse_std"], (o, m)
+
+
+def test_oracle_scale_and_metric(tiny_run):
+    _, res = tiny_run
+    sc = _agg(res, "ising", "oracle", "F", alignment="scale+affine")["scale"]
+    assert abs(sc - 1.0) < 0.3, sc
+    o = _agg(res, "ising", "oracle", "g[K,K]", alignment="scale+affine")
+    m = _agg(res, "ising", "mean_as_stat", "g[K,K]", alignment="scale+affine")
+    assert o["nrmse"] < m["nrmse"], (o, m)
+
+
+def test_tasep_references_labelled(tiny_run):
+    _, res = tiny_run
+    t = res["models"]["tasep"]
+    assert "ln Z_N" in t["reference_label"] and "F_obs" in t["fobs_label"]
+    assert _agg(res, "tasep", "oracle", "F")["nrmse"] < 0.3
+    _agg(res, "tasep", "oracle", "g[theta_alpha,theta_alpha]", reference="F_obs")
+    _agg(res, "tasep", "oracle", "g[alpha,beta]", coords="physical", reference="F_obs")
+
+
+def test_cache_is_reused(tiny_run, tmp_path):
+    out, res = tiny_run
+    cache = res["settings"]["cache"]
+    markers = [p for p in __import__("pathlib").Path(cache).rglob("*.complete")]
+    assert markers, "no completion markers in the cache"
+
+
+def test_bad_arguments_rejected_before_work():
+    with pytest.raises(SystemExit):
+        parse_args(["--preset", "nope"])
+    with pytest.raises(ValueError, match="--models"):
+        run(["--models", "potts", "--out", "/nonexistent/never"])
+    with pytest.raises(ValueError, match="--seeds"):
+        run(["--seeds", "0", "--out", "/nonexistent/never"])
+    with pytest.raises(ValueError, match="--rows"):
+        run(["--rows", "ours,magic", "--out", "/nonexistent/never"])
+
+
+def test_dask_chunked_sampling_matches_layout_and_resumes(tmp_path):
+    """Sampling through a (threaded, in-process) Dask cluster: chunks of grid rows as tasks,
+    written to zarr with completion markers; a rerun reuses the merged store."""
+    distributed = pytest.importorskip("dask.distributed")
+    from validation.table1_config import get_preset
+    from validation.table1_data import build_grid, get_samples, sample_array
+
+    s = get_preset("tiny").models["tasep"]
+    grid = build_grid(s)
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None) as client:
+        ds = get_samples(s, 3, tmp_path, client=client, rows_per_chunk=4)
+    x = sample_array(ds, grid)
+    assert x.shape == (grid.size, s.n_samples, s.size)
+    assert set(np.unique(x)) <= {0.0, 1.0}
+    markers = list(tmp_path.rglob("*.complete"))
+    assert len(markers) == 1 and markers[0].name == "all.zarr.complete"  # chunk stores merged and removed
+    again = get_samples(s, 3, tmp_path, rows_per_chunk=4)  # in-process call finds the finished store
+    np.testing.assert_array_equal(sample_array(again, grid), x)
+
+
+def test_report_only_rerenders_from_json(tiny_run):
+    out, res = tiny_run
+    (out / "table1.md").unlink()
+    again = run(["--preset", "tiny", "--out", str(out), "--report-only"])
+    assert (out / "table1.md").is_file()
+    assert again["table"].splitlines()[0] == res["table"].splitlines()[0]
+    a0 = {(a["row"], a["alignment"], a["reference"], a["coords"], a["quantity"]): a["nrmse"]
+          for a in res["models"]["ising"]["aggregate"]}
+    for a in again["models"]["ising"]["aggregate"]:
+        assert a["nrmse"] == pytest.approx(a0[(a["row"], a["alignment"], a["reference"], a["coords"], a["quantity"])])

@@ -1,0 +1,316 @@
+"""``python -m validation.table1`` — reproduce the paper's Table 1 (validation.md).
+
+Stages (each timed, each with a progress bar): references (exact where they exist; cached in
+zarr) → samples through the physics samplers (cached in zarr; Dask tasks when ``--scheduler``
+is given) → per model and seed, the five rows (neural grid posterior, feature-kernel
+posterior, exact-likelihood oracle, Mean-as-Stat, PCA-VAE; seeds run in parallel worker
+processes with one torch/numba thread each) → error measures (mean ± std over seeds),
+acceptance checks, boundary detection → artefacts in ``--out`` (table1.md/.csv/.json,
+table1_maps.nc, PNG figures) and the summary table printed next to the published numbers.
+
+Examples
+--------
+    python -m validation.table1                       # quick preset, both models, 3 seeds
+    python -m validation.table1 --models ising --seeds 1 --out out/ising
+    python -m validation.table1 --preset paper --backend cupy --device cuda --scheduler tcp://host:8786
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import dataclasses
+import json
+import logging
+import multiprocessing as mp
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+__all__ = ["main", "run", "parse_args"]
+
+log = logging.getLogger("validation.table1")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Command-line options (validation.md, "Command line")."""
+    from validation.table1_config import PRESETS
+
+    p = argparse.ArgumentParser(prog="python -m validation.table1", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--preset", default="quick", choices=sorted(PRESETS), help="quick (default), paper, tiny (CI)")
+    p.add_argument("--models", default="ising,tasep", help="comma-separated subset of ising,tasep")
+    p.add_argument("--seeds", type=int, default=None, help="independent runs (default: the preset's, 3)")
+    p.add_argument("--out", default="out/table1", help="output directory (default out/table1)")
+    p.add_argument("--cache", default=None, help="zarr cache directory (default OUT/cache)")
+    p.add_argument("--backend", default="auto", choices=("auto", "numba", "cupy"), help="Ising sampler backend")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="torch device for the networks")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address (sampling chunks become tasks)")
+    p.add_argument("--workers", type=int, default=None, help="parallel worker processes (default: the preset's)")
+    p.add_argument("--rows", default=None, help="comma-separated subset of the rows (default all)")
+    p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    p.add_argument("--report-only", action="store_true",
+                   help="re-render table1.md from an existing OUT/table1.json (acceptance recomputed from the "
+                        "stored per-seed errors); no sampling or training")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    a = p.parse_args(argv)
+    return a
+
+
+class ArgumentError(ValueError):
+    """An invalid command-line option (raised before any work starts)."""
+
+
+def _validate(a: argparse.Namespace) -> tuple[list[str], list[str], int, int]:
+    from validation.table1_config import get_preset
+    from validation.table1_methods import ROWS
+
+    preset = get_preset(a.preset)
+    models = [m.strip() for m in a.models.split(",") if m.strip()]
+    bad = [m for m in models if m not in preset.models]
+    if not models or bad:
+        raise ArgumentError(f"--models must be a comma-separated subset of {tuple(preset.models)}, got {a.models!r}")
+    rows = list(ROWS) if a.rows is None else [r.strip() for r in a.rows.split(",") if r.strip()]
+    badr = [r for r in rows if r not in ROWS]
+    if not rows or badr:
+        raise ArgumentError(f"--rows must be a comma-separated subset of {ROWS}, got {a.rows!r}")
+    seeds = preset.seeds if a.seeds is None else a.seeds
+    if not isinstance(seeds, int) or seeds < 1:
+        raise ArgumentError(f"--seeds must be an integer >= 1, got {seeds!r}")
+    workers = preset.workers if a.workers is None else a.workers
+    if workers < 1:
+        raise ArgumentError(f"--workers must be >= 1, got {workers}")
+    if a.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ArgumentError("--device cuda requested but torch sees no CUDA device")
+    return models, rows, seeds, workers
+
+
+def _init_worker() -> None:
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    import torch
+
+    torch.set_num_threads(1)
+    try:
+        import numba
+
+        numba.set_num_threads(1)
+    except Exception:  # pragma: no cover
+        pass
+    logging.basicConfig(level=logging.WARNING)
+
+
+def _task(settings: dict, seed: int, cache: str, backend: str, device: str, rows: tuple[str, ...]) -> dict:
+    """One (model, seed): samples (cache or fresh) + the rows. Runs in a worker process."""
+    from validation.table1_config import ModelSettings
+    from validation.table1_data import get_reference, get_samples
+    from validation.table1_methods import run_rows
+
+    s = ModelSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()})
+    t0 = time.perf_counter()
+    ds = get_samples(s, seed, Path(cache), backend=backend)
+    t_samp = time.perf_counter() - t0
+    ref = get_reference(s, Path(cache))
+    res = run_rows(s, ds, ref, seed, rows=rows, device=device)
+    res["times"]["sampling"] = t_samp
+    res["model"], res["seed"] = s.model, seed
+    return res
+
+
+def run(argv: Sequence[str] | None = None) -> dict:
+    """Run Table 1 and write the artefacts; returns the results dict (also in table1.json)."""
+    a = parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if a.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("numba", "matplotlib", "h5py", "distributed", "fsspec", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    models, rows, seeds, workers = _validate(a)
+    if a.report_only:
+        return _rerender(Path(a.out))
+
+    from tqdm.auto import tqdm
+
+    from statgeo._xrutil import versions
+    from validation.table1_config import get_preset
+    from validation.table1_data import build_grid, get_reference, get_samples, physical_view
+    from validation.table1_report import (acceptance, aggregate, detect_boundaries, format_tables, make_figures,
+                                          seed_errors, write_artefacts)
+
+    preset = get_preset(a.preset)
+    out = Path(a.out)
+    cache = Path(a.cache) if a.cache else out / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    times: dict[str, float] = {}
+    t_all = time.perf_counter()
+    settings = {m: preset.models[m] for m in models}
+
+    # ---- stage 1: references
+    t0 = time.perf_counter()
+    refs = {}
+    for m in tqdm(models, desc="references", leave=False):
+        refs[m] = get_reference(settings[m], cache)
+    times["references"] = time.perf_counter() - t0
+
+    # ---- stage 2 (Dask only): samples as chunked tasks on the cluster
+    if a.scheduler:
+        from dask.distributed import Client
+
+        t0 = time.perf_counter()
+        with Client(a.scheduler) as client:
+            for m in models:
+                for sd in tqdm(range(seeds), desc=f"sampling {m} (dask)", leave=False):
+                    get_samples(settings[m], sd, cache, backend=a.backend, client=client, progress=True)
+        times["sampling_dask"] = time.perf_counter() - t0
+
+    # ---- stage 3: rows per (model, seed) in worker processes
+    t0 = time.perf_counter()
+    jobs = [(m, sd) for m in models for sd in range(seeds)]
+    results: dict[tuple[str, int], dict] = {}
+    args = lambda m, sd: (dataclasses.asdict(settings[m]), sd, str(cache), a.backend, a.device, tuple(rows))  # noqa
+    if workers == 1:
+        _init_worker_threads_only()
+        for m, sd in tqdm(jobs, desc="rows (model, seed)"):
+            results[(m, sd)] = _task(*args(m, sd))
+    else:
+        ctx = mp.get_context("spawn")
+        with cf.ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx,
+                                    initializer=_init_worker) as ex:
+            futs = {ex.submit(_task, *args(m, sd)): (m, sd) for m, sd in jobs}
+            for f in tqdm(cf.as_completed(futs), total=len(futs), desc="rows (model, seed)"):
+                results[futs[f]] = f.result()
+    times["rows_wall"] = time.perf_counter() - t0
+    for k in sorted({k for r in results.values() for k in r["times"]}):
+        times[f"sum:{k}"] = float(sum(r["times"].get(k, 0.0) for r in results.values()))
+
+    # ---- stage 4: errors, acceptance, boundaries, maps
+    t0 = time.perf_counter()
+    import xarray as xr
+
+    from validation.errors import edge_mask, fit_alignment
+
+    out_models: dict[str, Any] = {}
+    maps: dict[str, xr.Dataset] = {}
+    figs = []
+    for m in models:
+        s = settings[m]
+        grid = build_grid(s)
+        pv = physical_view(s, grid)
+        ref = refs[m]
+        recs = []
+        for sd in range(seeds):
+            recs += [dict(r, seed=sd) for r in seed_errors(s, grid, pv, ref, results[(m, sd)]["recon"])]
+        agg = aggregate(recs)
+        first = results[(m, 0)]
+        bounds = {}
+        for r in ("ours_neural", "oracle"):
+            if r in first["recon"]:
+                try:
+                    bounds[r] = detect_boundaries(m, grid, first["recon"][r]["metric"])
+                except Exception as exc:  # report, never hide
+                    log.warning("boundary detection failed for %s/%s: %s", m, r, exc)
+                    bounds[r] = {"n_curves": 0, "threshold": 2.0, "error": str(exc), "curves": [], "axes": []}
+        # maps: reference, seed-0 reconstructions (affine-aligned) and errors
+        t = grid.natural_points().reshape(grid.shape + (2,))
+        mask = edge_mask(grid.shape, s.margin)
+        dims = grid.names
+        mv = {"reference_log_z": (dims, ref["log_z"].values),
+              "reference_grad_log_z": (dims + ("natural",), ref["grad_log_z"].values),
+              "reference_metric": (dims + ("natural", "natural_"), ref["metric"].values)}
+        if "observable_fisher" in ref:
+            mv["reference_observable_fisher"] = (dims + ("natural", "natural_"), ref["observable_fisher"].values)
+        for r, rc in first["recon"].items():
+            al = fit_alignment(ref["log_z"].values, rc["log_z"], t, mask=mask)
+            mv[f"{r}_log_z"] = (dims, rc["log_z"])
+            mv[f"{r}_log_z_aligned"] = (dims, al.apply(rc["log_z"], t))
+            mv[f"{r}_grad_log_z_aligned"] = (dims + ("natural",), al.apply_gradient(rc["grad_log_z"]))
+            mv[f"{r}_metric_aligned"] = (dims + ("natural", "natural_"), rc["metric"])
+            mv[f"{r}_error_log_z"] = (dims, al.apply(rc["log_z"], t) - ref["log_z"].values)
+            mv[f"{r}_error_grad_log_z"] = (dims + ("natural",),
+                                           al.apply_gradient(rc["grad_log_z"]) - ref["grad_log_z"].values)
+            mv[f"{r}_error_metric"] = (dims + ("natural", "natural_"), rc["metric"] - ref["metric"].values)
+        coords = dict(grid.coords())
+        coords.update(grid.natural_coords())
+        coords["natural"] = ("natural", list(grid.natural_names))
+        coords["natural_"] = ("natural_", list(grid.natural_names))
+        mds = xr.Dataset(mv, coords=coords,
+                         attrs={"model": m, "reference": ref.attrs["label"], "seed": 0, "margin": s.margin,
+                                "note": "reconstructions of seed 0; F and gradients affine-aligned to the reference; "
+                                        "metrics as fitted (affine alignment leaves them unchanged)"})
+        mds["edge_mask"] = (dims, mask.astype(np.int8))
+        maps[m] = mds
+        excluded = next((r["excluded"] for r in recs), "none")
+        pc1 = min((results[(m, sd)]["diag"].get("pca_vae", {}).get("pc1_corr_with_mean", 0.0)
+                   for sd in range(seeds)), default=None)
+        out_models[m] = {
+            "settings": s.to_dict(), "grid": repr(grid), "n_seeds": seeds,
+            "reference_label": ref.attrs["label"], "metric_label": ref.attrs["metric_label"],
+            "fobs_label": ref.attrs.get("fobs_label", ""), "excluded": excluded,
+            "aggregate": agg, "per_seed": recs,
+            "pc1_corr_with_mean_min": pc1,
+            "acceptance": acceptance(m, agg, pc1),
+            "boundaries": {k: {kk: vv for kk, vv in v.items() if kk not in ("score",)} for k, v in bounds.items()},
+            "diagnostics": first["diag"],
+            "times_per_seed": {sd: results[(m, sd)]["times"] for sd in range(seeds)},
+        }
+        if not a.no_figures:
+            figs += make_figures(out, m, grid, mds, bounds)
+    times["errors_and_figures"] = time.perf_counter() - t0
+    times["total"] = time.perf_counter() - t_all
+    results_all = {
+        "preset": preset.to_dict(), "models": out_models, "times": times,
+        "settings": {"argv": list(sys.argv[1:] if argv is None else argv), "seeds": seeds, "workers": workers,
+                     "backend": a.backend, "device": a.device, "scheduler": a.scheduler, "rows": rows,
+                     "cache": str(cache), "out": str(out)},
+        "versions": versions(),
+        "machine": {"cpus": os.cpu_count(), "load_average": list(os.getloadavg())},
+        "figures": [str(p) for p in figs],
+    }
+    write_artefacts(out, results_all, maps)
+    results_all["table"] = format_tables(results_all)
+    return results_all
+
+
+def _rerender(out: Path) -> dict:
+    """Re-render table1.md from OUT/table1.json (aggregates re-derived from the per-seed records)."""
+    from validation.table1_report import acceptance, aggregate, format_tables
+
+    js = out / "table1.json"
+    if not js.is_file():
+        raise ArgumentError(f"--report-only needs an existing {js}")
+    res = json.loads(js.read_text())
+    for m, r in res["models"].items():
+        r["aggregate"] = aggregate(r["per_seed"])
+        pc1 = r.get("pc1_corr_with_mean_min", r["diagnostics"].get("pca_vae", {}).get("pc1_corr_with_mean"))
+        r["acceptance"] = acceptance(m, r["aggregate"], pc1)
+    js.write_text(json.dumps(res, indent=1))
+    (out / "table1.md").write_text("# Table 1 (statgeo reproduction)\n\n" + format_tables(res) + "\n")
+    res["table"] = format_tables(res)
+    return res
+
+
+def _init_worker_threads_only() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI entry point: run, print the summary table, return the exit status."""
+    try:
+        res = run(argv)
+    except ArgumentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(res["table"])
+    print(f"\nartefacts in {res['settings']['out']}; total wall time {res['times']['total']:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

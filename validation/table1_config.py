@@ -1,0 +1,153 @@
+"""Presets of ``python -m validation.table1`` (validation.md, "Command line").
+
+A preset fixes, per model, the system size, the parameter box (a grid regular in the natural
+coordinates), the samples per grid point, the bundle size and the cost knobs of every stage.
+
+* ``quick`` — 2 CPU cores, no GPU, ≤ 10 min for both models, all five rows and 3 seeds.
+  Ising: 8×8 torus (exact transfer-matrix references at any field), 24×24 grid over
+  K ∈ [0.2, 0.7] × η ∈ [−0.2, 0.2] (T = 1/K ∈ [1.43, 5], so T_c = 2.269 lies inside with the
+  ordered side K > K_c = 0.4407 over 52 % of the K range, and both field signs).
+  TASEP: N = 10 (exact ln Z_N, exact F_obs by enumeration of the 2^10 configurations), 20×20
+  grid regular in θ = (−ln α, −ln β) over α, β ∈ [0.1, 1] (all three phases: the lines
+  α = ½, β = ½ sit at θ = ln 2 = 0.69 of θ ∈ [0, 2.30]).
+* ``tiny`` — the CI preset (tests/validation/test_table1.py): smaller grids, fewer steps.
+* ``paper`` — the paper's scale (Ising L = 128 on a 128×128 grid, 32 samples per point:
+  5.2·10⁵ configurations; TASEP N = 100 on a 128×128 grid, 32 samples per point, F_obs from
+  exact samples with exact scores), meant for ``--backend cupy --device cuda`` and/or
+  ``--scheduler``; its Ising reference is the Monte Carlo reference anchored to Kaufman's
+  exact h = 0 line (no exact result exists at L = 128, h ≠ 0).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from statgeo._checks import check_choice
+
+__all__ = ["ModelSettings", "Preset", "PRESETS", "get_preset"]
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """Settings of one model's part of Table 1.
+
+    ``size`` is L (Ising, L×L torus) or N (TASEP sites). ``axis0``/``axis1`` are
+    ``(lo, hi, n)`` in natural coordinates (Ising: K, η; TASEP: θ_α, θ_β, the grid itself is
+    laid out in (α, β) = e^{−θ} so the samplers see their physical rates).
+    """
+
+    model: str
+    size: int
+    axis0: tuple[float, float, int]
+    axis1: tuple[float, float, int]
+    n_samples: int = 64
+    bundle: int = 4
+    # neural grid posterior
+    neural_steps: int = 600
+    neural_batch: int = 64
+    neural_channels: int = 16
+    neural_hidden: int = 128
+    #: width of the Gaussian target bump (box units). 1.5 grid cells: with the module's split of
+    #: train/validation by *grid point*, a bump narrower than a cell makes every validation
+    #: target a class never trained on, so early stopping keeps a blurry early network (measured:
+    #: TASEP quick, KL from the exact posterior 0.62 nat at σ = 1/50 vs 0.15 at 1.5 cells)
+    neural_sigma: float = 1.0 / 50.0
+    neural_lr: float = 3e-3
+    neural_patience: int = 12
+    #: "heldout_samples" (train on the first 3/4 of the samples per point, temperature-scale on
+    #: the held-out 1/4 at every point), "grid_points" (the module's default: held-out grid
+    #: points) or "none"
+    neural_calibration: str = "heldout_samples"
+    bundles_per_origin: int = 16
+    # feature-kernel posterior (learned embedding → PCA to kernel_dim whitened components)
+    kernel_dim: int = 4
+    kernel_queries: int = 8
+    #: effective temperature of the kernel posterior: "closed_form" or "width"
+    #: (:func:`validation.table1_methods.kernel_temperature_per_sample`)
+    kernel_temperature: str = "closed_form"
+    # log-partition fit (L-BFGS, early stopping)
+    fit_steps: int = 80
+    fit_model: str = "icnn"
+    # baselines
+    vae_steps: int = 300
+    # error measures
+    margin: int = 1
+    # exact/MC reference
+    reference: str = "exact"
+    reference_samples: int = 0
+    fisher: str = "auto"
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named set of :class:`ModelSettings` plus defaults for the run."""
+
+    name: str
+    models: dict[str, ModelSettings] = field(default_factory=dict)
+    seeds: int = 3
+    workers: int = 2
+    description: str = ""
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "seeds": self.seeds, "workers": self.workers, "description": self.description,
+                "models": {k: v.to_dict() for k, v in self.models.items()}}
+
+
+_LN10 = 2.302585092994046
+
+PRESETS: dict[str, Preset] = {
+    "quick": Preset(
+        "quick",
+        {
+            "ising": ModelSettings("ising", 8, (0.2, 0.7, 24), (-0.2, 0.2, 24), neural_steps=2500, neural_channels=8,
+                                   neural_hidden=64, neural_sigma=1.5 / 23, fit_steps=150),
+            "tasep": ModelSettings("tasep", 10, (0.0, _LN10, 20), (0.0, _LN10, 20), neural_steps=2500,
+                                   neural_sigma=1.5 / 19, fit_steps=150),
+        },
+        seeds=3,
+        workers=2,
+        description="2 CPU cores, no GPU, <= 10 min: Ising 8x8 / 24x24 grid, TASEP N=10 / 20x20 grid, 64 samples",
+    ),
+    "tiny": Preset(
+        "tiny",
+        {
+            "ising": ModelSettings("ising", 4, (0.2, 0.7, 12), (-0.3, 0.3, 12), n_samples=64, neural_steps=150,
+                                   neural_sigma=1.5 / 11,
+                                   bundles_per_origin=8, fit_steps=40, vae_steps=60, neural_channels=8,
+                                   neural_hidden=64),
+            "tasep": ModelSettings("tasep", 6, (0.0, _LN10, 10), (0.0, _LN10, 10), n_samples=64, neural_steps=150,
+                                   neural_sigma=1.5 / 9,
+                                   bundles_per_origin=8, fit_steps=40, vae_steps=60, neural_channels=8,
+                                   neural_hidden=64),
+        },
+        seeds=1,
+        workers=1,
+        description="CI preset: seconds to a minute on one core",
+    ),
+    "paper": Preset(
+        "paper",
+        {
+            "ising": ModelSettings("ising", 128, (1 / 3.5, 1 / 1.5, 128), (-0.2, 0.2, 128), n_samples=32,
+                                   neural_steps=20000, neural_batch=128, neural_channels=32, neural_hidden=512,
+                                   neural_sigma=1.5 / 127, bundles_per_origin=32, fit_steps=2000, vae_steps=5000,
+                                   kernel_queries=16, reference="mc_anchored", reference_samples=256),
+            "tasep": ModelSettings("tasep", 100, (0.0, _LN10, 128), (0.0, _LN10, 128), n_samples=32,
+                                   neural_steps=20000, neural_batch=128, neural_channels=32, neural_hidden=512,
+                                   neural_sigma=1.5 / 127, bundles_per_origin=32, fit_steps=2000,
+                                   vae_steps=5000, kernel_queries=16, fisher="samples", reference_samples=4096),
+        },
+        seeds=3,
+        workers=1,
+        description="the paper's scale; GPU (--backend cupy --device cuda) and/or Dask (--scheduler)",
+    ),
+}
+
+
+def get_preset(name: str) -> Preset:
+    """The preset called ``name`` (one of :data:`PRESETS`)."""
+    check_choice("preset", name, tuple(PRESETS))
+    return PRESETS[name]

@@ -1,0 +1,438 @@
+"""Error measures, acceptance checks, boundary detection and artefacts of Table 1.
+
+Errors come from :func:`validation.errors.reconstruction_errors` (affine alignment: the
+headline; scale + affine beside it with the fitted scale factor), in natural and in the
+paper's physical coordinates, over the grid minus a margin of ``margin`` cells at every edge
+(posteriors are truncated by the box there). For the TASEP every number says what it is
+measured against: F, ∇F and the Hessian metric against ln Z_N / N; the metric also against
+the observable Fisher metric F_obs / N (what posteriors can reveal).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from statgeo.grid import ParameterGrid
+from validation.errors import reconstruction_errors
+from validation.table1_config import ModelSettings
+from validation.table1_methods import ROW_LABELS, ROWS
+
+__all__ = ["PUBLISHED", "seed_errors", "aggregate", "acceptance", "detect_boundaries", "format_tables",
+           "write_artefacts", "make_figures", "EXEMPT"]
+
+log = logging.getLogger(__name__)
+
+#: validation.md, "Published numbers" (RMSE; the paper's normalisation is not stated)
+PUBLISHED = {
+    "ising": {"Ours (convex)": ("0.0883 ± 0.0006", "0.1106 ± 0.0002", "0.1237 ± 0.0016"),
+              "Mean-as-Stat": ("0.0981", "0.4766", "1.0936"),
+              "PCA-VAE": ("0.1669", "0.7428", "0.7988")},
+    "tasep": {"Ours (convex)": ("0.0112 ± 0.00008", "0.1165 ± 0.0025", "0.1135 ± 0.0017"),
+              "Mean-as-Stat": ("0.0529", "0.3832", "0.3833"),
+              "PCA-VAE": ("0.0524", "0.3837", "0.3872")},
+}
+PHYS = {"ising": ("T", "H"), "tasep": ("alpha", "beta")}
+NAT = {"ising": ("K", "eta"), "tasep": ("theta_alpha", "theta_beta")}
+#: (model, baseline, quantity) columns where the baseline's statistic is the exact sufficient
+#: statistic of that direction: the mean spin M/N ↔ the field direction η (and H at fixed T)
+EXEMPT = {("ising", "mean_as_stat", "dF/deta"), ("ising", "mean_as_stat", "dF/dH"),
+          ("ising", "mean_as_stat", "g[eta,eta]"), ("ising", "mean_as_stat", "g[H,H]")}
+
+
+def _rec(d: dict, keys=("log_z", "grad_log_z", "metric")) -> dict:
+    return {k: np.asarray(d[k], dtype=np.float64) for k in keys if k in d}
+
+
+def seed_errors(s: ModelSettings, grid: ParameterGrid, phys_grid: ParameterGrid, reference: xr.Dataset,
+                recon: dict[str, dict]) -> list[dict]:
+    """Error records of every row of one seed (flat list of dicts)."""
+    out = []
+    ref = _rec({k: reference[k].values for k in ("log_z", "grad_log_z", "metric")})
+    refs = [("lnZ", ref)]
+    if "observable_fisher" in reference:
+        refs.append(("F_obs", {"log_z": ref["log_z"], "metric": reference["observable_fisher"].values}))
+    for row, rc in recon.items():
+        for al in ("affine", "scale+affine"):
+            for rname, rd in refs:
+                res = reconstruction_errors(rd, _rec(rc), phys_grid, alignment=al, margin=s.margin, physical=True)
+                # the natural records use grid.natural_names; physical ones the view's names
+                for r in res["records"]:
+                    if rname == "F_obs" and not r["quantity"].startswith("g["):
+                        continue
+                    out.append({"row": row, "alignment": al, "reference": rname, "scale": res["alignment"]["scale"],
+                                "excluded": res["excluded"], **r})
+    return out
+
+
+def aggregate(records: list[dict]) -> list[dict]:
+    """Mean ± std over seeds for every (row, alignment, reference, coords, quantity)."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in records:
+        groups.setdefault((r["row"], r["alignment"], r["reference"], r["coords"], r["quantity"]), []).append(r)
+    out = []
+    for (row, al, rf, co, q), rs in groups.items():
+        def ms(key):
+            v = np.array([x[key] for x in rs], dtype=np.float64)
+            return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0
+        rm, rsd = ms("rmse")
+        nm, nsd = ms("nrmse")
+        sm, ssd = ms("scale")
+        out.append({"row": row, "alignment": al, "reference": rf, "coords": co, "quantity": q, "n_seeds": len(rs),
+                    "rmse": rm, "rmse_std": rsd, "nrmse": nm, "nrmse_std": nsd, "scale": sm, "scale_std": ssd,
+                    "ref_std": rs[0]["ref_std"]})
+    return out
+
+
+def _lookup(agg: list[dict], row: str, quantity: str, coords: str, reference: str = "lnZ",
+            alignment: str = "affine") -> dict | None:
+    for a in agg:
+        if (a["row"], a["quantity"], a["coords"], a["reference"], a["alignment"]) == (row, quantity, coords, reference,
+                                                                                     alignment):
+            return a
+    return None
+
+
+def _columns(model: str, coords: str, metric: bool = False) -> list[str]:
+    names = PHYS[model] if coords == "physical" else NAT[model]
+    if metric:
+        return [f"g[{names[0]},{names[0]}]", f"g[{names[0]},{names[1]}]", f"g[{names[1]},{names[1]}]"]
+    return ["F", f"dF/d{names[0]}", f"dF/d{names[1]}"]
+
+
+def acceptance(model: str, agg: list[dict], pc1_corr: float | None = None) -> list[dict]:
+    """The acceptance checks of validation.md ("What reproduced means") for one model.
+
+    Ours (neural) must beat each baseline on every column (mean + std of ours < mean − std of
+    the baseline: error bars not overlapping), except the :data:`EXEMPT` columns, which are
+    reported as they come out (for PCA-VAE too when its leading component is the mean,
+    |corr(PC1, x̄)| = ``pc1_corr`` > 0.99, measured); the oracle must be below ours. Checked on the normalised RMSE
+    after affine alignment in both coordinate systems, for F and both first derivatives.
+    """
+    checks = []
+    for coords in ("physical", "natural"):
+        for q in _columns(model, coords):
+            ours = _lookup(agg, "ours_neural", q, coords)
+            if ours is None:
+                continue
+            for other in ("mean_as_stat", "pca_vae", "oracle", "ours_kernel"):
+                o = _lookup(agg, other, q, coords)
+                if o is None:
+                    continue
+                if other == "oracle":
+                    ok = o["nrmse"] < ours["nrmse"]
+                    kind = "oracle below ours"
+                elif other == "ours_kernel":
+                    bases = [_lookup(agg, b, q, coords) for b in ("mean_as_stat", "pca_vae")]
+                    bases = [b for b in bases if b is not None]
+                    if not bases:
+                        continue
+                    best = min(bases, key=lambda b: b["nrmse"] - b["nrmse_std"])
+                    ok = (o["nrmse"] + o["nrmse_std"]) < (best["nrmse"] - best["nrmse_std"])
+                    kind = f"ours (kernel) beats both baselines (best: {best['row']})"
+                    exempt = (model, best["row"], q) in EXEMPT or (
+                        best["row"] == "pca_vae" and (model, "mean_as_stat", q) in EXEMPT and pc1_corr is not None
+                        and pc1_corr > 0.99)
+                    checks.append({"model": model, "coords": coords, "quantity": q, "check": kind, "pass": bool(ok),
+                                   "exempt": exempt, "ours": o["nrmse"], "other": best["nrmse"]})
+                    continue
+                else:
+                    ok = (ours["nrmse"] + ours["nrmse_std"]) < (o["nrmse"] - o["nrmse_std"])
+                    kind = f"ours beats {other}"
+                exempt = (model, other, q) in EXEMPT or (
+                    other == "pca_vae" and (model, "mean_as_stat", q) in EXEMPT and pc1_corr is not None
+                    and pc1_corr > 0.99)
+                checks.append({"model": model, "coords": coords, "quantity": q, "check": kind, "pass": bool(ok),
+                               "exempt": exempt, "ours": ours["nrmse"], "other": o["nrmse"]})
+    return checks
+
+
+# ----------------------------------------------------------------------------- boundaries
+def _true_boundary(model: str) -> tuple[np.ndarray, dict]:
+    """Dense points on the exact phase lines in natural coordinates (ascending axes)."""
+    if model == "ising":
+        Kc = 0.5 * math.log(1 + math.sqrt(2))
+        K = np.linspace(Kc, 5.0, 4001)
+        return np.stack([K, np.zeros_like(K)], -1), {"critical_point": (Kc, 0.0)}
+    l2 = math.log(2.0)
+    s = np.linspace(0, 10, 4001)
+    diag = np.stack([l2 + s, l2 + s], -1)          # α = β < ½
+    a_half = np.stack([np.full_like(s, l2), l2 * np.linspace(0, 1, s.size)], -1)  # α = ½, β ≥ ½
+    b_half = np.stack([l2 * np.linspace(0, 1, s.size), np.full_like(s, l2)], -1)  # β = ½, α ≥ ½
+    return np.concatenate([diag, a_half, b_half]), {"triple_point": (l2, l2)}
+
+
+def _natural_axes(model: str, grid: ParameterGrid) -> tuple[list[np.ndarray], tuple[slice, slice]]:
+    t = grid.natural_points().reshape(grid.shape + (2,))
+    a0, a1 = t[:, 0, 0], t[0, :, 1]
+    flips = tuple(slice(None, None, -1) if a[0] > a[-1] else slice(None) for a in (a0, a1))
+    return [a0[flips[0]], a1[flips[1]]], flips
+
+
+def detect_boundaries(model: str, grid: ParameterGrid, metric: np.ndarray, *, threshold: float = 2.0) -> dict:
+    """Boundary score of a natural-coordinate metric map, extracted ridges and their distance to
+    the exact phase lines (in grid cells). Honest: at small sizes the lines are crossovers."""
+    from statgeo.geometry.boundary import boundary_distance, boundary_score, extract_boundaries
+
+    axes, fl = _natural_axes(model, grid)
+    g = np.asarray(metric)[fl[0], fl[1]]
+    g = 0.5 * (g + np.swapaxes(g, -1, -2))
+    score = np.asarray(boundary_score(g, method="max_eigenvalue"))
+    curves = [np.asarray(c) for c in extract_boundaries(score, axes, threshold=threshold)]
+    true_pts, special = _true_boundary(model)
+    lo = np.array([axes[0][0], axes[1][0]])
+    hi = np.array([axes[0][-1], axes[1][-1]])
+    inside = ((true_pts >= lo) & (true_pts <= hi)).all(1)
+    spacing = np.array([np.diff(axes[0]).mean(), np.diff(axes[1]).mean()])
+    out: dict[str, Any] = {"n_curves": len(curves), "threshold": threshold, "curves": [c.tolist() for c in curves],
+                           "score": score, "axes": [a.tolist() for a in axes]}
+    if curves:
+        bd = boundary_distance(curves, true_pts[inside], scale=spacing)
+        out.update(max_cells=float(bd.max), mean_cells=float(bd.mean), coverage_cells=float(bd.coverage))
+        pts = np.concatenate(curves)
+        for name, pt in special.items():
+            d = np.sqrt((((pts - np.asarray(pt)) / spacing) ** 2).sum(1))
+            if model == "ising":
+                # where the detected line ends on the disordered side vs the exact K_c
+                end = pts[np.argmin(pts[:, 0])]
+                out["detected_end_K"] = float(end[0])
+                out["critical_point_distance_cells"] = float(abs(end[0] - pt[0]) / spacing[0])
+            else:
+                out[f"{name}_nearest_cells"] = float(d.min())
+    return out
+
+
+# ----------------------------------------------------------------------------- tables
+def _fmt(a: dict | None, key: str = "nrmse") -> str:
+    if a is None:
+        return "—"
+    return f"{a[key]:.4f} ± {a[key + '_std']:.4f}"
+
+
+def format_tables(results: dict) -> str:
+    """Markdown: per model the headline table next to the published numbers, then the rest."""
+    lines = []
+    for model, res in results["models"].items():
+        agg = res["aggregate"]
+        s = res["settings"]
+        p1, p2 = PHYS[model]
+        lines.append(f"## {model.upper()} — {res['reference_label']}")
+        lines.append("")
+        lines.append(f"Grid {res['grid']}; {s['n_samples']} samples per point; bundles of {s['bundle']}; "
+                     f"{res['n_seeds']} seeds; excluded cells: {res['excluded']}.")
+        lines.append("")
+        lines.append(f"**Headline** — normalised RMSE (RMSE / std of the reference over the cells), affine "
+                     f"alignment, physical coordinates ({p1}, {p2}); mean ± std over seeds. "
+                     f"In brackets: the raw RMSE.")
+        lines.append("")
+        lines.append(f"| method | F | ∂F/∂{p1} | ∂F/∂{p2} | fitted scale (scale+affine) |")
+        lines.append("|---|---|---|---|---|")
+        for row in ROWS:
+            cells = []
+            for q in _columns(model, "physical"):
+                a = _lookup(agg, row, q, "physical")
+                cells.append(f"{_fmt(a)} ({a['rmse']:.3g})" if a else "—")
+            sc = _lookup(agg, row, "F", "physical", alignment="scale+affine")
+            cells.append(f"{sc['scale']:.3f} ± {sc['scale_std']:.3f}" if sc else "—")
+            lines.append(f"| {ROW_LABELS[row]} | " + " | ".join(cells) + " |")
+        lines.append("")
+        lines.append("Published (paper's Table 1, RMSE, normalisation not stated — compare rankings and ratios):")
+        lines.append("")
+        lines.append(f"| method | F | ∂F/∂{p1} | ∂F/∂{p2} |")
+        lines.append("|---|---|---|---|")
+        for name, vals in PUBLISHED[model].items():
+            lines.append(f"| {name} | " + " | ".join(vals) + " |")
+        lines.append("")
+        for title, coords, al in (("Natural coordinates, affine", "natural", "affine"),
+                                  ("Physical coordinates, scale + affine", "physical", "scale+affine"),
+                                  ("Natural coordinates, scale + affine", "natural", "scale+affine")):
+            cols = _columns(model, coords)
+            lines.append(f"**{title}** (normalised RMSE)")
+            lines.append("")
+            lines.append("| method | " + " | ".join(cols) + " |")
+            lines.append("|---|" + "---|" * len(cols))
+            for row in ROWS:
+                lines.append(f"| {ROW_LABELS[row]} | " + " | ".join(_fmt(_lookup(agg, row, q, coords, alignment=al))
+                                                                 for q in cols) + " |")
+            lines.append("")
+        refs = [("lnZ", res["metric_label"])]
+        if model == "tasep":
+            refs.append(("F_obs", res["fobs_label"]))
+        for rname, rlabel in refs:
+            for coords in ("natural", "physical"):
+                cols = _columns(model, coords, metric=True)
+                lines.append(f"**Metric components vs {rlabel}** ({coords} coordinates, normalised RMSE of the "
+                             f"fitted metric as it is — the affine alignment leaves it unchanged and the scale "
+                             f"is fixed by theory; the scale + affine variant is in table1.csv; beyond the paper)")
+                lines.append("")
+                lines.append("| method | " + " | ".join(cols) + " |")
+                lines.append("|---|" + "---|" * len(cols))
+                for row in ROWS:
+                    lines.append(f"| {ROW_LABELS[row]} | " + " | ".join(
+                        _fmt(_lookup(agg, row, q, coords, reference=rname, alignment="affine"))
+                        for q in cols) + " |")
+                lines.append("")
+        lines.append("**Acceptance checks** (normalised RMSE, affine; error bars = std over seeds)")
+        lines.append("")
+        for c in res["acceptance"]:
+            flag = "PASS" if c["pass"] else ("exempt (exact sufficient statistic)" if c["exempt"] else "FAIL")
+            lines.append(f"- {c['coords']} {c['quantity']}: {c['check']}: {flag} "
+                         f"(ours {c['ours']:.4f}, other {c['other']:.4f})")
+        n_fail = sum(1 for c in res["acceptance"] if not c["pass"] and not c["exempt"])
+        lines.append("")
+        lines.append(f"Summary: {sum(c['pass'] for c in res['acceptance'])} pass, "
+                     f"{sum(1 for c in res['acceptance'] if c['exempt'] and not c['pass'])} exempt, {n_fail} fail.")
+        lines.append("")
+        b = res.get("boundaries", {})
+        if b:
+            lines.append("**Detected boundaries** (ridges of log λ_max of the fitted metric, robust score ≥ "
+                         f"{next(iter(b.values()))['threshold']}; distances in grid cells to the exact phase lines)")
+            lines.append("")
+            for row, bd in b.items():
+                extra = {k: v for k, v in bd.items() if k.endswith("cells") or k == "detected_end_K"}
+                lines.append(f"- {ROW_LABELS[row]}: {bd['n_curves']} curve(s); "
+                             + ", ".join(f"{k} = {v:.2f}" for k, v in extra.items()))
+            lines.append("")
+        d = res.get("diagnostics", {})
+        if d:
+            lines.append("**Diagnostics** (seed 0): " + json.dumps(d, default=float)[:1500])
+            lines.append("")
+    lines.append("**Wall times (s)**: " + ", ".join(f"{k} {v:.1f}" for k, v in results["times"].items()))
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- files
+def write_artefacts(out: Path, results: dict, maps: dict[str, xr.Dataset]) -> list[Path]:
+    """table1.md / .csv / .json and table1_maps.nc (h5netcdf, one group per model)."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    md = out / "table1.md"
+    md.write_text("# Table 1 (statgeo reproduction)\n\n" + format_tables(results) + "\n")
+    written.append(md)
+    import csv
+
+    rows = []
+    for model, res in results["models"].items():
+        for a in res["aggregate"]:
+            rows.append({"model": model, **a})
+    csvp = out / "table1.csv"
+    with csvp.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0].keys()))
+        w.writeheader()
+        w.writerows(rows)
+    written.append(csvp)
+    js = out / "table1.json"
+    clean = json.loads(json.dumps(results, default=_json_default))
+    js.write_text(json.dumps(clean, indent=1))
+    written.append(js)
+    nc = out / "table1_maps.nc"
+    if nc.exists():
+        nc.unlink()
+    for i, (model, ds) in enumerate(maps.items()):
+        ds.to_netcdf(nc, mode="w" if i == 0 else "a", group=model, engine="h5netcdf")
+    written.append(nc)
+    return written
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    return str(o)
+
+
+def make_figures(out: Path, model: str, grid: ParameterGrid, maps: xr.Dataset, boundaries: dict) -> list[Path]:
+    """PNG figures: reference vs reconstruction (F, both first derivatives), metric components,
+    error maps, detected boundaries over the exact phase diagram (natural coordinates)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    t = grid.natural_points().reshape(grid.shape + (2,))
+    X, Y = t[..., 0], t[..., 1]
+    n0, n1 = NAT[model]
+    rows = [r for r in ROWS if f"{r}_log_z" in maps]
+    paths = []
+
+    def panel(ax, Z, title):
+        m = ax.pcolormesh(X, Y, Z, shading="nearest")
+        ax.set_title(title, fontsize=7)
+        ax.set_xlabel(n0, fontsize=7)
+        ax.set_ylabel(n1, fontsize=7)
+        ax.tick_params(labelsize=6)
+        plt.colorbar(m, ax=ax)
+
+    # 1. F and first derivatives: reference and aligned reconstructions
+    qs = [("log_z", None, "F"), ("grad_log_z", 0, f"∂F/∂{n0}"), ("grad_log_z", 1, f"∂F/∂{n1}")]
+    fig, axes = plt.subplots(len(qs), 1 + len(rows), figsize=(3 * (1 + len(rows)), 2.6 * len(qs)))
+    for i, (v, k, lab) in enumerate(qs):
+        ref = maps[f"reference_{v}"].values
+        panel(axes[i, 0], ref if k is None else ref[..., k], f"reference {lab}")
+        for j, r in enumerate(rows):
+            a = maps[f"{r}_{v}_aligned"].values
+            panel(axes[i, j + 1], a if k is None else a[..., k], f"{r} {lab} (aligned)")
+    fig.tight_layout()
+    p = out / f"{model}_F_gradients.png"
+    fig.savefig(p, dpi=80)
+    plt.close(fig)
+    paths.append(p)
+    # 2. metric components
+    comps = [(0, 0), (0, 1), (1, 1)]
+    refs = [("reference_metric", "ref ∇²F")]
+    if "reference_observable_fisher" in maps:
+        refs.append(("reference_observable_fisher", "ref F_obs"))
+    fig, axes = plt.subplots(3, len(refs) + len(rows), figsize=(3 * (len(refs) + len(rows)), 7.8))
+    for i, (a_, b_) in enumerate(comps):
+        for j, (v, lab) in enumerate(refs):
+            panel(axes[i, j], maps[v].values[..., a_, b_], f"{lab} g[{a_},{b_}]")
+        for j, r in enumerate(rows):
+            panel(axes[i, len(refs) + j], maps[f"{r}_metric_aligned"].values[..., a_, b_], f"{r} g[{a_},{b_}]")
+    fig.tight_layout()
+    p = out / f"{model}_metric.png"
+    fig.savefig(p, dpi=80)
+    plt.close(fig)
+    paths.append(p)
+    # 3. error maps
+    fig, axes = plt.subplots(3, len(rows), figsize=(3 * len(rows), 7.8))
+    for i, (v, k, lab) in enumerate(qs):
+        ref = maps[f"reference_{v}"].values
+        for j, r in enumerate(rows):
+            e = maps[f"{r}_{v}_aligned"].values - ref
+            panel(axes[i, j], e if k is None else e[..., k], f"error {r} {lab}")
+    fig.tight_layout()
+    p = out / f"{model}_errors.png"
+    fig.savefig(p, dpi=80)
+    plt.close(fig)
+    paths.append(p)
+    # 4. boundaries over the exact phase diagram
+    if boundaries:
+        fig, axes = plt.subplots(1, len(boundaries), figsize=(4 * len(boundaries), 3.6), squeeze=False)
+        true_pts, _ = _true_boundary(model)
+        for ax, (r, bd) in zip(axes[0], boundaries.items()):
+            ax0, ax1 = (np.asarray(a) for a in bd["axes"])
+            m = ax.pcolormesh(ax0, ax1, np.asarray(bd["score"]).T, shading="nearest", cmap="viridis")
+            plt.colorbar(m, ax=ax)
+            ax.plot(true_pts[:, 0], true_pts[:, 1], "w.", ms=1, label="exact phase lines")
+            for c in bd["curves"]:
+                c = np.asarray(c)
+                ax.plot(c[:, 0], c[:, 1], "r-", lw=2, label="detected")
+            ax.set_xlim(ax0[0], ax0[-1])
+            ax.set_ylim(ax1[0], ax1[-1])
+            ax.set_xlabel(n0)
+            ax.set_ylabel(n1)
+            ax.set_title(f"{r}: boundary score", fontsize=8)
+        fig.tight_layout()
+        p = out / f"{model}_boundaries.png"
+        fig.savefig(p, dpi=80)
+        plt.close(fig)
+        paths.append(p)
+    return paths
