@@ -6,8 +6,12 @@ Run ``python benchmarks/bench_ising_sampler.py [--smoke]``. Prints
    replica, K = K_c) at L = 64 … 1024, and the ratio to a plain Numba loop calling
    ``np.random.random()`` (typewriter order, precomputed acceptance table) measured in the same run;
 2. replicas on 2 threads vs 1 (throughput ratio, 4 replicas, L = 128);
-3. Wolff vs Metropolis effective independent samples per second at K_c, L = 64:
-   (sweeps per second) / (2 τ_int(|M|)), τ_int in sweeps (Sokal window).
+3. Wolff vs Metropolis effective independent samples per second at K_c, L = 64, both on one
+   thread: (sweeps per second) / (2 τ_int(|M|)), τ_int in sweeps (Sokal window, mean over 4
+   independent replicas of per-sweep chains); sweeps per second from the production schedule
+   (B, M recorded every ⌈2 τ⌉ sweeps, as ``IsingModel.sample``'s auto-thinning does), timed
+   repeats alternating between the two samplers; wall clock and CPU time. ``--only-wolff
+   --wolff-L 128`` runs part 3 alone at another L.
 
 Timings are the median of ``--repeats`` runs (wall clock; the machine may be shared, so the
 load average is printed too).
@@ -110,42 +114,81 @@ def bench_threads(flips_target, repeats):
     return out
 
 
-def bench_wolff_vs_metropolis(n_metro, n_wolff):
+def _tau_chain(run_chain, n_rep):
+    """Mean over ``n_rep`` independent replicas of τ_int(|M|) (Sokal window) of a per-sweep chain."""
+    M = run_chain()
+    taus = [float(integrated_autocorrelation_time(np.abs(M[r]).astype(np.float64))) for r in range(n_rep)]
+    return float(np.mean(taus)), float(np.std(taus) / np.sqrt(max(1, n_rep - 1)))
+
+
+def bench_wolff_vs_metropolis(n_metro, n_wolff, repeats, n_rep=4, L=64):
+    """Effective independent samples per second at K_c on the L×L torus, both single-threaded.
+
+    τ_int(|M|) in sweeps: from chains recorded after every sweep (``n_rep`` replicas each,
+    untimed). Throughput in sweeps/s: median wall clock of ``repeats`` runs of the production
+    schedule, i.e. recording B, M every thin = ⌈2 τ⌉ sweeps (the auto-thinning of
+    ``IsingModel.sample``), so neither sampler pays for per-sweep measurements it would not make.
+    """
     numba.set_num_threads(1)
-    print("\n[3] effective independent samples per second at K_c, L = 64 (1 thread)")
-    L = 64
+    print(f"\n[3] effective independent samples per second at K_c, L = {L} (1 thread, median of {repeats})")
+    R = n_rep
     res = {}
-    # Metropolis: record B, M after every sweep
-    sub, rng, thr = _metropolis_state(L, 1, K_C, seed=3)
-    _run_metropolis(sub, rng, thr, 2000)  # equilibrate (and compile)
-    B = np.empty((1, n_metro), np.int64)
-    M = np.empty((1, n_metro), np.int64)
-    out = np.empty((1, 0, L, L), np.int8)
-    t0 = time.perf_counter()
-    kn.metropolis_schedule(sub, thr, rng, np.zeros(1, np.int64), np.ones(1, np.int64), out, B, M)
-    t = time.perf_counter() - t0
-    tau = float(integrated_autocorrelation_time(np.abs(M[0])))
-    res["metropolis"] = (n_metro / t, tau)
-    # Wolff: one sweep = N/<|C|> cluster moves (statgeo convention)
-    sp = np.ones((1, L, L), np.int8)
-    rngw = kn.rng_lanes(xoshiro_states(4, 1), 1, 1)
-    padd = kn.wolff_thresholds(np.array([K_C]))
-    eta = np.zeros(1)
+    # --- Metropolis
+    sub, rng, thr = _metropolis_state(L, R, K_C, seed=3)
+    _run_metropolis(sub, rng, thr, int(5000 * max(1.0, (L / 64) ** 2.2)))  # equilibrate (and compile)
+    none = np.empty((R, 0, L, L), np.int8)
+
+    def metro_chain(n_sweeps, thin):
+        n_rec = max(1, n_sweeps // thin)
+        B = np.empty((R, n_rec), np.int64)
+        M = np.empty((R, n_rec), np.int64)
+        kn.metropolis_schedule(sub, thr, rng, np.zeros(R, np.int64), np.full(R, thin, np.int64), none, B, M)
+        return M
+
+    tau, tau_err = _tau_chain(lambda: metro_chain(n_metro, 1), R)
+    thin = max(1, int(np.ceil(2 * tau)))
+    n_t = max(thin, n_metro // 4)
+    # --- Wolff: one sweep = N/<|C|> cluster moves (statgeo convention)
+    sp = np.ones((R, L, L), np.int8)
+    rngw = kn.rng_lanes(xoshiro_states(4, R), R, 1)
+    padd = kn.wolff_thresholds(np.full(R, K_C))
+    eta = np.zeros(R)
     size = kn.wolff_calibrate(sp, padd, eta, rngw, 200, 400)
     moves = np.maximum(1, np.rint(L * L / size)).astype(np.int64)
-    Bw = np.empty((1, n_wolff), np.int64)
-    Mw = np.empty((1, n_wolff), np.int64)
-    kn.wolff_schedule(sp, padd, eta, moves, rngw, np.full(1, 20, np.int64), np.ones(1, np.int64), out, Bw[:, :2].copy(), Mw[:, :2].copy())
-    t0 = time.perf_counter()
-    kn.wolff_schedule(sp, padd, eta, moves, rngw, np.zeros(1, np.int64), np.ones(1, np.int64), out, Bw, Mw)
-    t = time.perf_counter() - t0
-    tauw = float(integrated_autocorrelation_time(np.abs(Mw[0])))
-    res["wolff"] = (n_wolff / t, tauw)
-    for k, (sps, ta) in res.items():
-        print(f"  {k:>10}: {sps:10.1f} sweeps/s, tau_int(|M|) = {ta:7.2f} sweeps, "
-              f"effective samples/s = {sps / (2 * ta):10.1f}")
-    r = (res["wolff"][0] / (2 * res["wolff"][1])) / (res["metropolis"][0] / (2 * res["metropolis"][1]))
-    print(f"  Wolff / Metropolis effective samples per second: {r:.1f}  (Wolff moves per sweep: {int(moves[0])})")
+
+    def wolff_chain(n_sweeps, thin, burn=0):
+        n_rec = max(1, n_sweeps // thin)
+        B = np.empty((R, n_rec), np.int64)
+        M = np.empty((R, n_rec), np.int64)
+        kn.wolff_schedule(sp, padd, eta, moves, rngw, np.full(R, burn, np.int64), np.full(R, thin, np.int64),
+                          none, B, M)
+        return M
+
+    wolff_chain(1, 1, burn=50)
+    tauw, tauw_err = _tau_chain(lambda: wolff_chain(n_wolff, 1), R)
+    thinw = max(1, int(np.ceil(2 * tauw)))
+    n_tw = max(thinw, n_wolff // 4)
+    # timed repeats alternate between the two samplers, so load changes hit both alike
+    tm, tw = [], []
+    for _ in range(repeats):
+        for fn, acc in ((lambda: metro_chain(n_t, thin), tm), (lambda: wolff_chain(n_tw, thinw), tw)):
+            w0, c0 = time.perf_counter(), time.process_time()
+            fn()
+            acc.append((time.perf_counter() - w0, time.process_time() - c0))
+    tm, tw = np.median(np.array(tm), axis=0), np.median(np.array(tw), axis=0)
+    sweeps_m, sweeps_w = R * (n_t // thin) * thin, R * (n_tw // thinw) * thinw
+    res["metropolis"] = (sweeps_m / tm, tau, tau_err, thin, "")
+    res["wolff"] = (sweeps_w / tw, tauw, tauw_err, thinw,
+                    f", moves/sweep {sorted(moves.tolist())}, <|C|> = {float(np.mean(size)):.0f}")
+    for k, (sps, ta, te, th, extra) in res.items():
+        print(f"  {k:>10}: {sps[0]:10.1f} sweeps/s wall ({sps[1]:.1f} per CPU-s), thin {th}{extra}; "
+              f"tau_int(|M|) = {ta:7.2f} ± {te:.2f} sweeps; effective samples/s = {sps[0] / (2 * ta):10.1f}")
+    rel = np.hypot(res["wolff"][2] / res["wolff"][1], res["metropolis"][2] / res["metropolis"][1])
+    for j, what in enumerate(("wall clock", "CPU time")):
+        r = (res["wolff"][0][j] / res["wolff"][1]) / (res["metropolis"][0][j] / res["metropolis"][1])
+        print(f"  Wolff / Metropolis effective samples per second ({what}): {r:.1f} ± {r * rel:.1f} "
+              f"(τ errors only; target >= 20); a Wolff sweep costs "
+              f"{res['metropolis'][0][j] / res['wolff'][0][j]:.1f} Metropolis sweeps")
     return res
 
 
@@ -153,19 +196,25 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--smoke", action="store_true", help="seconds-long run with tiny workloads")
     p.add_argument("--repeats", type=int, default=None)
+    p.add_argument("--wolff-L", type=int, default=64, help="lattice size of part [3] (default 64)")
+    p.add_argument("--only-wolff", action="store_true", help="run part [3] only")
     a = p.parse_args(argv)
     repeats = a.repeats or (1 if a.smoke else 3)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"load average {os.getloadavg()}, numba {numba.__version__}, "
           f"threading layer {numba.config.THREADING_LAYER}")
-    if a.smoke:
+    if a.only_wolff:
+        scale = (a.wolff_L / 64) ** 2.2  # Metropolis tau_int grows like L^2.17
+        bench_wolff_vs_metropolis(2000 if a.smoke else int(100000 * scale), 200 if a.smoke else 20000, repeats,
+                                  n_rep=2 if a.smoke else 4, L=a.wolff_L)
+    elif a.smoke:
         bench_flips([64, 128], 2e6, repeats)
         bench_threads(2e6, repeats)
-        bench_wolff_vs_metropolis(2000, 200)
+        bench_wolff_vs_metropolis(2000, 200, repeats, n_rep=2)
     else:
         bench_flips([64, 128, 256, 512, 1024], 3e8, repeats)
         bench_threads(3e8, repeats)
-        bench_wolff_vs_metropolis(40000, 4000)
+        bench_wolff_vs_metropolis(100000, 20000, repeats, L=a.wolff_L)
     print(f"\nload average at end: {os.getloadavg()}")
 
 

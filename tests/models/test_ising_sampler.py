@@ -18,6 +18,8 @@ import xarray as xr
 from statgeo.grid import ParameterGrid
 from statgeo.models.coordinates import ising_temperature_field_map
 from statgeo.models.ising import IsingModel, sufficient_statistics, thermodynamics
+from statgeo._seeding import xoshiro_states
+from statgeo.stats import estimate
 from statgeo.models.kernels import ising_numba as kn
 
 Z_TOL = 4.0
@@ -294,3 +296,73 @@ def test_thermodynamics_few_samples():
     assert th["var_B"].n == 5 and np.isfinite(th["var_B"].mean).all()
     with pytest.raises(ValueError, match="at least 2"):
         thermodynamics(IsingModel(4).sample(g, 1, seed=0, burn_in=10, thin=1, progress=False))
+
+
+# --------------------------------------------------------------------------- Wolff move kernel
+def test_wolff_neighbour_table():
+    L = 5
+    nbr = kn.wolff_neighbours(L)
+    idx = np.arange(L * L).reshape(L, L)
+    # direction d = 0: +x, 1: +y, 2: -x, 3: -y (the opposite of d is d ^ 2)
+    expected = [np.roll(idx, -1, axis=1), np.roll(idx, -1, axis=0), np.roll(idx, 1, axis=1), np.roll(idx, 1, axis=0)]
+    for d in range(4):
+        np.testing.assert_array_equal(nbr[:, d], expected[d].ravel())
+
+
+@pytest.mark.parametrize("table", [1, 0])
+@pytest.mark.parametrize("K, eta", [(0.4, 0.0), (0.35, 0.25)])
+def test_wolff_single_move_detailed_balance_L2(K, eta, table):
+    """One Wolff move (ghost-spin acceptance at η ≠ 0) satisfies detailed balance on the 2×2 torus.
+
+    Both kernel variants (neighbour table with parent skip, and row/column wrap) are checked.
+    From each of the 16 states, R independent single moves estimate T(s → s'); for every pair,
+    π(s) T(s → s') − π(s') T(s' → s) must vanish within Z_TOL binomial standard errors (plus a
+    Bonferroni allowance of 0.5 for the 120 pairs). π ∝ exp(K B + η M) from the enumeration above.
+    """
+    L, R = 2, 40000
+    B, M = _brute_force_states(L)
+    lw = K * B + eta * M
+    pi = np.exp(lw - lw.max())
+    pi /= pi.sum()
+    states = ((np.arange(16)[:, None] >> np.arange(4)) & 1).astype(np.int8) * 2 - 1
+    T = np.zeros((16, 16))
+    one = np.ones(R, np.int64)
+    for a in range(16):
+        spins = np.ascontiguousarray(np.broadcast_to(states[a].reshape(1, L, L), (R, L, L)))
+        rng = kn.rng_lanes(xoshiro_states(1000 + a, R), R, 1)
+        out = np.empty((R, 1, L, L), np.int8)
+        oB = np.empty((R, 1), np.int64)
+        kn.wolff_schedule(spins, kn.wolff_thresholds(np.full(R, K)), np.full(R, eta), one, rng,
+                          np.zeros(R, np.int64), one, out, oB, oB.copy(), table)
+        code = (((out[:, 0].reshape(R, 4) + 1) // 2).astype(np.int64) << np.arange(4)).sum(axis=1)
+        T[a] = np.bincount(code, minlength=16) / R
+    np.testing.assert_allclose(T.sum(axis=1), 1.0)
+    flow = pi[:, None] * T
+    err = np.sqrt(pi[:, None] ** 2 * T * (1 - T) / R + pi[None, :] ** 2 * T.T * (1 - T.T) / R)
+    iu = np.triu_indices(16, 1)
+    d, e = (flow - flow.T)[iu], err[iu]
+    ok = e > 0
+    assert np.all(d[~ok] == 0)
+    z = np.abs(d[ok] / e[ok])
+    assert z.max() < Z_TOL + 0.5, z.max()
+    assert np.count_nonzero(T[~np.eye(16, dtype=bool)]) > 16  # non-trivial moves happened
+
+
+@pytest.mark.parametrize("table", [1, 0])
+def test_wolff_variants_match_kaufman_L8(table):
+    """Both Wolff kernel variants reproduce Kaufman's exact ⟨B⟩ on the 8×8 torus at K_c."""
+    exact = pytest.importorskip("statgeo.models.exact.ising_kaufman")
+    L, R, n = 8, 4, 4000
+    sp = np.ones((R, L, L), np.int8)
+    rng = kn.rng_lanes(xoshiro_states(77, R), R, 1)
+    padd = kn.wolff_thresholds(np.full(R, K_C))
+    eta = np.zeros(R)
+    size = kn.wolff_calibrate(sp, padd, eta, rng, 50, 100, table)
+    moves = np.maximum(1, np.rint(L * L / size)).astype(np.int64)
+    B = np.empty((R, n), np.int64)
+    kn.wolff_schedule(sp, padd, eta, moves, rng, np.full(R, 50, np.int64), np.ones(R, np.int64),
+                      np.empty((R, 0, L, L), np.int8), B, B.copy(), table)
+    _, mean_B, _ = exact.kaufman_thermo(np.array([K_C]), L)
+    st = estimate(B.astype(np.float64))  # per replica, τ_int-corrected errors
+    z = (float(np.mean(st.mean)) - mean_B[0]) / (float(np.sqrt(np.sum(np.asarray(st.error) ** 2))) / R)
+    assert abs(z) < Z_TOL, z

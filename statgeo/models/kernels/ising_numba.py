@@ -13,8 +13,13 @@ Update rules
   is accepted when a uniform 31-bit integer u ≤ threshold, i.e. with probability within 2⁻³¹
   above p (p = 1: always). Each xoshiro256** output supplies two such integers.
 * **Wolff** single-cluster update (Wolff, PRL 62, 361, 1989): bonds between equal neighbours
-  are added with probability 1 − exp(−2K); the cluster is grown with an explicit stack (a
-  FIFO of the (y, x) of added sites).
+  are added with probability 1 − exp(−2K) (32-bit integer thresholds against the two halves
+  of one 64-bit xoshiro256** output); the cluster is grown with a preallocated int32 FIFO of
+  flat site indices (sites are flipped when pushed, so no visited array; each entry also holds
+  the direction back to its parent, whose bond is not re-tested), on flat spins with a
+  precomputed (L², 4) neighbour table. For L² > ``WOLFF_TABLE_MAX_N`` (where the table
+  would miss the cache) the entries are (y << 16) | x with branch-free periodic wrap and all 4
+  bonds tested; same law.
   At η ≠ 0 the flip of a cluster C of spin s is accepted with probability
   min(1, exp(−2 η s |C|)); this is the ghost-spin construction (Kandel–Domany/Wang–Swendsen:
   each site of C aligned with the field bonds to the frozen ghost spin with probability
@@ -30,7 +35,7 @@ are ghost copies of real columns L/2 − 1 and 0 (refreshed after each row updat
 of real site j are ``sub[r, 1-c, y±1, j+1]``, ``sub[r, 1-c, y, j+1]`` and
 ``sub[r, 1-c, y, j+1+sh]`` with sh = 2·((y + c) mod 2) − 1, so the inner loop over j has unit
 stride, a length of L/2 and no wrap-around branch: it vectorises.
-Wolff state: ``spins`` of shape (R, L, L) int8 in plain layout.
+Wolff state: ``spins`` of shape (R, L, L) int8 in plain layout (viewed flat, L² sites).
 
 Random numbers: every replica owns ``W`` xoshiro256** lanes stored structure-of-arrays,
 ``rng[r, word, lane]`` (uint64, seeded by :func:`statgeo._seeding.xoshiro_states`). Every second
@@ -54,6 +59,7 @@ __all__ = [
     "metropolis_schedule",
     "wolff_schedule",
     "wolff_calibrate",
+    "wolff_neighbours",
     "pack",
     "unpack_all",
     "rng_lanes",
@@ -63,6 +69,7 @@ __all__ = [
 W = 16
 _TWO53 = 9007199254740992  # 2**53
 _TWO31 = 2147483648  # 2**31
+_TWO32 = 4294967296  # 2**32
 
 
 def metropolis_thresholds(K: np.ndarray, eta: np.ndarray) -> np.ndarray:
@@ -84,9 +91,13 @@ def metropolis_thresholds(K: np.ndarray, eta: np.ndarray) -> np.ndarray:
 
 
 def wolff_thresholds(K: np.ndarray) -> np.ndarray:
-    """Integer bond-activation thresholds ⌊(1 − exp(−2K))·2⁵³⌋, shape (R,) int64."""
+    """Integer bond-activation thresholds ⌊(1 − exp(−2K))·2³²⌋, shape (R,) int64.
+
+    A bond is activated when a uniform 32-bit integer u satisfies u < threshold, i.e. with
+    probability ⌊p·2³²⌋/2³² ∈ (p − 2⁻³², p], p = 1 − exp(−2K) (Wolff 1989).
+    """
     K = np.asarray(K, np.float64)
-    return np.floor(-np.expm1(-2.0 * K) * _TWO53).astype(np.int64)
+    return np.floor(-np.expm1(-2.0 * K) * _TWO32).astype(np.int64)
 
 
 def rng_lanes(states: np.ndarray, n_replicas: int, lanes: int = W) -> np.ndarray:
@@ -288,21 +299,28 @@ def unpack_all(sub):
 # --------------------------------------------------------------------------- Wolff
 @nb.njit(inline="always")
 def _measure_plain(sp):
+    """(B, M) of one (L, L) plain configuration; the wrap-around is peeled off each row so the
+    inner loops have no modulo and vectorise (32-bit row partial sums, L ≤ 2¹⁵)."""
     L = sp.shape[0]
     B = 0
     M = 0
     for y in range(L):
-        yd = (y + 1) % L
+        row = sp[y]
+        dn = sp[y + 1 if y + 1 < L else 0]
+        b = np.int32(row[L - 1]) * np.int32(np.int32(row[0]) + np.int32(dn[L - 1]))
+        m = np.int32(0)
+        for x in range(L - 1):
+            b += np.int32(row[x]) * np.int32(np.int32(row[x + 1]) + np.int32(dn[x]))
         for x in range(L):
-            s = np.int64(sp[y, x])
-            B += s * (sp[y, (x + 1) % L] + sp[yd, x])
-            M += s
+            m += np.int32(row[x])
+        B += np.int64(b)
+        M += np.int64(m)
     return B, M
 
 
 @nb.njit(inline="always")
 def _xo(s0, s1, s2, s3):
-    """xoshiro256** step on local words: returns (53-bit output, new state words)."""
+    """xoshiro256** step on local words: returns (64-bit output, new state words)."""
     res = _rotl(s1 * np.uint64(5), 7) * np.uint64(9)
     t = s1 << np.uint64(17)
     s2 ^= s0
@@ -311,65 +329,140 @@ def _xo(s0, s1, s2, s3):
     s0 ^= s3
     s2 ^= t
     s3 = _rotl(s3, 45)
-    return np.int64(res >> np.uint64(11)), s0, s1, s2, s3
+    return res, s0, s1, s2, s3
+
+
+@nb.njit(cache=True)
+def wolff_neighbours(L):
+    """Flat neighbour table of the L×L torus, shape (L², 4) int32.
+
+    ``nbr[i, d]`` for site i = y·L + x and direction d = 0: +x, 1: +y, 2: −x, 3: −y, so the
+    opposite of d is d ^ 2.
+    """
+    N = L * L
+    nbr = np.empty((N, 4), np.int32)
+    for y in range(L):
+        yd = y + 1 if y + 1 < L else 0
+        yu = y - 1 if y > 0 else L - 1
+        for x in range(L):
+            xr = x + 1 if x + 1 < L else 0
+            xl = x - 1 if x > 0 else L - 1
+            i = y * L + x
+            nbr[i, 0] = y * L + xr
+            nbr[i, 1] = yd * L + x
+            nbr[i, 2] = y * L + xl
+            nbr[i, 3] = yu * L + x
+    return nbr
 
 
 @nb.njit(inline="always")
-def _wolff_step(sp, padd, eta, st, members):
-    """One Wolff cluster move (ghost-spin acceptance at η ≠ 0); returns the cluster size.
+def _bond(sp, stack, n, nbr, i, d, s, ns, u, padd):
+    """Bond test from cluster site i in direction d (branch-free).
 
-    The generator state lives in local variables during the move (stored back at the end).
+    The neighbour j joins when it still has the cluster's old spin s and u < padd (32-bit u,
+    probability padd/2³²). It is flipped on joining (an already flipped site has spin −s and
+    is never added twice, so no visited array is needed); the push is unconditional and the
+    stack top n advances by the bond indicator. The entry stores (j << 2) | direction back to i.
     """
-    L = sp.shape[0]
-    N = L * L
+    j = nbr[i, d]
+    w = sp[j]
+    acc = (w == s) & (u < padd)
+    sp[j] = ns if acc else w
+    stack[n] = (j << 2) | (d ^ 2)
+    return n + np.int64(acc)
+
+
+@nb.njit(inline="always")
+def _bond_rc(sp, stack, n, L, yy, xx, s, ns, u, padd):
+    """As :func:`_bond` for the row/column variant: the entry stores (yy << 16) | xx."""
+    j = yy * L + xx
+    w = sp[j]
+    acc = (w == s) & (u < padd)
+    sp[j] = ns if acc else w
+    stack[n] = np.int32((yy << 16) | xx)
+    return n + np.int64(acc)
+
+
+@nb.njit(inline="always")
+def _wolff_step(sp, L, nbr, use_table, padd, eta, st, stack):
+    """One Wolff cluster move on the flat spins ``sp`` (L², int8); returns the cluster size.
+
+    ``padd`` = ⌊(1 − e^{−2K})·2³²⌋; ``stack`` int32 of length ≥ L² + 1 (preallocated, FIFO
+    order). Two variants with the same law:
+
+    * ``use_table`` (small L, the (L², 4) table ``nbr`` from :func:`wolff_neighbours` stays in
+      cache): entries (site << 2) | direction back to the parent; the seed tests its 4
+      neighbours, every later site only the 3 others (the parent is already in the cluster, so
+      its bond test could never succeed).
+    * otherwise (large L, where the table would miss the cache): entries (y << 16) | x,
+      neighbours by branch-free periodic wrap, all 4 bonds tested.
+
+    Each 64-bit xoshiro256** output supplies two 32-bit bond numbers; the generator state lives
+    in local variables during the move. At η ≠ 0 the ghost-spin acceptance (53-bit uniform) is
+    applied after the growth; a rejected cluster is flipped back.
+    """
+    N = sp.shape[0]
+    m32 = np.uint64(0xFFFFFFFF)
     s0 = st[0, 0]
     s1 = st[1, 0]
     s2 = st[2, 0]
     s3 = st[3, 0]
-    u, s0, s1, s2, s3 = _xo(s0, s1, s2, s3)
-    i = (u >> 21) * N >> 32  # uniform in [0, N) from 32 random bits
-    y0 = i // L
-    x0 = i - y0 * L
-    s = sp[y0, x0]
-    sp[y0, x0] = -s
-    members[0, 0] = y0
-    members[1, 0] = x0
+    r, s0, s1, s2, s3 = _xo(s0, s1, s2, s3)
+    i = np.int64(((r >> np.uint64(32)) * np.uint64(N)) >> np.uint64(32))  # uniform in [0, N)
+    s = sp[i]
+    ns = np.int8(-s)
+    sp[i] = ns
     n = 1
-    p = 0
-    while p < n:
-        y = members[0, p]
-        x = members[1, p]
-        p += 1
-        # the four neighbours, branch-free: a random number is drawn for each (the bond test
-        # for unequal neighbours is discarded), the push is unconditional and n advances by
-        # the bond indicator; branches on the random bonds mispredict about half the time
-        for d in range(4):
-            if d == 0:
-                yy = y
-                xx = x + 1 if x + 1 < L else 0
-            elif d == 1:
-                yy = y
-                xx = x - 1 if x > 0 else L - 1
-            elif d == 2:
-                yy = y + 1 if y + 1 < L else 0
-                xx = x
-            else:
-                yy = y - 1 if y > 0 else L - 1
-                xx = x
-            u, s0, s1, s2, s3 = _xo(s0, s1, s2, s3)
-            v = sp[yy, xx]
-            acc = (v == s) & (u < padd)
-            sp[yy, xx] = -s if acc else v
-            members[0, n] = yy
-            members[1, n] = xx
-            n += np.int64(acc)
+    if use_table:
+        stack[0] = np.int32(i << 2)
+        ra, s0, s1, s2, s3 = _xo(s0, s1, s2, s3)
+        rb, s0, s1, s2, s3 = _xo(s0, s1, s2, s3)
+        n = _bond(sp, stack, n, nbr, i, 0, s, ns, np.int64(ra & m32), padd)
+        n = _bond(sp, stack, n, nbr, i, 1, s, ns, np.int64(ra >> np.uint64(32)), padd)
+        n = _bond(sp, stack, n, nbr, i, 2, s, ns, np.int64(rb & m32), padd)
+        n = _bond(sp, stack, n, nbr, i, 3, s, ns, np.int64(rb >> np.uint64(32)), padd)
+        p = 1
+        while p < n:
+            e = stack[p]
+            p += 1
+            i = e >> 2
+            b = e & 3
+            ra, s0, s1, s2, s3 = _xo(s0, s1, s2, s3)
+            rb, s0, s1, s2, s3 = _xo(s0, s1, s2, s3)
+            n = _bond(sp, stack, n, nbr, i, (b + 1) & 3, s, ns, np.int64(ra & m32), padd)
+            n = _bond(sp, stack, n, nbr, i, (b + 2) & 3, s, ns, np.int64(ra >> np.uint64(32)), padd)
+            n = _bond(sp, stack, n, nbr, i, (b + 3) & 3, s, ns, np.int64(rb & m32), padd)
+    else:
+        y0 = i // L
+        stack[0] = np.int32((y0 << 16) | (i - y0 * L))
+        p = 0
+        while p < n:
+            e = np.int64(stack[p])
+            p += 1
+            y = e >> 16
+            x = e & 0xFFFF
+            xr = x + 1 if x + 1 < L else 0
+            xl = x - 1 if x > 0 else L - 1
+            yd = y + 1 if y + 1 < L else 0
+            yu = y - 1 if y > 0 else L - 1
+            ra, s0, s1, s2, s3 = _xo(s0, s1, s2, s3)
+            rb, s0, s1, s2, s3 = _xo(s0, s1, s2, s3)
+            n = _bond_rc(sp, stack, n, L, y, xr, s, ns, np.int64(ra & m32), padd)
+            n = _bond_rc(sp, stack, n, L, yd, x, s, ns, np.int64(ra >> np.uint64(32)), padd)
+            n = _bond_rc(sp, stack, n, L, y, xl, s, ns, np.int64(rb & m32), padd)
+            n = _bond_rc(sp, stack, n, L, yu, x, s, ns, np.int64(rb >> np.uint64(32)), padd)
     if eta != 0.0 and s * eta > 0.0:
         # ghost spin: an aligned cluster is flipped only if no site bonds to the ghost,
         # probability exp(-2|eta| n)
-        u, s0, s1, s2, s3 = _xo(s0, s1, s2, s3)
+        r, s0, s1, s2, s3 = _xo(s0, s1, s2, s3)
+        u = np.int64(r >> np.uint64(11))
         if u >= np.int64(math.exp(-2.0 * abs(eta) * n) * 9007199254740992.0):
             for k in range(n):
-                sp[members[0, k], members[1, k]] = s
+                e = np.int64(stack[k])
+                if use_table:
+                    sp[e >> 2] = s
+                else:
+                    sp[(e >> 16) * L + (e & 0xFFFF)] = s
     st[0, 0] = s0
     st[1, 0] = s1
     st[2, 0] = s2
@@ -378,55 +471,82 @@ def _wolff_step(sp, padd, eta, st, members):
 
 
 @nb.njit(inline="always")
-def _wolff_sweep(sp, padd, eta, st, members, moves):
+def _wolff_sweep(sp, L, nbr, use_table, padd, eta, st, stack, moves):
     """``moves`` cluster moves (one Wolff 'sweep'; ``moves`` is fixed per replica, not a
     stopping time: stopping when the flipped sizes reach N would bias the measurements)."""
     for _ in range(moves):
-        _wolff_step(sp, padd, eta, st, members)
+        _wolff_step(sp, L, nbr, use_table, padd, eta, st, stack)
+
+
+#: largest L² for which the neighbour-table variant is used (the table, 16 L² bytes, then fits
+#: in L2 cache; measured faster than the row/column variant at L = 64, slower at L = 256)
+WOLFF_TABLE_MAX_N = 128 * 128
+
+
+@nb.njit(inline="always")
+def _wolff_setup(L, table):
+    """Validate L and choose the variant: table = 1 / 0 forces it, −1 picks by L²."""
+    if L < 2 or L >= (1 << 15):
+        raise ValueError("Wolff kernel: L must satisfy 2 <= L < 2**15")
+    N = L * L
+    use_table = (N <= WOLFF_TABLE_MAX_N) if table < 0 else (table > 0)
+    nbr = wolff_neighbours(L) if use_table else np.empty((1, 4), np.int32)
+    return use_table, nbr
 
 
 @nb.njit(parallel=True, cache=True)
-def wolff_calibrate(spins, padd, eta, rng, n_warm, n_moves):
+def wolff_calibrate(spins, padd, eta, rng, n_warm, n_moves, table=-1):
     """Mean attempted cluster size per replica over ``n_moves`` moves after ``n_warm`` moves.
 
     Used once, before sampling, to fix the number of moves per sweep ≈ N / ⟨|C|⟩.
+    ``spins`` (R, L, L) int8 C-contiguous, updated in place. ``table``: −1 (default) picks the
+    kernel variant by L² (see :data:`WOLFF_TABLE_MAX_N`), 1 / 0 force the neighbour-table /
+    row-column variant (same law; for tests and benchmarks).
     """
     R = spins.shape[0]
     L = spins.shape[1]
+    use_table, nbr = _wolff_setup(L, table)
+    N = L * L
     out = np.empty(R, np.float64)
     for r in nb.prange(R):
-        members = np.empty((2, L * L + 1), np.int64)
+        stack = np.empty(N + 1, np.int32)
+        sp = spins[r].reshape(N)
         for _ in range(n_warm):
-            _wolff_step(spins[r], padd[r], eta[r], rng[r], members)
+            _wolff_step(sp, L, nbr, use_table, padd[r], eta[r], rng[r], stack)
         tot = 0
         for _ in range(n_moves):
-            tot += _wolff_step(spins[r], padd[r], eta[r], rng[r], members)
+            tot += _wolff_step(sp, L, nbr, use_table, padd[r], eta[r], rng[r], stack)
         out[r] = tot / n_moves
     return out
 
 
 @nb.njit(parallel=True, cache=True)
-def wolff_schedule(spins, padd, eta, moves, rng, burn, thin, out_spins, out_B, out_M):
+def wolff_schedule(spins, padd, eta, moves, rng, burn, thin, out_spins, out_B, out_M, table=-1):
     """Wolff analogue of :func:`metropolis_schedule` on the plain (R, L, L) layout.
 
-    ``padd`` : (R,) int64 bond thresholds; ``eta`` : (R,) float64; ``moves`` : (R,) int64
-    cluster moves per sweep (from :func:`wolff_calibrate`, ≈ N / ⟨|C|⟩).
+    ``spins`` (R, L, L) int8 C-contiguous, updated in place; ``padd`` : (R,) int64 bond
+    thresholds from :func:`wolff_thresholds`; ``eta`` : (R,) float64; ``moves`` : (R,) int64
+    cluster moves per sweep (from :func:`wolff_calibrate`, ≈ N / ⟨|C|⟩). B and M are computed
+    only at the recorded samples. ``table`` as in :func:`wolff_calibrate`.
     """
     R = spins.shape[0]
     L = spins.shape[1]
+    use_table, nbr = _wolff_setup(L, table)
+    N = L * L
     n_rec = out_B.shape[1]
     store = out_spins.shape[1] > 0
     for r in nb.prange(R):
-        members = np.empty((2, L * L + 1), np.int64)
-        sp = spins[r]
+        stack = np.empty(N + 1, np.int32)
+        sp2 = spins[r]
+        sp = sp2.reshape(N)
         st = rng[r]
         for _ in range(burn[r]):
-            _wolff_sweep(sp, padd[r], eta[r], st, members, moves[r])
+            _wolff_sweep(sp, L, nbr, use_table, padd[r], eta[r], st, stack, moves[r])
         for i in range(n_rec):
             for _ in range(thin[r]):
-                _wolff_sweep(sp, padd[r], eta[r], st, members, moves[r])
-            B, M = _measure_plain(sp)
+                _wolff_sweep(sp, L, nbr, use_table, padd[r], eta[r], st, stack, moves[r])
+            B, M = _measure_plain(sp2)
             out_B[r, i] = B
             out_M[r, i] = M
             if store:
-                out_spins[r, i] = sp
+                out_spins[r, i] = sp2
