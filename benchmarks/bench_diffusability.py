@@ -13,7 +13,6 @@ Ratios are against the score-norm estimator of I measured in the same run.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import time
 

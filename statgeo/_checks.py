@@ -18,6 +18,7 @@ __all__ = [
     "check_real",
     "check_array",
     "check_choice",
+    "check_broadcast_reals",
 ]
 
 
@@ -108,3 +109,22 @@ def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ValueError(f"{name} must be one of {choices}, got {value!r}")
     return value
+
+
+def check_broadcast_reals(**named: Any) -> tuple[np.ndarray, ...]:
+    """Validate several real-valued arguments and broadcast them together.
+
+    Each keyword is an argument name and its value; non-numeric arrays raise ``TypeError``,
+    NaN raises ``ValueError`` (via :func:`check_real`), and shapes that do not broadcast raise
+    ``ValueError`` naming every argument and its shape. Returns float64 arrays in keyword order.
+    """
+    arrays = []
+    for name, v in named.items():
+        if isinstance(v, np.ndarray) and v.dtype.kind not in "iuf":
+            raise TypeError(f"{name} must be a real number or array of reals, got dtype {v.dtype}")
+        arrays.append(check_real(name, v))
+    try:
+        return tuple(np.broadcast_arrays(*arrays))
+    except ValueError as exc:
+        shapes = ", ".join(f"{n} {np.shape(a)}" for n, a in zip(named, arrays))
+        raise ValueError(f"{' and '.join(named)} must broadcast together, got shapes {shapes}") from exc

@@ -123,5 +123,3 @@ def eps_of(xp, dtype) -> float:
     return float(xp.finfo(dtype).eps)
 
 
-# --------------------------------------------------------------------------- BLAS threads
-from statgeo._threads import single_threaded_blas  # noqa: E402  (re-exported)

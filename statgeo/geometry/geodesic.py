@@ -33,6 +33,8 @@ from typing import Any, Literal
 import numpy as np
 
 from .._checks import check_choice, check_int
+from statgeo._threads import single_threaded_blas
+
 from ._array import (
     as_float_array,
     check_finite,
@@ -40,7 +42,6 @@ from ._array import (
     device_of,
     from_numpy,
     namespace,
-    single_threaded_blas,
     to_numpy,
 )
 from .metric import as_metric_fn, christoffel_symbols, metric_derivatives

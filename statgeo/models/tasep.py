@@ -216,7 +216,6 @@ class TasepModel:
         children = ss.spawn(A.size)
         N = self.N
         occ = np.empty(A.shape + (n_samples, N), dtype=np.int8)
-        extra: dict = {}
         if method == "mc":
             n_snap = -(-n_samples // n_replicas)
             cur = np.empty(A.shape + (n_replicas, N + 1))

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from statgeo._checks import check_int, check_real
+from statgeo._checks import check_broadcast_reals, check_int
 
 __all__ = ["IsingDensityOfStates", "ENUMERATION_L_MAX"]
 
@@ -124,16 +124,7 @@ class IsingDensityOfStates:
 
     # ------------------------------------------------------------------ internals
     def _check(self, K, eta) -> tuple[np.ndarray, np.ndarray]:
-        for name, v in (("K", K), ("eta", eta)):
-            if isinstance(v, np.ndarray) and v.dtype.kind not in "iuf":
-                raise TypeError(f"{name} must be a real number or array of reals, got dtype {v.dtype}")
-        K = check_real("K", K)
-        eta = check_real("eta", eta)
-        try:
-            K, eta = np.broadcast_arrays(K, eta)
-        except ValueError as exc:
-            raise ValueError(f"K and eta must broadcast together, got shapes {np.shape(K)} and {np.shape(eta)}") from exc
-        return K, eta
+        return check_broadcast_reals(K=K, eta=eta)
 
     def _moments(self, K, eta, order: int):
         K, eta = self._check(K, eta)

@@ -156,7 +156,6 @@ def _high_t_thermo(K: np.ndarray, L: int) -> tuple[np.ndarray, np.ndarray]:
     θ = tanh(L|γ|/2) for Z₁, Z₃ and coth for Z₂, Z₄ (l = 0 enters the even groups with
     |γ₀| and Z₄ carries the sign of γ₀ < 0 in its weight).
     """
-    N = float(L) * L
     h = 0.5 * L
     a_odd, m_odd, a_even, m_even = _angles(L)
     a_ev = np.concatenate([[0.0], a_even])

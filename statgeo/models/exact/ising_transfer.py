@@ -40,7 +40,7 @@ import logging
 
 import numpy as np
 
-from statgeo._checks import check_int, check_real
+from statgeo._checks import check_broadcast_reals, check_int
 from statgeo._threads import single_threaded_blas
 
 __all__ = ["transfer_matrix_log_z", "transfer_matrix_thermo", "TRANSFER_MATRIX_L_MAX"]
@@ -91,15 +91,7 @@ def _structure(L: int):
 
 def _check_args(K, eta, L):
     L = check_int("L", L, min=2, max=TRANSFER_MATRIX_L_MAX)
-    for name, v in (("K", K), ("eta", eta)):
-        if isinstance(v, np.ndarray) and v.dtype.kind not in "iuf":
-            raise TypeError(f"{name} must be a real number or array of reals, got dtype {v.dtype}")
-    K = check_real("K", K)
-    eta = check_real("eta", eta)
-    try:
-        K, eta = np.broadcast_arrays(K, eta)
-    except ValueError as exc:
-        raise ValueError(f"K and eta must broadcast together, got shapes {np.shape(K)} and {np.shape(eta)}") from exc
+    K, eta = check_broadcast_reals(K=K, eta=eta)
     return K, eta, L
 
 
