@@ -52,6 +52,8 @@ import math
 import numba as nb
 import numpy as np
 
+from statgeo.models.kernels.rng_numba import xoshiro_step
+
 __all__ = [
     "W",
     "metropolis_thresholds",
@@ -107,11 +109,6 @@ def rng_lanes(states: np.ndarray, n_replicas: int, lanes: int = W) -> np.ndarray
 
 # --------------------------------------------------------------------------- xoshiro
 @nb.njit(inline="always")
-def _rotl(x, k):
-    return (x << np.uint64(k)) | (x >> np.uint64(64 - k))
-
-
-@nb.njit(inline="always")
 def _fill(st, buf):
     """Fill ``buf`` (shape (nb, W) uint64) with xoshiro256** outputs, lane l writing column l,
     each reduced to two 31-bit integers (bits 63…33 and 31…1) in its two 32-bit halves.
@@ -125,14 +122,7 @@ def _fill(st, buf):
             s1 = st[1, l]
             s2 = st[2, l]
             s3 = st[3, l]
-            res = _rotl(s1 * np.uint64(5), 7) * np.uint64(9)
-            t = s1 << np.uint64(17)
-            s2 ^= s0
-            s3 ^= s1
-            s1 ^= s2
-            s0 ^= s3
-            s2 ^= t
-            s3 = _rotl(s3, 45)
+            res, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
             st[0, l] = s0
             st[1, l] = s1
             st[2, l] = s2
@@ -318,20 +308,6 @@ def _measure_plain(sp):
     return B, M
 
 
-@nb.njit(inline="always")
-def _xo(s0, s1, s2, s3):
-    """xoshiro256** step on local words: returns (64-bit output, new state words)."""
-    res = _rotl(s1 * np.uint64(5), 7) * np.uint64(9)
-    t = s1 << np.uint64(17)
-    s2 ^= s0
-    s3 ^= s1
-    s1 ^= s2
-    s0 ^= s3
-    s2 ^= t
-    s3 = _rotl(s3, 45)
-    return res, s0, s1, s2, s3
-
-
 @nb.njit(cache=True)
 def wolff_neighbours(L):
     """Flat neighbour table of the L×L torus, shape (L², 4) int32.
@@ -407,7 +383,7 @@ def _wolff_step(sp, L, nbr, use_table, padd, eta, st, stack):
     s1 = st[1, 0]
     s2 = st[2, 0]
     s3 = st[3, 0]
-    r, s0, s1, s2, s3 = _xo(s0, s1, s2, s3)
+    r, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
     i = np.int64(((r >> np.uint64(32)) * np.uint64(N)) >> np.uint64(32))  # uniform in [0, N)
     s = sp[i]
     ns = np.int8(-s)
@@ -415,8 +391,8 @@ def _wolff_step(sp, L, nbr, use_table, padd, eta, st, stack):
     n = 1
     if use_table:
         stack[0] = np.int32(i << 2)
-        ra, s0, s1, s2, s3 = _xo(s0, s1, s2, s3)
-        rb, s0, s1, s2, s3 = _xo(s0, s1, s2, s3)
+        ra, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
+        rb, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
         n = _bond(sp, stack, n, nbr, i, 0, s, ns, np.int64(ra & m32), padd)
         n = _bond(sp, stack, n, nbr, i, 1, s, ns, np.int64(ra >> np.uint64(32)), padd)
         n = _bond(sp, stack, n, nbr, i, 2, s, ns, np.int64(rb & m32), padd)
@@ -427,8 +403,8 @@ def _wolff_step(sp, L, nbr, use_table, padd, eta, st, stack):
             p += 1
             i = e >> 2
             b = e & 3
-            ra, s0, s1, s2, s3 = _xo(s0, s1, s2, s3)
-            rb, s0, s1, s2, s3 = _xo(s0, s1, s2, s3)
+            ra, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
+            rb, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
             n = _bond(sp, stack, n, nbr, i, (b + 1) & 3, s, ns, np.int64(ra & m32), padd)
             n = _bond(sp, stack, n, nbr, i, (b + 2) & 3, s, ns, np.int64(ra >> np.uint64(32)), padd)
             n = _bond(sp, stack, n, nbr, i, (b + 3) & 3, s, ns, np.int64(rb & m32), padd)
@@ -445,8 +421,8 @@ def _wolff_step(sp, L, nbr, use_table, padd, eta, st, stack):
             xl = x - 1 if x > 0 else L - 1
             yd = y + 1 if y + 1 < L else 0
             yu = y - 1 if y > 0 else L - 1
-            ra, s0, s1, s2, s3 = _xo(s0, s1, s2, s3)
-            rb, s0, s1, s2, s3 = _xo(s0, s1, s2, s3)
+            ra, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
+            rb, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
             n = _bond_rc(sp, stack, n, L, y, xr, s, ns, np.int64(ra & m32), padd)
             n = _bond_rc(sp, stack, n, L, yd, x, s, ns, np.int64(ra >> np.uint64(32)), padd)
             n = _bond_rc(sp, stack, n, L, y, xl, s, ns, np.int64(rb & m32), padd)
@@ -454,7 +430,7 @@ def _wolff_step(sp, L, nbr, use_table, padd, eta, st, stack):
     if eta != 0.0 and s * eta > 0.0:
         # ghost spin: an aligned cluster is flipped only if no site bonds to the ghost,
         # probability exp(-2|eta| n)
-        r, s0, s1, s2, s3 = _xo(s0, s1, s2, s3)
+        r, s0, s1, s2, s3 = xoshiro_step(s0, s1, s2, s3)
         u = np.int64(r >> np.uint64(11))
         if u >= np.int64(math.exp(-2.0 * abs(eta) * n) * 9007199254740992.0):
             for k in range(n):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-__all__ = ["rotl", "xoshiro_next", "to_unit_double", "next_double"]
+__all__ = ["rotl", "xoshiro_step", "xoshiro_next", "to_unit_double", "next_double"]
 
 
 @nb.njit(inline="always", cache=True)
@@ -23,12 +23,12 @@ def rotl(x: np.uint64, k: int) -> np.uint64:
 
 
 @nb.njit(inline="always", cache=True)
-def xoshiro_next(state: np.ndarray, lane: int) -> np.uint64:
-    """Advance lane ``lane`` of ``state`` (shape (n, 4), uint64) and return 64 random bits."""
-    s0 = state[lane, 0]
-    s1 = state[lane, 1]
-    s2 = state[lane, 2]
-    s3 = state[lane, 3]
+def xoshiro_step(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64):
+    """One xoshiro256** step on state words held in local variables (registers / SIMD lanes).
+
+    Returns ``(output, s0, s1, s2, s3)``: 64 random bits and the new state. Kernels that keep a
+    lane's state in locals call this in their hot loop so that the loop vectorises.
+    """
     result = rotl(s1 * np.uint64(5), 7) * np.uint64(9)
     t = s1 << np.uint64(17)
     s2 ^= s0
@@ -37,6 +37,13 @@ def xoshiro_next(state: np.ndarray, lane: int) -> np.uint64:
     s0 ^= s3
     s2 ^= t
     s3 = rotl(s3, 45)
+    return result, s0, s1, s2, s3
+
+
+@nb.njit(inline="always", cache=True)
+def xoshiro_next(state: np.ndarray, lane: int) -> np.uint64:
+    """Advance lane ``lane`` of ``state`` (shape (n, 4), uint64) and return 64 random bits."""
+    result, s0, s1, s2, s3 = xoshiro_step(state[lane, 0], state[lane, 1], state[lane, 2], state[lane, 3])
     state[lane, 0] = s0
     state[lane, 1] = s1
     state[lane, 2] = s2
