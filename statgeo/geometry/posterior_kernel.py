@@ -128,18 +128,30 @@ def _kernel_rows(f, S, q_idx, kernel, taus, exclude_self, chunk_elems=2**23):
 def select_kernel_temperature(
     features: Any, locations: Any, grid: ParameterGrid, *, kernel: str = "gauss",
     temperatures: Any = None, queries_per_origin: int | None = 4, seed: int = 0,
+    smoothing: str = "auto",
 ) -> tuple[float, xr.DataArray]:
     """Choose τ by maximising the held-out (leave-one-out) log-likelihood of the true cell.
 
-    ℓ(τ) = mean over query samples x' of ln p_τ(c(x') | x'), where c(x') is the cell of x''s own
+    ℓ(τ) = mean over query samples x' of ln p̃_τ(c(x') | x'), where c(x') is the cell of x''s own
     grid location and x' itself is excluded from its posterior (so ℓ → −∞ as τ → ∞ whenever
-    the nearest feature neighbour lies in another cell, and ℓ → ln(1/C) as τ → 0: the maximum
-    is finite). Default τ grid: 2^k / median(d²) (gauss) or 2^k / median(d) (exp), k = −4..12.
+    the nearest feature neighbour lies far from the true cell, and ℓ → ln(1/C) as τ → 0: the
+    maximum is finite). Default τ grid: 2^k / median(d²) (gauss) or 2^k / median(d) (exp),
+    k = −4..12.
+
+    ``smoothing`` decides p̃: ``"none"`` — p̃ = p (the posterior mass of the true cell);
+    ``"splat"`` — p̃ = B p with B the separable binomial filter [¼, ½, ¼] per axis (zero outside
+    the box), i.e. the posterior evaluated with the splat of the query's own location displaced
+    by ±½ cell along each axis (averaged over the directions). Needed when a query's cell holds
+    no other sample (e.g. one sample per cell): the leave-one-out posterior then has exactly
+    zero mass on the true cell for every τ and the unsmoothed ℓ is −∞ everywhere.
+    ``"auto"`` (default) — ``"splat"`` iff some query's cell receives no splat weight from the
+    other samples, else ``"none"``. The curve's attr ``smoothing`` records the choice.
 
     Returns (τ*, ℓ over the τ grid as a DataArray).
     """
     f, loc = _validate(features, locations, grid)
     check_choice("kernel", kernel, KERNELS)
+    check_choice("smoothing", smoothing, ("auto", "none", "splat"))
     rng = np.random.default_rng(as_seed_sequence(seed))
     if temperatures is None:
         sub = f[rng.choice(f.shape[0], size=min(512, f.shape[0]), replace=False)]
@@ -152,17 +164,40 @@ def select_kernel_temperature(
     S = splat_matrix(loc, grid)
     cell = grid.index_of(loc)
     q_idx = _queries(cell, queries_per_origin, rng)
+    if smoothing == "auto":
+        own = np.asarray(S[q_idx, cell[q_idx]]).ravel()
+        others = np.asarray(S.sum(axis=0)).ravel()[cell[q_idx]] - own
+        smoothing = "splat" if bool((others <= 1e-12).any()) else "none"
+        if smoothing == "splat":
+            log.info("select_kernel_temperature: %d of %d query cells hold no other sample; scoring with "
+                     "the binomial-smoothed posterior", int((others <= 1e-12).sum()), q_idx.size)
     ll = np.zeros(taus.size)
     with np.errstate(divide="ignore"):
         for qi, res in _kernel_rows(f, S, q_idx, kernel, taus, True):
             for k, p in enumerate(res):
+                if smoothing == "splat":
+                    p = _binomial_smooth(p, grid.shape)
                 ll[k] += np.log(p[np.arange(qi.size), cell[qi]]).sum()
     ll /= q_idx.size
     ok = np.isfinite(ll)
+    if not ok.any():
+        log.warning("select_kernel_temperature: held-out log-likelihood is -inf for every temperature; "
+                    "falling back to the smallest")
     best = float(taus[np.argmax(np.where(ok, ll, -np.inf))]) if ok.any() else float(taus[0])
     curve = xr.DataArray(ll, dims=("temperature",), coords={"temperature": taus},
-                         attrs={"long_name": "held-out log-likelihood of the true cell", "units": "nat"})
+                         attrs={"long_name": "held-out log-likelihood of the true cell", "units": "nat",
+                                "smoothing": smoothing})
     return best, curve
+
+
+def _binomial_smooth(p: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Rows of p (R, C) on the grid ``shape`` filtered by [¼, ½, ¼] along every axis (zero outside)."""
+    from scipy.ndimage import correlate1d
+
+    a = p.reshape((p.shape[0],) + tuple(shape))
+    for ax in range(1, a.ndim):
+        a = correlate1d(a, [0.25, 0.5, 0.25], axis=ax, mode="constant", cval=0.0)
+    return a.reshape(p.shape)
 
 
 def statistic_metric_on_grid(features: np.ndarray, locations: np.ndarray, grid: ParameterGrid, *,
@@ -186,6 +221,9 @@ def statistic_metric_on_grid(features: np.ndarray, locations: np.ndarray, grid: 
         if x.shape[0] >= 2:
             mu[c] = x.mean(0)
             cov[c] = np.cov(x, rowvar=False).reshape(F, F)
+    if not (cnt >= 2).any():
+        raise ValueError("statistic_metric_on_grid needs at least 2 samples in some grid cell "
+                         f"(got at most {int(cnt.max())})")
     eps = ridge * np.nanmean(np.einsum("cii->c", cov)) / F
     T = grid.natural_points()
     multi = np.array(np.unravel_index(np.arange(grid.size), grid.shape)).T

@@ -47,7 +47,8 @@ def _torch():
     return torch
 
 
-def _build_net(kind: str, sample_shape: tuple[int, ...], n_cells: int, channels: int, hidden: int):
+def _build_net(kind: str, sample_shape: tuple[int, ...], n_cells: int, channels: int, hidden: int,
+               encoder: str = "full"):
     torch = _torch()
     from torch import nn
 
@@ -55,8 +56,9 @@ def _build_net(kind: str, sample_shape: tuple[int, ...], n_cells: int, channels:
         def __init__(self):
             super().__init__()
             c = channels
+            s1 = 2 if encoder == "strided" else 1  # strided: the first conv already halves the lattice
             self.body = nn.Sequential(
-                nn.Conv2d(1, c, 3, padding=1, padding_mode="circular"), nn.SiLU(),
+                nn.Conv2d(1, c, 3, stride=s1, padding=1, padding_mode="circular"), nn.SiLU(),
                 nn.Conv2d(c, 2 * c, 3, stride=2, padding=1, padding_mode="circular"), nn.SiLU(),
                 nn.Conv2d(2 * c, 2 * c, 3, padding=1, padding_mode="circular"), nn.SiLU(),
             )
@@ -119,11 +121,15 @@ class NeuralGridPosterior:
     sigma : width of the Gaussian target bump in box units (default 1/50).
     channels, hidden : network size.
     seed : initialisation, splits and bundle draws.
+    encoder : ``"full"`` (default) or ``"strided"`` (``lattice2d`` only): the first 3×3 conv has
+        stride 2, so the encoder runs at ¼ and ¹⁄₁₆ of the lattice sites instead of 1 and ¼ —
+        about 3× cheaper per step on 32×32 lattices. The overlapping 3×3 windows at stride 2
+        still contain every nearest-neighbour pair, so energy-like statistics stay available.
     """
 
     def __init__(self, grid: ParameterGrid, n_per_bundle: int, *, kind: str = "lattice2d", bundle: str = "origin",
                  sigma: float = 1.0 / 50.0, channels: int = 16, hidden: int = 128,
-                 seed: int | np.random.SeedSequence = 0) -> None:
+                 seed: int | np.random.SeedSequence = 0, encoder: str = "full") -> None:
         self.grid = check_grid(grid)
         self.n = check_int("n_per_bundle", n_per_bundle, min=1)
         self.kind = check_choice("kind", kind, ("lattice2d", "chain1d", "vector"))
@@ -131,6 +137,9 @@ class NeuralGridPosterior:
         self.sigma = float(check_real("sigma", sigma, low=0.0, low_inclusive=False, high=1.0))
         self.channels = check_int("channels", channels, min=1)
         self.hidden = check_int("hidden", hidden, min=1)
+        self.encoder = check_choice("encoder", encoder, ("full", "strided"))
+        if self.encoder == "strided" and self.kind != "lattice2d":
+            raise ValueError(f"encoder='strided' needs kind='lattice2d', got kind={kind!r}")
         self._ss = as_seed_sequence(seed)
         self.net = None
         self.log_temperature = 0.0
@@ -217,11 +226,19 @@ class NeuralGridPosterior:
         n_val = max(1, int(round(validation_fraction * C)))
         perm = rng.permutation(C)
         self.val_origins, train_o = np.sort(perm[:n_val]), perm[n_val:]
-        self.net = _build_net(self.kind, tuple(x.shape[2:]), C, self.channels, self.hidden)
+        self.net = _build_net(self.kind, tuple(x.shape[2:]), C, self.channels, self.hidden, self.encoder)
+        # smoothed targets of every cell, computed once (C × C float32) instead of per batch
+        table = torch.as_tensor(self._targets(np.arange(C)), dtype=torch.float32) if C <= 8192 else None
+
+        def targets(o: np.ndarray):
+            if table is not None:
+                return table[torch.as_tensor(o)]
+            return torch.as_tensor(self._targets(o), dtype=torch.float32)
+
         opt = torch.optim.Adam(self.net.parameters(), lr=lr)
         vo = np.repeat(self.val_origins, val_bundles)
         vx = torch.as_tensor(self._draw(x, vo, rng))
-        vt = torch.as_tensor(self._targets(vo), dtype=torch.float32)
+        vt = targets(vo)
         hist = {"step": [], "train": [], "validation": []}
         best = (math.inf, None)
         bad = 0
@@ -232,7 +249,7 @@ class NeuralGridPosterior:
             self.net.train()
             o = rng.choice(train_o, size=batch_size)
             xb = torch.as_tensor(self._draw(x, o, rng))
-            tb = torch.as_tensor(self._targets(o), dtype=torch.float32)
+            tb = targets(o)
             loss = -(tb * torch.log_softmax(self.net(xb), -1)).sum(-1).mean()
             opt.zero_grad()
             loss.backward()

@@ -149,3 +149,44 @@ def test_fit_bad_input(poisson_pair):
     g1 = ParameterGrid.from_ranges(t1=(1.0, 2.5, 144), t2=(1.0, 1.0, 1))
     with pytest.raises(ValueError, match="at least 2 points"):
         fit_log_partition(post, g1)
+
+
+@pytest.mark.slow
+def test_windowed_and_subsampled_fits_agree_with_dense():
+    """24×24 Poisson pair (576 cells: dense by default). The windowed JSD (ε = 10⁻³, margin 2),
+    and additionally the origin/cell sub-lattices used above 1024 cells, must reproduce the dense
+    fit: their metric and gradient nRMSE differ from the dense fit's by less than a third of the
+    dense fit's own error against the exact Φ (the fit's noise level)."""
+    g = ParameterGrid.from_ranges(t1=(1.0, 2.5, 24), t2=(1.0, 2.5, 24))
+    T = g.natural_points()
+    x = np.random.default_rng(3).poisson(np.exp(T)[:, None, :], size=(g.size, 64, 2)).astype(float)
+    post = exact_posterior(x, g, np.exp(T).sum(1), 4, seed=4)
+    H = np.zeros((g.size, 2, 2))
+    H[:, 0, 0], H[:, 1, 1] = np.exp(T[:, 0]), np.exp(T[:, 1])
+    interior = ((T > 1.2) & (T < 2.3)).all(1)
+
+    def errors(**kw):
+        fit = fit_log_partition(post, g, max_steps=60, seed=0, **kw)
+        _, info = affine_align(fit.value(T), np.exp(T).sum(1), T)
+        return fit, (_nrmse(fit.hessian(T), H, interior), _nrmse(fit.gradient(T) + info["c"], np.exp(T), interior))
+
+    dense, e_d = errors()
+    assert dense.config["window"] is None and dense.config["cell_stride"] == 1  # ≤ 1024 cells: unchanged default
+    win, e_w = errors(window=1e-3)
+    assert win.config["window"] == 1e-3
+    sub, e_s = errors(window=1e-3, max_origins=144, cell_stride=2)
+    assert sub.config["origins_used"] == 144 and sub.config["cells_used"] == 144
+    for e in (e_w, e_s):
+        assert abs(e[0] - e_d[0]) < e_d[0] / 3
+        assert abs(e[1] - e_d[1]) < e_d[1] / 3
+    # the windowed fit's potential is close to the dense one's (after affine alignment)
+    a, _ = affine_align(win.value(T), dense.value(T), T)
+    assert _nrmse(a, dense.value(T), interior) < 0.02
+    with pytest.raises(ValueError, match="window"):
+        fit_log_partition(post, g, window=1.5)
+    with pytest.raises(ValueError, match="window"):
+        fit_log_partition(post, g, loss="mse", window=1e-3)
+    with pytest.raises(ValueError, match="cell_stride"):
+        fit_log_partition(post, g, cell_stride=0)
+    with pytest.raises(ValueError, match="max_origins"):
+        fit_log_partition(post, g, max_origins="all")

@@ -81,3 +81,34 @@ def test_exp_kernel_and_bad_input():
     g1 = ParameterGrid.from_ranges(a=(0.0, 1.0, 49), b=(0.0, 0.0, 1))
     with pytest.raises(ValueError, match="at least 2 points"):
         feature_kernel_posterior(f, loc, g1, temperature=1.0)
+
+
+def test_temperature_selection_with_one_sample_per_cell():
+    """Regression (issue 3): with exactly one sample per cell the leave-one-out posterior has no
+    mass on the true cell, so the unsmoothed held-out likelihood is −inf for every τ (the old
+    behaviour: fall back to the smallest τ, a uniform posterior). The binomial-smoothed score
+    must have a finite interior maximum, and the posterior at τ* must have the width the
+    Gaussian derivation gives: one query at x' ~ N(t', c²), samples x ~ N(t, c²) ⇒ posterior
+    ∝ exp(−|t − x'|² / (2 (c² + 1/τ))), per-axis variance c² + 1/τ (+ h²/12 grid
+    discretisation, h = 0.5); tolerance 20 % (one noise realisation per cell)."""
+    g = ParameterGrid.from_ranges(a=(-4.0, 4.0, 17), b=(-4.0, 4.0, 17))
+    T = g.natural_points()
+    c = 0.5
+    f = T + c * np.random.default_rng(0).standard_normal(T.shape)
+    _, raw = select_kernel_temperature(f, T, g, smoothing="none")
+    assert np.isneginf(raw.values).all()  # the bug's mechanism
+    tau, curve = select_kernel_temperature(f, T, g)
+    assert curve.attrs["smoothing"] == "splat"
+    ll = curve.values
+    k = int(np.argmax(ll))
+    assert np.isfinite(ll[k]) and 0 < k < ll.size - 1 and tau == curve.temperature.values[k]
+    assert ll[k] > np.log(1.0 / g.size) + 1.0  # far better than the uniform posterior
+    post = feature_kernel_posterior(f, T, g, temperature=tau)
+    mu, cov = posterior_moments(post, g)
+    inner = (np.abs(T) <= 2.0).all(1)
+    var = np.median(np.einsum("rii->r", cov[inner]) / 2)
+    assert var == pytest.approx(c ** 2 + 1.0 / tau + 0.5 ** 2 / 12, rel=0.2)
+    # centred on the query, which scatters by c per axis around the origin: median |μ − t'| ≈ 1.18 c
+    assert np.median(np.linalg.norm(mu[inner] - T[inner], axis=1)) < 2.0 * c
+    with pytest.raises(ValueError, match="smoothing"):
+        select_kernel_temperature(f, T, g, smoothing="box")

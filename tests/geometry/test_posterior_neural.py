@@ -65,6 +65,13 @@ def test_neighbour_bundles_and_lattice_network():
     xb = torch.as_tensor(b)
     with torch.no_grad():
         np.testing.assert_allclose(net.net(xb).numpy(), net.net(xb[:, [3, 1, 0, 2]]).numpy(), rtol=1e-4, atol=1e-5)
+    # the strided encoder (cheaper on large lattices): same interface, permutation invariant
+    nets = NeuralGridPosterior(g, 4, kind="lattice2d", encoder="strided", channels=4, hidden=16, seed=1)
+    nets.fit(x, steps=4, batch_size=4, eval_every=2)
+    ps = nets.posterior(x, bundles_per_origin=2)
+    np.testing.assert_allclose(ps.sum("cell"), 1.0, atol=1e-6)
+    with torch.no_grad():
+        np.testing.assert_allclose(nets.net(xb).numpy(), nets.net(xb[:, [2, 0, 3, 1]]).numpy(), rtol=1e-4, atol=1e-5)
     # chains (TASEP-like) use zero padding and keep positions
     net1 = NeuralGridPosterior(g, 2, kind="chain1d", channels=4, hidden=16)
     net1.fit(x[:, :, 0, :], steps=2, batch_size=4, eval_every=1)
@@ -76,6 +83,10 @@ def test_neural_bad_input():
         NeuralGridPosterior(g, 4, kind="graph")
     with pytest.raises(ValueError, match="sigma"):
         NeuralGridPosterior(g, 4, sigma=0.0)
+    with pytest.raises(ValueError, match="encoder"):
+        NeuralGridPosterior(g, 4, encoder="unet")
+    with pytest.raises(ValueError, match="encoder"):
+        NeuralGridPosterior(g, 4, kind="vector", encoder="strided")
     net = NeuralGridPosterior(g, 4, kind="vector")
     with pytest.raises(ValueError, match="samples"):
         net.fit(np.zeros((3, 4, 5)))
