@@ -21,15 +21,13 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import platform
-import statistics
-import time
 
 os.environ.setdefault("TQDM_DISABLE", "1")
 
 import numpy as np
 
-from statgeo.geometry._array import single_threaded_blas
+from _common import machine_line, median_time_and_result
+from statgeo._threads import single_threaded_blas
 from statgeo.geometry.families import Gaussian1D
 from statgeo.geometry.geodesic import _energy_grad, _MetricEval, geodesic_bvp
 from statgeo.geometry.potential import AnalyticPotential, GridPotential
@@ -50,19 +48,6 @@ def _pin_threads():
         pass
 
 
-def _machine() -> str:
-    la = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
-    return (f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-            f"load average {la[0]:.2f} {la[1]:.2f} {la[2]:.2f}, python {platform.python_version()}")
-
-
-def _median_time(fn, repeats):
-    ts, out = [], None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts), out
 
 
 def _adam(metric, a, b, n, steps, lr=1e-2):
@@ -103,8 +88,8 @@ def bench_geodesics(smoke: bool, repeats: int) -> None:
           f"{'t_adam[s]':>10s} {'adam err':>9s} {'speed-up':>8s}")
     for name, metric, a, b in cases:
         for n in ((64,) if smoke else (64, 90)):
-            t_l, r = _median_time(lambda: geodesic_bvp(metric, a, b, n_points=n), repeats)
-            t_a, L_a = _median_time(lambda: _adam(metric, np.asarray(a), np.asarray(b), n, adam_steps), 1)
+            t_l, r = median_time_and_result(lambda: geodesic_bvp(metric, a, b, n_points=n), repeats)
+            t_a, L_a = median_time_and_result(lambda: _adam(metric, np.asarray(a), np.asarray(b), n, adam_steps), 1)
             flag = "" if r.converged else " (not converged)"
             print(f"{name:46s} {n:4d} {t_l:10.3f} {r.n_iter:6d} {abs(r.length / exact - 1):9.1e} "
                   f"{t_a:10.3f} {abs(L_a / exact - 1):9.1e} {t_a / t_l:8.1f}x{flag}")
@@ -118,11 +103,11 @@ def bench_metric(smoke: bool, repeats: int) -> None:
     fd_vals = AnalyticPotential(fam.value)
     fd_grad = AnalyticPotential(fam.value, gradient=fam.gradient)
     print(f"\n== Hessian metric on {n} points (2-D); median of {repeats}")
-    t_an, _ = _median_time(lambda: fam.hessian(pts), repeats)
-    t_fg, _ = _median_time(lambda: fd_grad.hessian(pts), repeats)
-    t_fv, H = _median_time(lambda: fd_vals.hessian(pts), repeats)
+    t_an, _ = median_time_and_result(lambda: fam.hessian(pts), repeats)
+    t_fg, _ = median_time_and_result(lambda: fd_grad.hessian(pts), repeats)
+    t_fv, H = median_time_and_result(lambda: fd_vals.hessian(pts), repeats)
     n_loop = max(n // 10, 100)
-    t_loop, _ = _median_time(lambda: [fd_vals.hessian(pts[i]) for i in range(n_loop)], 1)
+    t_loop, _ = median_time_and_result(lambda: [fd_vals.hessian(pts[i]) for i in range(n_loop)], 1)
     t_loop *= n / n_loop
     err = np.abs(H - fam.hessian(pts)).max() / np.abs(fam.hessian(pts)).max()
     print(f"analytic Hessian                      {t_an * 1e3:9.2f} ms")
@@ -132,7 +117,7 @@ def bench_metric(smoke: bool, repeats: int) -> None:
         import torch
 
         tp = torch.asarray(pts)
-        t_ft, _ = _median_time(lambda: fd_vals.hessian(tp), repeats)
+        t_ft, _ = median_time_and_result(lambda: fd_vals.hessian(tp), repeats)
         print(f"FD from values (Richardson), torch    {t_ft * 1e3:9.2f} ms")
     except ImportError:
         pass
@@ -146,7 +131,7 @@ def main() -> None:
     args = ap.parse_args()
     _pin_threads()
     repeats = args.repeats or (1 if args.smoke else 3)
-    print(_machine())
+    print(machine_line())
     bench_geodesics(args.smoke, repeats)
     bench_metric(args.smoke, repeats)
 

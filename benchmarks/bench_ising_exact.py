@@ -24,19 +24,10 @@ for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_
 
 import argparse  # noqa: E402
 import platform  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
 
 import numpy as np  # noqa: E402
+from _common import machine_line, median_time  # noqa: E402
 
-
-def timed(fn, repeat: int) -> float:
-    ts = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
 
 
 def dense_transfer_log_z(K: np.ndarray, eta: np.ndarray, L: int) -> np.ndarray:
@@ -87,8 +78,7 @@ def main() -> None:
         transfer_matrix_thermo,
     )
 
-    print(f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
-          f"cpu_count={os.cpu_count()}, load average={os.getloadavg()}")
+    print(machine_line(platform.platform()))
     print(f"numpy {np.__version__}, numba {numba.__version__}, threads pinned to 1")
     rep = 3 if args.smoke else 5
 
@@ -98,10 +88,10 @@ def main() -> None:
     K = np.linspace(0.05, 3.0, nK)
     K[nK // 3] = K_C
     kaufman_log_z(K[:4], L)
-    t_vec = timed(lambda: kaufman_log_z(K, L), rep) / nK
-    t_thermo = timed(lambda: kaufman_thermo(K, L), rep) / nK
+    t_vec = median_time(lambda: kaufman_log_z(K, L), rep) / nK
+    t_thermo = median_time(lambda: kaufman_thermo(K, L), rep) / nK
     nb = 16 if args.smoke else 64
-    t_scalar = timed(lambda: [kaufman_log_z(float(k), L) for k in K[:nb]], rep) / nb
+    t_scalar = median_time(lambda: [kaufman_log_z(float(k), L) for k in K[:nb]], rep) / nb
     print(f"[kaufman] L={L}, {nK} K values: ln Z {t_vec * 1e3:.3f} ms/point (target <= 1 ms), "
           f"thermo (ln Z, <B>, Var B) {t_thermo * 1e3:.3f} ms/point; "
           f"one-K-per-call baseline {t_scalar * 1e3:.3f} ms/point -> vectorised x{t_scalar / t_vec:.2f}")
@@ -111,11 +101,11 @@ def main() -> None:
     n = 8 if args.smoke else 32
     Kg, Eg = np.meshgrid(np.linspace(0.2, 0.8, n), np.linspace(-0.3, 0.3, n), indexing="ij")
     transfer_matrix_log_z(0.3, 0.1, L)
-    t_tm_lz = timed(lambda: transfer_matrix_log_z(Kg, Eg, L), 1 if not args.smoke else rep)
-    t_tm_th = timed(lambda: transfer_matrix_thermo(Kg, Eg, L), 1 if not args.smoke else rep)
+    t_tm_lz = median_time(lambda: transfer_matrix_log_z(Kg, Eg, L), 1 if not args.smoke else rep)
+    t_tm_th = median_time(lambda: transfer_matrix_thermo(Kg, Eg, L), 1 if not args.smoke else rep)
     nd = 16 if args.smoke else 64
     sub = (Kg.ravel()[:nd], Eg.ravel()[:nd])
-    t_dense = timed(lambda: dense_transfer_log_z(*sub, L), 1) / nd * Kg.size
+    t_dense = median_time(lambda: dense_transfer_log_z(*sub, L), 1) / nd * Kg.size
     err = np.max(np.abs(dense_transfer_log_z(*sub, L) / transfer_matrix_log_z(*sub, L) - 1))
     print(f"[transfer matrix] L={L}, {n}x{n} grid: ln Z {t_tm_lz:.2f} s, thermo (grad + Hessian) "
           f"{t_tm_th:.2f} s (target <~ 20 s); dense 256x256 eigvalsh baseline for ln Z "
@@ -124,7 +114,7 @@ def main() -> None:
 
     # --- enumeration ----------------------------------------------------------------------
     IsingDensityOfStates.from_enumeration(2)  # compile
-    t_np4 = timed(numpy_enumeration_L4, rep) / 2**16
+    t_np4 = median_time(numpy_enumeration_L4, rep) / 2**16
     if args.smoke:
         Le = 4
     else:
@@ -134,7 +124,7 @@ def main() -> None:
         ising_enumeration._counts.cache_clear()
         IsingDensityOfStates.from_enumeration(Le)
 
-    t_enum = timed(count, rep)
+    t_enum = median_time(count, rep)
     per_state = t_enum / 2 ** (Le * Le)
     print(f"[enumeration] L={Le}: {t_enum * 1e3:.1f} ms for 2^{Le * Le} states = {per_state * 1e9:.2f} ns/state; "
           f"NumPy-vectorised L=4 baseline {t_np4 * 1e9:.1f} ns/state -> x{t_np4 / per_state:.1f}")

@@ -27,6 +27,7 @@ import time
 import numba
 import numpy as np
 
+from _common import median_time
 from statgeo._seeding import xoshiro_states
 from statgeo.models.kernels import ising_numba as kn
 from statgeo.stats import integrated_autocorrelation_time
@@ -54,14 +55,6 @@ def plain_metropolis(s, K, eta, n_sweeps, seed):
                     s[y, x] = -sp
 
 
-def _median_time(fn, repeats):
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return float(np.median(ts))
-
 
 def _metropolis_state(L, R, K, seed=1):
     sub = kn.pack(np.ones((R, L, L), np.int8))
@@ -86,11 +79,11 @@ def bench_flips(sizes, flips_target, repeats):
         n = max(2, int(flips_target / (L * L)))
         sub, rng, thr = _metropolis_state(L, 1, K_C)
         _run_metropolis(sub, rng, thr, 1)  # compile / warm
-        t = _median_time(lambda: _run_metropolis(sub, rng, thr, n), repeats)
+        t = median_time(lambda: _run_metropolis(sub, rng, thr, n), repeats)
         s = np.ones((L, L), np.int8)
         nb_ = max(1, n // 8)
         plain_metropolis(s, K_C, 0.0, 1, 0)
-        tb = _median_time(lambda: plain_metropolis(s, K_C, 0.0, nb_, 0), repeats)
+        tb = median_time(lambda: plain_metropolis(s, K_C, 0.0, nb_, 0), repeats)
         f, fb = n * L * L / t / 1e9, nb_ * L * L / tb / 1e9
         res[L] = (f, fb)
         print(f"{L:>6} {f:>10.3f} {fb:>16.3f} {f / fb:>7.1f}")
@@ -106,7 +99,7 @@ def bench_threads(flips_target, repeats):
         numba.set_num_threads(min(th, numba.config.NUMBA_NUM_THREADS))
         sub, rng, thr = _metropolis_state(L, R, K_C)
         _run_metropolis(sub, rng, thr, 1)
-        t = _median_time(lambda: _run_metropolis(sub, rng, thr, n), repeats)
+        t = median_time(lambda: _run_metropolis(sub, rng, thr, n), repeats)
         out[th] = n * L * L * R / t / 1e9
         print(f"  {th} thread(s): {out[th]:.3f} flips/ns")
     print(f"  ratio 2 vs 1: {out[2] / out[1]:.2f}")

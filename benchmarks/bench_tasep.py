@@ -16,27 +16,16 @@ medians of ``--repeat`` runs.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import statistics
-import time
 
 import numba
 import numpy as np
 
+from _common import machine_line, median_time
 from statgeo.models.exact.tasep_closed import log_partition, log_partition_derivatives
 from statgeo.models.exact.tasep_matrix import sample_exact, tasep_matrices
 from statgeo.models.kernels import tasep_numba as _k
 from statgeo.models.tasep import simulate_mc
 
-
-def _median_time(fn, repeat: int) -> float:
-    ts = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
 
 
 def _dense_numpy_sampler(N: int, alpha: float, beta: float, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -62,11 +51,6 @@ def _dense_numpy_sampler(N: int, alpha: float, beta: float, n: int, rng: np.rand
     return out
 
 
-def machine() -> str:
-    la = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
-    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} logical cores, "
-            f"load average {la[0]:.2f} {la[1]:.2f} {la[2]:.2f}, numba threads {numba.get_num_threads()}, GPU: none used")
-
 
 def bench_exact_sampler(N: int, n: int, n_base: int, repeat: int) -> None:
     a, b = 0.3, 0.7
@@ -74,11 +58,11 @@ def bench_exact_sampler(N: int, n: int, n_base: int, repeat: int) -> None:
     res = {}
     for th in (1, 2):
         numba.set_num_threads(min(th, numba.config.NUMBA_NUM_THREADS))
-        t = _median_time(lambda: sample_exact(N, a, b, n, seed=1), repeat)
+        t = median_time(lambda: sample_exact(N, a, b, n, seed=1), repeat)
         res[th] = n / t
     numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
     rng = np.random.default_rng(0)
-    tb = _median_time(lambda: _dense_numpy_sampler(N, a, b, n_base, rng), 1)
+    tb = median_time(lambda: _dense_numpy_sampler(N, a, b, n_base, rng), 1)
     base = n_base / tb
     print(f"exact sampler, N={N}, (α,β)=({a},{b}): {res[1]:,.0f} samples/s (1 thread), "
           f"{res[2]:,.0f} samples/s (2 threads, ×{res[2] / res[1]:.2f}); "
@@ -95,13 +79,13 @@ def bench_mc(Ns: list[int], attempts_target: int, repeat: int) -> None:
         res = {}
         for th in (1, 2):
             numba.set_num_threads(min(th, numba.config.NUMBA_NUM_THREADS))
-            t = _median_time(lambda: simulate_mc(N, a, b, n_rep, 1, seed=1, burn_in=sweeps, spacing=1,
+            t = median_time(lambda: simulate_mc(N, a, b, n_rep, 1, seed=1, burn_in=sweeps, spacing=1,
                                                  backend="numba"), repeat)
             res[th] = attempts / t * 1e-9
         numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
         _k.mc_kernel_python_rng(N, a, b, 10)
         nb_att = (N + 1) * sweeps
-        tb = _median_time(lambda: _k.mc_kernel_python_rng(N, a, b, nb_att), repeat)
+        tb = median_time(lambda: _k.mc_kernel_python_rng(N, a, b, nb_att), repeat)
         base = nb_att / tb * 1e-9
         print(f"MC (random-sequential), N={N}: {res[1]:.3f} attempts/ns (1 thread), {res[2]:.3f} attempts/ns "
               f"(2 threads, ×{res[2] / res[1]:.2f}); np.random-in-Numba baseline {base:.3f}/ns → ×{res[1] / base:.2f}")
@@ -111,10 +95,10 @@ def bench_log_z(N: int, n_grid: int, n_base: int, repeat: int) -> None:
     a = np.linspace(0.05, 1.0, n_grid)
     A, B = np.meshgrid(a, a, indexing="ij")
     log_partition(N, A[:2, :2], B[:2, :2])
-    t = _median_time(lambda: log_partition(N, A, B), repeat)
-    td = _median_time(lambda: log_partition_derivatives(N, A, B), repeat)
+    t = median_time(lambda: log_partition(N, A, B), repeat)
+    td = median_time(lambda: log_partition_derivatives(N, A, B), repeat)
     pts = list(zip(A.ravel()[:n_base], B.ravel()[:n_base]))
-    tb = _median_time(lambda: [log_partition(N, x, y) for x, y in pts], repeat)
+    tb = median_time(lambda: [log_partition(N, x, y) for x, y in pts], repeat)
     per, perd, perb = t / A.size * 1e3, td / A.size * 1e3, tb / n_base * 1e3
     print(f"ln Z_N, N={N}, {n_grid}×{n_grid} grid: {per:.4f} ms/point vectorised (target ≤ 10), "
           f"with gradient+Hessian {perd:.4f} ms/point; one call per point {perb:.4f} ms/point → ×{perb / per:.1f}")
@@ -126,7 +110,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
     numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
-    print("machine:", machine())
+    print(machine_line(f"numba threads {numba.get_num_threads()}, GPU: none used"))
     if args.smoke:
         bench_exact_sampler(100, 2000, 2, 1)
         bench_mc([100], 200_000, 1)
