@@ -246,7 +246,7 @@ def _reference(s: ModelSettings, grid: ParameterGrid, seed: int) -> xr.Dataset:
         return out
     from statgeo.models.exact.tasep import tasep_exact
 
-    ref = tasep_exact(grid, s.size, fisher=s.fisher, n_fisher_samples=max(s.reference_samples, 2), seed=seed,
+    ref = tasep_exact(grid, s.size, fisher=s.fisher, n_fisher_samples=s.reference_samples or 4096, seed=seed,
                       density=False)
     out = xr.Dataset({
         "log_z": (dims, ref["log_z"].values / N),
