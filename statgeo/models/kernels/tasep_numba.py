@@ -189,6 +189,27 @@ def config_weights_kernel(tau: np.ndarray, a: float, b: float) -> tuple[np.ndarr
     return out_w, out_s
 
 
+@nb.njit(inline="always")
+def _advance_prefix(c: int, N: int, Ls, dLs, lsc, a: float, s: float, inv_s: float) -> None:
+    """Bring the prefix tables from configuration c − 1 to c (depth-first enumeration order).
+
+    Only the sites below the lowest set bit of c change, so rows d0 + 1 … N of the bra
+    tables ``Ls``/``dLs`` and their log scales ``lsc`` are recomputed; amortised O(N).
+    """
+    if c == 0:
+        d0 = 0
+    else:
+        t = 0
+        while ((c >> t) & 1) == 0:
+            t += 1
+        d0 = N - 1 - t
+    for k in range(d0, N):
+        Ls[k + 1, :] = Ls[k, :]
+        dLs[k + 1, :] = dLs[k, :]
+        occ = (c >> (N - 1 - k)) & 1
+        lsc[k + 1] = lsc[k] + _bra_step(Ls[k + 1], dLs[k + 1], k, occ, a, s, inv_s)
+
+
 @nb.njit(cache=True)
 def enumerate_kernel(N: int, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
     """ln weight and θ-score of all 2^N configurations, index bit (N−1−i) = τ_{i+1}.
@@ -206,18 +227,7 @@ def enumerate_kernel(N: int, a: float, b: float) -> tuple[np.ndarray, np.ndarray
     out_w = np.empty(n_conf)
     out_s = np.empty((n_conf, 2))
     for c in range(n_conf):
-        if c == 0:
-            d0 = 0
-        else:
-            t = 0
-            while ((c >> t) & 1) == 0:
-                t += 1
-            d0 = N - 1 - t
-        for k in range(d0, N):
-            Ls[k + 1, :] = Ls[k, :]
-            dLs[k + 1, :] = dLs[k, :]
-            occ = (c >> (N - 1 - k)) & 1
-            lsc[k + 1] = lsc[k] + _bra_step(Ls[k + 1], dLs[k + 1], k, occ, a, s, inv_s)
+        _advance_prefix(c, N, Ls, dLs, lsc, a, s, inv_s)
         _finish(Ls[N], dLs[N], N, a, b, s, out_w, out_s, c, lsc[N])
     return out_w, out_s
 
@@ -247,18 +257,7 @@ def enumerate_fisher_kernel(N: int, a_arr: np.ndarray, b_arr: np.ndarray, lz: np
         f01 = 0.0
         f11 = 0.0
         for c in range(n_conf):
-            if c == 0:
-                d0 = 0
-            else:
-                t = 0
-                while ((c >> t) & 1) == 0:
-                    t += 1
-                d0 = N - 1 - t
-            for k in range(d0, N):
-                Ls[k + 1, :] = Ls[k, :]
-                dLs[k + 1, :] = dLs[k, :]
-                occ = (c >> (N - 1 - k)) & 1
-                lsc[k + 1] = lsc[k] + _bra_step(Ls[k + 1], dLs[k + 1], k, occ, a, s, inv_s)
+            _advance_prefix(c, N, Ls, dLs, lsc, a, s, inv_s)
             _finish(Ls[N], dLs[N], N, a, b, s, w1, s1, 0, lsc[N])
             p = math.exp(w1[0] - lz[m])
             u = s1[0, 0] - grad[m, 0]
