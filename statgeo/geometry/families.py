@@ -272,7 +272,18 @@ class GaussianFixedCov(ExponentialFamily):
         return 0.5 * xp.sum(dm * (dm @ prec), axis=-1)
 
 
-class Bernoulli(ExponentialFamily):
+class _ScalarIdentityFamily(ExponentialFamily):
+    """One-parameter family whose sufficient statistic is the observation itself, f(x) = x."""
+
+    ndim = 1
+
+    def sufficient_statistics(self, x):
+        """f(x) = x as a 1-vector, shape (..., 1)."""
+        xp = namespace(x)
+        return as_float_array("x", x, xp)[..., None]
+
+
+class Bernoulli(_ScalarIdentityFamily):
     """Bernoulli(p) with natural parameter t = logit p (shape (..., 1)).
 
     f(x) = x ∈ {0, 1}, Φ(t) = log(1 + eᵗ); Φ' = p = σ(t); Φ'' = p(1 − p);
@@ -301,10 +312,6 @@ class Bernoulli(ExponentialFamily):
     def third_derivative(self, t):
         p, _, xp = self._p(t)
         return (p * (1.0 - p) * (1.0 - 2.0 * p))[..., None, None, None]
-
-    def sufficient_statistics(self, x):
-        xp = namespace(x)
-        return as_float_array("x", x, xp)[..., None]
 
     def sample(self, t, n, seed=None):
         """n draws in {0, 1} (NumPy int64, shape (n,))."""
@@ -335,7 +342,7 @@ class Bernoulli(ExponentialFamily):
         return p0 * (lp0 - lp1) + (1.0 - p0) * (lq0 - lq1)
 
 
-class Poisson(ExponentialFamily):
+class Poisson(_ScalarIdentityFamily):
     """Poisson(λ) with natural parameter t = log λ (shape (..., 1)).
 
     f(x) = x, h(x) = 1/x!, Φ(t) = eᵗ = λ; every derivative of Φ is λ;
@@ -360,10 +367,6 @@ class Poisson(ExponentialFamily):
     def third_derivative(self, t):
         t, xp = self._t(t)
         return xp.exp(t)[..., None, None]
-
-    def sufficient_statistics(self, x):
-        xp = namespace(x)
-        return as_float_array("x", x, xp)[..., None]
 
     def sample(self, t, n, seed=None):
         """n draws (NumPy int64, shape (n,))."""

@@ -122,8 +122,9 @@ class GaussianMixture:
         h = torch.einsum("bk,bki,bkj->bij", r, u, u) - s[:, :, None] * s[:, None, :]
         return h - torch.eye(self.dim, dtype=y.dtype)[None] / v
 
-    def posterior_mean(self, y, tau: float):
-        """E[x | y] by Bayes' rule over components (independent of the score code path)."""
+    def _posterior_components(self, y, tau: float):
+        """Bayes' rule over components: responsibilities r_k(y), component posterior means
+        c_k = μ_k + (σ₀²/v)(y − μ_k) and v = σ₀² + τ (independent of the score code path)."""
         import torch
 
         v = self.component_variance + tau
@@ -131,17 +132,18 @@ class GaussianMixture:
         logw = torch.log(self.weights)[None, :] - (diff**2).sum(-1) / (2 * v)
         r = torch.softmax(logw, dim=1)
         cm = self.means[None] + (self.component_variance / v) * diff
+        return r, cm, v
+
+    def posterior_mean(self, y, tau: float):
+        """E[x | y] = Σ r_k c_k by Bayes' rule over components."""
+        r, cm, _ = self._posterior_components(y, tau)
         return (r[:, :, None] * cm).sum(1)
 
     def posterior_covariance(self, y, tau: float):
         """Cov[x | y] = Σ r_k (c_k c_kᵀ) − E[x|y]E[x|y]ᵀ + σ₀²τ/v I by Bayes' rule."""
         import torch
 
-        v = self.component_variance + tau
-        diff = y[:, None, :] - self.means[None, :, :]
-        logw = torch.log(self.weights)[None, :] - (diff**2).sum(-1) / (2 * v)
-        r = torch.softmax(logw, dim=1)
-        cm = self.means[None] + (self.component_variance / v) * diff
+        r, cm, v = self._posterior_components(y, tau)
         mu = (r[:, :, None] * cm).sum(1)
         c = torch.einsum("bk,bki,bkj->bij", r, cm, cm) - mu[:, :, None] * mu[:, None, :]
         return c + (self.component_variance * tau / v) * torch.eye(self.dim, dtype=y.dtype)[None]
