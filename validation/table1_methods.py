@@ -95,18 +95,15 @@ def tasep_exact_posterior(x: np.ndarray, grid: ParameterGrid, N: int, n: int, se
                                       "temperature_derivation": "bundle average ∝ exp(-(n/2) D)"})
 
 
-def learned_features(net_encoder: Any, x: np.ndarray, n: int, bundles_per_origin: int, k: int, seed: int
+def learned_features(ng: Any, x: np.ndarray, n: int, bundles_per_origin: int, k: int, seed: int
                      ) -> tuple[np.ndarray, np.ndarray]:
-    """Bundle features from a trained encoder: mean over n samples, PCA to k whitened components.
+    """Bundle features from a trained NeuralGridPosterior's encoder: mean over n samples, PCA to
+    k whitened components.
 
     Returns (features (C·B, k), origin index (C·B,)).
     """
-    import torch
-
     C, S = x.shape[:2]
-    with torch.no_grad():
-        f = torch.cat([net_encoder(torch.as_tensor(x[i:i + 64].reshape((-1,) + x.shape[2:])))
-                       for i in range(0, C, 64)]).numpy().reshape(C, S, -1).astype(np.float64)
+    f = ng.sample_features(x)
     rng = np.random.default_rng(seed)
     B = bundles_per_origin
     pick = np.stack([rng.choice(S, size=(B, n), replace=True) for _ in range(C)])  # (C, B, n)
@@ -231,8 +228,8 @@ def run_rows(s: ModelSettings, samples: xr.Dataset, reference: xr.Dataset, seed:
             n_tr = max(n, (3 * x.shape[1]) // 4)
             ng.fit(x[:, :n_tr], steps=s.neural_steps, batch_size=s.neural_batch, lr=s.neural_lr,
                    patience=s.neural_patience, calibrate=False)
-            ng.val_origins = np.arange(grid.size)  # calibrate on held-out samples at every grid point
-            ng.calibrate(x[:, n_tr:], bundles=max(1, (x.shape[1] - n_tr) // n))
+            # calibrate on the held-out samples at every grid point
+            ng.calibrate(x[:, n_tr:], bundles=max(1, (x.shape[1] - n_tr) // n), origins=np.arange(grid.size))
         else:
             ng.fit(x, steps=s.neural_steps, batch_size=s.neural_batch, lr=s.neural_lr, patience=s.neural_patience,
                    calibrate=s.neural_calibration == "grid_points")
@@ -252,7 +249,7 @@ def run_rows(s: ModelSettings, samples: xr.Dataset, reference: xr.Dataset, seed:
             from statgeo.geometry.posterior_kernel import feature_kernel_posterior
 
             t0 = time.perf_counter()
-            z, oi = learned_features(ng.net.enc, x, n, s.bundles_per_origin, s.kernel_dim, sd[5])
+            z, oi = learned_features(ng, x, n, s.bundles_per_origin, s.kernel_dim, sd[5])
             kp = feature_kernel_posterior(z, grid.points()[oi], grid, queries_per_origin=s.kernel_queries, seed=sd[5],
                                           effective_temperature=1.0)
             te, how = kernel_temperature_per_sample(kp, z, grid, n, s.bundles_per_origin, s.kernel_temperature)

@@ -279,14 +279,23 @@ class NeuralGridPosterior:
             self.calibrate(x, vx=vx, vo=vo)
         return self
 
-    def calibrate(self, samples: Any, *, vx=None, vo=None, bundles: int = 4) -> float:
-        """Temperature scaling: T* = argmin_T −mean ln softmax(logits / T)[true cell] on held-out bundles."""
+    def calibrate(self, samples: Any, *, vx=None, vo=None, bundles: int = 4,
+                  origins: np.ndarray | None = None) -> float:
+        """Temperature scaling: T* = argmin_T −mean ln softmax(logits / T)[true cell] on held-out bundles.
+
+        ``origins`` (flat grid indices) whose bundles are used; default: the validation grid
+        points of :meth:`fit`. Pass every grid point when ``samples`` are held-out samples that
+        were not used in training.
+        """
         torch = _torch()
         self._require_fit()
         if vx is None:
             x = self._check_samples(samples)
             rng = np.random.default_rng(self._ss.spawn(2)[1])
-            vo = np.repeat(self.val_origins, bundles)
+            use = self.val_origins if origins is None else np.asarray(origins, dtype=np.int64)
+            if use.size == 0 or use.min() < 0 or use.max() >= self.grid.size:
+                raise ValueError(f"origins must be non-empty flat grid indices in [0, {self.grid.size - 1}]")
+            vo = np.repeat(use, bundles)
             vx = torch.as_tensor(self._draw(x, vo, rng))
         with torch.no_grad():
             logits = self.net(vx)
@@ -314,6 +323,20 @@ class NeuralGridPosterior:
             raise RuntimeError("NeuralGridPosterior must be fitted first (call .fit(samples))")
 
     # ------------------------------------------------------------------ inference
+    def sample_features(self, samples: Any, *, chunk: int = 64) -> np.ndarray:
+        """Per-sample features of the trained encoder (before bundle pooling): a learned embedding.
+
+        samples : (grid.size, S, *sample_shape) → features (grid.size, S, F), float64.
+        """
+        torch = _torch()
+        self._require_fit()
+        x = self._check_samples(samples)
+        C, S = x.shape[:2]
+        with torch.no_grad():
+            f = torch.cat([self.net.enc(torch.as_tensor(x[i:i + chunk].reshape((-1,) + x.shape[2:])))
+                           for i in range(0, C, chunk)])
+        return f.double().numpy().reshape(C, S, -1)
+
     def predict_bundles(self, bundles: Any) -> np.ndarray:
         """Posterior over cells of each bundle: (B, n, *sample_shape) → (B, C) (calibrated)."""
         torch = _torch()

@@ -72,6 +72,15 @@ def test_neighbour_bundles_and_lattice_network():
     np.testing.assert_allclose(ps.sum("cell"), 1.0, atol=1e-6)
     with torch.no_grad():
         np.testing.assert_allclose(nets.net(xb).numpy(), nets.net(xb[:, [2, 0, 3, 1]]).numpy(), rtol=1e-4, atol=1e-5)
+    # per-sample learned features are the encoder applied sample by sample (translation invariant
+    # pooling: a cyclic shift of every lattice leaves them unchanged)
+    f = net.sample_features(x)
+    assert f.shape[:2] == (g.size, 6) and f.dtype == np.float64
+    np.testing.assert_allclose(net.sample_features(np.roll(x, 2, axis=-1)), f, rtol=1e-4, atol=1e-5)
+    # calibration on held-out samples at every grid point; bad origins are refused
+    assert net.calibrate(x, bundles=1, origins=np.arange(g.size)) > 0
+    with pytest.raises(ValueError, match="origins"):
+        net.calibrate(x, origins=np.array([g.size]))
     # chains (TASEP-like) use zero padding and keep positions
     net1 = NeuralGridPosterior(g, 2, kind="chain1d", channels=4, hidden=16)
     net1.fit(x[:, :, 0, :], steps=2, batch_size=4, eval_every=1)
