@@ -347,6 +347,7 @@ def fit_log_partition(
     window_margin: int = 2,
     max_origins: int | str | None = "auto",
     cell_stride: int | str = "auto",
+    target_smoothing: np.ndarray | None = None,
 ) -> FittedPotential:
     """Fit Φ_θ so that q_θ(t | t') ∝ exp(−n_eff D_Φθ(t, t')) matches the given posteriors.
 
@@ -388,6 +389,12 @@ def fit_log_partition(
         median posterior standard deviation (the resolution rule √(1/(n_eff g)) ≳ 2Δ with a
         factor 2 to spare) and ≥ 1024 cells. A posterior resolved by many cells is sampled
         faithfully by the sub-lattice; the network is then evaluated on those cells only.
+    target_smoothing : optional (C, C) row-stochastic matrix S (C = grid cells). The model
+        posterior becomes q_θ S, i.e. q_θ(c | t') = Σ_t q_θ(t | t') S[t, c]: the Bregman
+        posterior convolved with the kernel a posterior estimator was trained against (e.g.
+        :meth:`NeuralGridPosterior.target_kernel`, whose cross-entropy optimum is the true
+        posterior convolved with S). n_eff is then the temperature of the *unsmoothed*
+        posterior (n/2 for bundle averages). Dense JSD only (no window, cell stride 1).
 
     Returns
     -------
@@ -411,6 +418,22 @@ def fit_log_partition(
             raise ValueError(f"window applies to loss='jsd' only, got loss={loss!r} with window={window!r}")
         eps = None
     window_margin = check_int("window_margin", window_margin, min=0)
+    S_np = None
+    if target_smoothing is not None:
+        S_np = np.asarray(target_smoothing, dtype=np.float64)
+        if S_np.shape != (grid.size, grid.size):
+            raise ValueError(f"target_smoothing must have shape (grid.size, grid.size) = {(grid.size,) * 2}, "
+                             f"got {S_np.shape}")
+        if not np.isfinite(S_np).all() or (S_np < 0).any() or not np.allclose(S_np.sum(1), 1.0, atol=1e-8):
+            raise ValueError("target_smoothing must be finite, non-negative, with rows summing to 1")
+        if loss != "jsd":
+            raise ValueError(f"target_smoothing applies to loss='jsd' only, got loss={loss!r}")
+        if eps is not None and not isinstance(window, str):
+            raise ValueError("target_smoothing needs the dense JSD: pass window=None")
+        if not isinstance(cell_stride, str) and cell_stride != 1:
+            raise ValueError(f"target_smoothing needs cell_stride=1, got {cell_stride}")
+        eps = None
+        cell_stride = 1
     auto_stride = isinstance(cell_stride, str)
     if auto_stride:
         check_choice("cell_stride", cell_stride, ("auto",))
@@ -449,7 +472,8 @@ def fit_log_partition(
     tr_rows, va_rows = np.flatnonzero(~is_val & keep), np.flatnonzero(is_val & keep)
 
     if auto_stride:
-        cell_stride = _auto_cell_stride(P_np, grid.shape) if (grid.size > 1024 and loss == "jsd") else 1
+        cell_stride = (_auto_cell_stride(P_np, grid.shape)
+                       if (grid.size > 1024 and loss == "jsd" and S_np is None) else 1)
     cells, sub_shape, cell_stride = _cell_sublattice(P_np, grid.shape, cell_stride)
     if cells.size < grid.size:
         P_np = P_np[:, cells]
@@ -481,6 +505,7 @@ def fit_log_partition(
             lr_ = np.log(P_np) / n_eff
         lr_ = lr_ - lr_.max(axis=1, keepdims=True)
         target = torch.as_tensor(np.exp(lr_), dtype=tdt)
+    S = torch.as_tensor(S_np, dtype=tdt) if S_np is not None else None
     log2 = math.log(2.0)
     windows: dict[int, _Window] = {}
     if eps is not None:
@@ -509,6 +534,9 @@ def fit_log_partition(
         if loss == "jsd":
             logq = torch.log_softmax(logits, dim=-1)
             q = logq.exp()
+            if S is not None:  # the estimator's output model: q_θ convolved with its target kernel
+                q = q @ S
+                logq = torch.log(q.clamp_min(torch.finfo(tdt).tiny))
             logm = torch.logaddexp(logP[r], logq) - log2
             kl_pm = plogp[r] - (P[r] * logm).sum(-1)
             kl_qm = (q * (logq - logm)).sum(-1)
@@ -599,7 +627,7 @@ def fit_log_partition(
         "lr": lr, "width": width, "depth": depth, "quadratic": quadratic, "dtype": dtype, "kappa0": kappa0,
         "window": eps, "window_margin": window_margin, "max_origins": max_origins,
         "origins_used": int(origins_used.size), "cell_stride": int(cell_stride), "cells_used": int(cells.size),
-        "steps": step, "best_step": best[2], "stop_reason": stop_reason,
+        "steps": step, "best_step": best[2], "stop_reason": stop_reason, "target_smoothing": S_np is not None,
         "estimator": posterior.attrs.get("estimator", ""),
     }
     history["best_step"] = best[2]

@@ -81,6 +81,13 @@ def test_neighbour_bundles_and_lattice_network():
     assert net.calibrate(x, bundles=1, origins=np.arange(g.size)) > 0
     with pytest.raises(ValueError, match="origins"):
         net.calibrate(x, origins=np.array([g.size]))
+    # learning-rate schedules: constant, or cosine annealing to 0 over the step budget
+    net.fit(x, steps=4, batch_size=4, eval_every=1, lr=2e-3, calibrate=False)
+    np.testing.assert_allclose(net.history["lr"], 2e-3)
+    net.fit(x, steps=4, batch_size=4, eval_every=1, lr=2e-3, calibrate=False, lr_schedule="cosine")
+    np.testing.assert_allclose(net.history["lr"], 1e-3 * (1 + np.cos(np.pi * np.arange(1, 5) / 4)), atol=1e-12)
+    with pytest.raises(ValueError, match="lr_schedule"):
+        net.fit(x, steps=4, lr_schedule="step")
     # chains (TASEP-like) use zero padding and keep positions
     net1 = NeuralGridPosterior(g, 2, kind="chain1d", channels=4, hidden=16)
     net1.fit(x[:, :, 0, :], steps=2, batch_size=4, eval_every=1)
