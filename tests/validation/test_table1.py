@@ -13,8 +13,11 @@ the Table 1 ordering that a preset this small resolves honestly:
 * the TASEP oracle matches ln Z_N / N to a normalised RMSE below 0.3 and reports both
   references (ln Z_N and F_obs), each labelled.
 
-The full ordering (ours < baselines) needs the quick preset's training budget; it is checked
-by the acceptance section of ``table1.json`` and reported, not asserted here.
+The ordering ours < baselines needs the quick preset's training budget: a second test (slow,
+about 2–3 minutes on 2 cores) runs the quick preset's Ising part with 2 seeds and asserts it
+for the neural row on F and ∂F/∂K (error bars not overlapping) and oracle < ours on F. The
+TASEP ordering is not asserted: against ln Z_N even the oracle does not beat PCA-VAE at this
+scale (docs/table1.md, "TASEP: what limits the reproduction").
 """
 
 from __future__ import annotations
@@ -147,3 +150,18 @@ def test_report_only_rerenders_from_json(tiny_run):
           for a in res["models"]["ising"]["aggregate"]}
     for a in again["models"]["ising"]["aggregate"]:
         assert a["nrmse"] == pytest.approx(a0[(a["row"], a["alignment"], a["reference"], a["coords"], a["quantity"])])
+
+
+@pytest.mark.slow
+def test_quick_ising_ours_beats_both_baselines(tmp_path):
+    """Quick-preset Ising (8×8 torus, 24×24 grid, the full network budget), 2 seeds: the neural
+    row beats Mean-as-Stat and PCA-VAE on F (physical and natural) and ∂F/∂K with error bars
+    (std over seeds) not overlapping, and the oracle is below ours on F. Measured margins with
+    3 seeds: F 0.018 ± 0.003 vs 0.038 ± 0.005 (PCA-VAE), ∂F/∂K 0.107 vs 0.300 ± 0.036."""
+    res = run(["--models", "ising", "--seeds", "2", "--workers", "2", "--no-figures", "--out", str(tmp_path)])
+    for coords, q in (("physical", "F"), ("natural", "F"), ("natural", "dF/dK")):
+        ours = _agg(res, "ising", "ours_neural", q, coords=coords)
+        for base in ("mean_as_stat", "pca_vae"):
+            b = _agg(res, "ising", base, q, coords=coords)
+            assert ours["nrmse"] + ours["nrmse_std"] < b["nrmse"] - b["nrmse_std"], (coords, q, ours, b)
+    assert (_agg(res, "ising", "oracle", "F")["nrmse"] < _agg(res, "ising", "ours_neural", "F")["nrmse"])
