@@ -1,7 +1,10 @@
 """The five rows of Table 1 for one model and one seed (validation.md, "Rows").
 
 1. ``ours_neural``  — neural grid posterior (:class:`NeuralGridPosterior`, bundles of n at the
-   origin, averaged per origin, its own width-based effective temperature) → JSD fit.
+   origin, averaged per origin) → JSD fit. ``neural_output_model="bump"`` (quick, tiny): the fit
+   models the output as the posterior convolved with the network's target bump at n/2
+   (``fit_log_partition(target_smoothing=...)``); ``"width"`` (paper): calibrated output at the
+   module's width-based effective temperature.
 2. ``ours_kernel``  — feature-kernel posterior on a *learned* embedding: the neural posterior
    network's per-sample encoder features, mean-pooled over a bundle of n samples (as the network
    itself pools), reduced by PCA to ``kernel_dim`` whitened components; Gaussian kernel with the
