@@ -442,6 +442,13 @@ class MultivariateGaussian(ExponentialFamily):
         if not bool(xp.all(ev[..., 0] > 0)):
             raise ValueError(f"{name}: the precision Λ packed in {name}[..., {self.dim}:] must be positive definite")
 
+    def _pairs(self, a, xp):
+        """Index arrays (i_p, j_p) of the packed pairs i ≤ j, their coefficients c_p (−½ on the
+        diagonal, −1 off it) in ``a``'s dtype, and ``a``'s device."""
+        dev = device_of(a)
+        return (xp.asarray(self._pi, device=dev), xp.asarray(self._pj, device=dev),
+                xp.asarray(self._pc, dtype=a.dtype, device=dev), dev)
+
     def _moments(self, t):
         t, xp = self._t(t)
         eta, lam = self._unpack(t, xp)
@@ -456,10 +463,7 @@ class MultivariateGaussian(ExponentialFamily):
 
     def gradient(self, t):
         mu, cov, _, _, t, xp = self._moments(t)
-        dev = device_of(t)
-        I = xp.asarray(self._pi, device=dev)
-        J = xp.asarray(self._pj, device=dev)
-        c = xp.asarray(self._pc, dtype=t.dtype, device=dev)
+        I, J, c, dev = self._pairs(t, xp)
         mi, mj = xp.take(mu, I, axis=-1), xp.take(mu, J, axis=-1)
         cij = xp.take(xp.take(cov, I, axis=-2), J, axis=-1)  # (..., P, P); need diagonal Σ_{i_p j_p}
         P = self._pi.size
@@ -469,10 +473,7 @@ class MultivariateGaussian(ExponentialFamily):
 
     def hessian(self, t):
         mu, cov, _, _, t, xp = self._moments(t)
-        dev = device_of(t)
-        I = xp.asarray(self._pi, device=dev)
-        J = xp.asarray(self._pj, device=dev)
-        c = xp.asarray(self._pc, dtype=t.dtype, device=dev)
+        I, J, c, dev = self._pairs(t, xp)
 
         def S(rows, cols):  # Σ[..., rows, cols]
             return xp.take(xp.take(cov, rows, axis=-2), cols, axis=-1)
@@ -504,10 +505,7 @@ class MultivariateGaussian(ExponentialFamily):
         xp = namespace(x)
         x = as_float_array("x", x, xp)
         check_last_dim("x", x, self.dim)
-        dev = device_of(x)
-        I = xp.asarray(self._pi, device=dev)
-        J = xp.asarray(self._pj, device=dev)
-        c = xp.asarray(self._pc, dtype=x.dtype, device=dev)
+        I, J, c, _ = self._pairs(x, xp)
         return xp.concat([x, c * xp.take(x, I, axis=-1) * xp.take(x, J, axis=-1)], axis=-1)
 
     def to_natural(self, mean: Any, cov: Any) -> Any:

@@ -74,13 +74,18 @@ def plot_metric(ds: xr.Dataset | xr.DataArray, *, var: str = "metric", path: str
     return _finish(fig, path)
 
 
+def _over_map(background: xr.DataArray, cmap: str):
+    """One axes with ``background`` as a labelled image and its colour bar, for curves on top."""
+    fig, ax = _plt().subplots(figsize=(5, 4.2))
+    fig.colorbar(_image(ax, background, cmap=cmap), ax=ax, label=label_from_attrs(background))
+    return fig, ax
+
+
 def plot_boundaries(background: xr.DataArray, curves: Sequence[np.ndarray], *, reference: Sequence[np.ndarray] = (),
                     path: str | None = None, title: str = ""):
     """Boundary curves (each (k, 2) in (x, y) = (second, first) grid dims) over a background map;
     ``reference`` curves (e.g. exact phase boundaries) dashed."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(5, 4.2))
-    fig.colorbar(_image(ax, background, cmap="magma"), ax=ax, label=label_from_attrs(background))
+    fig, ax = _over_map(background, "magma")
     for c in curves:
         c = np.asarray(c)
         ax.plot(c[:, 0], c[:, 1], "c-", lw=2)
@@ -95,9 +100,7 @@ def plot_geodesics(background: xr.DataArray, paths: Sequence[np.ndarray], *, str
                    path: str | None = None, title: str = ""):
     """Geodesic paths (each (k, 2) in (x, y) order) over a background image, optionally with the
     straight segments between their end points (dotted)."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(5, 4.2))
-    fig.colorbar(_image(ax, background, cmap="Greys_r"), ax=ax, label=label_from_attrs(background))
+    fig, ax = _over_map(background, "Greys_r")
     for p in paths:
         p = np.asarray(p)
         ax.plot(p[:, 0], p[:, 1], "-", lw=2)

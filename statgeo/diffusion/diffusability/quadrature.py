@@ -90,22 +90,25 @@ class GaussianMixture:
         return x
 
     # -- noised law --------------------------------------------------------------------------
-    def _resp(self, y, tau: float):
+    def _component_logits(self, y, tau: float):
+        """ln w_k − ‖m_k − y‖²/(2v) (B, K), the offsets m_k − y (B, K, D) and v = σ₀² + τ."""
         import torch
 
         v = self.component_variance + tau
         diff = self.means[None, :, :] - y[:, None, :]  # (B, K, D)
-        logw = torch.log(self.weights)[None, :] - (diff**2).sum(-1) / (2 * v)
-        r = torch.softmax(logw, dim=1)
-        return r, diff / v, v
+        return torch.log(self.weights)[None, :] - (diff**2).sum(-1) / (2 * v), diff, v
+
+    def _resp(self, y, tau: float):
+        import torch
+
+        logw, diff, v = self._component_logits(y, tau)
+        return torch.softmax(logw, dim=1), diff / v, v
 
     def log_prob(self, y, tau: float):
         """log p_τ(y) (B,), by log-sum-exp (differentiable: used to cross-check the score)."""
         import torch
 
-        v = self.component_variance + tau
-        diff = self.means[None, :, :] - y[:, None, :]
-        logw = torch.log(self.weights)[None, :] - (diff**2).sum(-1) / (2 * v)
+        logw, _, v = self._component_logits(y, tau)
         return torch.logsumexp(logw, dim=1) - 0.5 * self.dim * math.log(2 * math.pi * v)
 
     def score(self, y, tau: float):

@@ -190,6 +190,17 @@ def config_weights_kernel(tau: np.ndarray, a: float, b: float) -> tuple[np.ndarr
 
 
 @nb.njit(inline="always")
+def _prefix_tables(N: int):
+    """Empty prefix tables of the depth-first enumeration: bra rows ``Ls``/``dLs`` (row 0 = ⟨W|),
+    their cumulative log scales ``lsc``."""
+    Ls = np.zeros((N + 1, N + 2))
+    dLs = np.zeros((N + 1, N + 2))
+    lsc = np.zeros(N + 1)
+    Ls[0, 0] = 1.0
+    return Ls, dLs, lsc
+
+
+@nb.njit(inline="always")
 def _advance_prefix(c: int, N: int, Ls, dLs, lsc, a: float, s: float, inv_s: float) -> None:
     """Bring the prefix tables from configuration c − 1 to c (depth-first enumeration order).
 
@@ -220,10 +231,7 @@ def enumerate_kernel(N: int, a: float, b: float) -> tuple[np.ndarray, np.ndarray
     n_conf = 1 << N
     s = max(b - 1.0, 1.0)
     inv_s = 1.0 / s
-    Ls = np.zeros((N + 1, N + 2))
-    dLs = np.zeros((N + 1, N + 2))
-    lsc = np.zeros(N + 1)
-    Ls[0, 0] = 1.0
+    Ls, dLs, lsc = _prefix_tables(N)
     out_w = np.empty(n_conf)
     out_s = np.empty((n_conf, 2))
     for c in range(n_conf):
@@ -247,10 +255,7 @@ def enumerate_fisher_kernel(N: int, a_arr: np.ndarray, b_arr: np.ndarray, lz: np
         b = b_arr[m]
         s = max(b - 1.0, 1.0)
         inv_s = 1.0 / s
-        Ls = np.zeros((N + 1, N + 2))
-        dLs = np.zeros((N + 1, N + 2))
-        lsc = np.zeros(N + 1)
-        Ls[0, 0] = 1.0
+        Ls, dLs, lsc = _prefix_tables(N)
         w1 = np.empty(1)
         s1 = np.empty((1, 2))
         f00 = 0.0
