@@ -27,7 +27,7 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 import numpy as np
 
 from _common import machine_line, median_time_and_result
-from statgeo._threads import single_threaded_blas
+from statgeo.threads import single_threaded_blas
 from statgeo.geometry.families import Gaussian1D
 from statgeo.geometry.geodesic import _energy_grad, _MetricEval, geodesic_bvp
 from statgeo.geometry.potential import AnalyticPotential, GridPotential

@@ -28,7 +28,7 @@ import numba
 import numpy as np
 
 from _common import median_time
-from statgeo._seeding import xoshiro_states
+from statgeo.seeding import xoshiro_states
 from statgeo.models.kernels import ising_numba as kn
 from statgeo.stats import integrated_autocorrelation_time
 

@@ -24,7 +24,7 @@ from _common import machine_line, median_time
 from statgeo.models.exact.tasep_closed import log_partition, log_partition_derivatives
 from statgeo.models.exact.tasep_matrix import sample_exact, tasep_matrices
 from statgeo.models.kernels import tasep_numba as _k
-from statgeo.models.tasep import simulate_mc
+from statgeo.models import simulate_mc
 
 
 

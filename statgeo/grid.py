@@ -1,9 +1,12 @@
-"""Parameter grids shared by the models and the geometry layer.
+"""Parameter grids shared by the models, the geometry layer and the diffusion adapter.
 
 A :class:`ParameterGrid` is a regular (tensor-product) grid over named axes, e.g. ``T × H`` for
-the Ising model or ``alpha × beta`` for the TASEP, with an optional :class:`CoordinateMap` from
-the grid's (physical) coordinates p to the model's natural coordinates t, where the theory of
-exponential families holds (architecture.md, "A parameter-grid object shared by everything").
+the Ising model or ``alpha × beta`` for the TASEP, together with the
+:class:`~statgeo.coordinates.CoordinateMap` from the grid's (physical) coordinates p to the
+natural coordinates t in which the theory of exponential families holds. Everything that
+lives on a grid (samples, exact references, posteriors, fitted potentials) records the grid in
+its attrs (``attrs["grid"]``, JSON), so :meth:`ParameterGrid.from_dataset` recovers the same
+grid, coordinate map included, from the labelled data (docs/grids_and_coordinates.md).
 
 The Jacobian convention is ``jacobian(p)[..., i, j] = ∂t_i/∂p_j``. A metric g_t in natural
 coordinates pulls back to the grid coordinates as g_p = Jᵀ g_t J, and a gradient as
@@ -13,19 +16,45 @@ coordinates pulls back to the grid coordinates as g_p = Jᵀ g_t J, and a gradie
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from statgeo._checks import check_int
+from statgeo.checks import check_array, check_int, check_real, format_bytes
+from statgeo.coordinates import CoordinateMap, coordinate_map_from_spec, identity_map
 
-__all__ = ["Axis", "CoordinateMap", "ParameterGrid", "identity_map"]
+__all__ = ["Axis", "ParameterGrid", "MAX_GRID_POINTS", "GRID_ATTR"]
+
+#: largest number of grid points (cells) a grid may have: the (points, d) float64 array of a
+#: grid this size already takes 256 MiB for d = 2, and posteriors are (rows, points)
+MAX_GRID_POINTS = 2**24
+#: name of the Dataset attribute holding a grid's JSON description
+GRID_ATTR = "grid"
 
 
 @dataclass(frozen=True)
 class Axis:
-    """One named grid axis with strictly increasing float64 values and CF attributes."""
+    """One named grid axis with strictly increasing float64 values and CF attributes.
+
+    Parameters
+    ----------
+    name : str
+        A Python identifier; also the xarray dimension name.
+    values : array_like
+        Strictly increasing, finite real values (stored read-only as float64).
+    long_name : str, optional
+        CF ``long_name`` (defaults to ``name``).
+    units : str, default "1"
+        CF ``units``.
+
+    Raises
+    ------
+    TypeError
+        ``values`` are not real numbers.
+    ValueError
+        A bad name, or values that are empty, not 1-D, not finite or not strictly increasing.
+    """
 
     name: str
     values: np.ndarray
@@ -35,12 +64,20 @@ class Axis:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
             raise ValueError(f"axis name must be a Python identifier, got {self.name!r}")
-        v = np.asarray(self.values)
+        for label, v in (("long_name", self.long_name), ("units", self.units)):
+            if not isinstance(v, str):
+                raise TypeError(f"{label} of axis {self.name!r} must be a string, got {type(v).__name__}")
+        try:
+            v = np.asarray(self.values)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"values of axis {self.name!r} must be real numbers, got {self.values!r}") from exc
         if v.dtype.kind not in "iuf":
             raise TypeError(f"values of axis {self.name!r} must be real numbers, got dtype {v.dtype}")
         v = v.astype(np.float64)
         if v.ndim != 1 or v.size == 0:
             raise ValueError(f"values of axis {self.name!r} must be a non-empty 1-D array, got shape {v.shape}")
+        if v.size > MAX_GRID_POINTS:
+            raise ValueError(f"axis {self.name!r} must have at most {MAX_GRID_POINTS} points, got {v.size}")
         if not np.isfinite(v).all():
             raise ValueError(f"values of axis {self.name!r} must be finite")
         if v.size > 1 and not (np.diff(v) > 0).all():
@@ -50,60 +87,58 @@ class Axis:
 
     @property
     def size(self) -> int:
+        """Number of points on the axis."""
         return int(self.values.size)
 
     @property
     def attrs(self) -> dict[str, str]:
+        """CF attributes ``long_name`` and ``units``."""
         return {"long_name": self.long_name or self.name, "units": self.units}
 
 
-@dataclass(frozen=True)
-class CoordinateMap:
-    """A smooth invertible map p ↦ t from grid coordinates to natural coordinates.
-
-    ``forward``, ``inverse`` act on arrays of shape (..., ndim); ``jacobian`` returns
-    ∂t_i/∂p_j with shape (..., ndim, ndim). ``natural_names`` name the t components and
-    ``natural_attrs`` give their CF attributes.
-    """
-
-    natural_names: tuple[str, ...]
-    forward: Callable[[np.ndarray], np.ndarray]
-    inverse: Callable[[np.ndarray], np.ndarray]
-    jacobian: Callable[[np.ndarray], np.ndarray]
-    natural_attrs: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    description: str = ""
-
-
-def identity_map(names: Sequence[str]) -> CoordinateMap:
-    """The identity map: the grid is already in natural coordinates."""
-    names = tuple(names)
-    d = len(names)
-
-    def jac(p: np.ndarray) -> np.ndarray:
-        p = np.asarray(p, dtype=np.float64)
-        return np.broadcast_to(np.eye(d), p.shape[:-1] + (d, d)).copy()
-
-    return CoordinateMap(names, lambda p: np.asarray(p, np.float64), lambda t: np.asarray(t, np.float64), jac,
-                         description="identity")
+def _points(name: str, p: Any, d: int) -> np.ndarray:
+    """Validate an array of points (..., d): real, finite, last dimension d."""
+    arr = check_array(name, p, dtype_kind="iuf", finite=True).astype(np.float64)
+    if arr.ndim < 1 or arr.shape[-1] != d:
+        raise ValueError(f"{name} must have shape (..., {d}), got {arr.shape}")
+    return arr
 
 
 class ParameterGrid:
-    """A tensor-product grid over named axes.
+    """A tensor-product grid over named axes with a map to natural coordinates.
 
     Parameters
     ----------
-    axes : sequence of :class:`Axis`.
-    coordinate_map : optional map from the grid's coordinates to natural coordinates.
-        Defaults to the identity (the grid is in natural coordinates).
+    axes : sequence of Axis
+        The axes, in order (the grid's flat index runs in C order, last axis fastest).
+    coordinate_map : CoordinateMap, optional
+        Map from the grid's coordinates to natural coordinates. Defaults to the identity (the
+        grid is laid out in natural coordinates). Its ``parameter_names``, when set, must be
+        the axis names.
+
+    Raises
+    ------
+    TypeError
+        ``axes`` holds something other than :class:`Axis`, or ``coordinate_map`` is not a
+        :class:`~statgeo.coordinates.CoordinateMap`.
+    ValueError
+        No axes, duplicate names, more than :data:`MAX_GRID_POINTS` points, or a coordinate
+        map for other parameters or another number of dimensions.
 
     Examples
     --------
     >>> g = ParameterGrid.from_ranges(K=(0.2, 0.7, 32), eta=(-0.2, 0.2, 32))
     >>> g.shape, g.points().shape
     ((32, 32), (1024, 2))
+    >>> from statgeo.coordinates import tasep_rates_map
+    >>> g = ParameterGrid.from_ranges(alpha=(0.2, 0.9, 8), beta=(0.2, 0.9, 8), coordinate_map=tasep_rates_map())
+    >>> g.natural_names
+    ('theta_alpha', 'theta_beta')
     """
 
     def __init__(self, axes: Sequence[Axis], coordinate_map: CoordinateMap | None = None) -> None:
+        if isinstance(axes, Axis):
+            axes = (axes,)
         axes = tuple(axes)
         if len(axes) == 0:
             raise ValueError("axes must contain at least one Axis (the grid is empty)")
@@ -113,13 +148,32 @@ class ParameterGrid:
         names = [a.name for a in axes]
         if len(set(names)) != len(names):
             raise ValueError(f"axis names must be unique, got {names}")
-        self.axes = axes
-        self.coordinate_map = coordinate_map if coordinate_map is not None else identity_map(names)
-        if len(self.coordinate_map.natural_names) != len(axes):
+        size = 1
+        for a in axes:
+            size *= a.size
+        if size > MAX_GRID_POINTS:
             raise ValueError(
-                f"coordinate_map has {len(self.coordinate_map.natural_names)} natural coordinates "
+                f"the grid must have at most {MAX_GRID_POINTS} points, got {size} "
+                f"(shape {tuple(a.size for a in axes)}; its point array alone would take "
+                f"{format_bytes(size * len(axes) * 8)})"
+            )
+        if coordinate_map is None:
+            coordinate_map = identity_map(names)
+        if not isinstance(coordinate_map, CoordinateMap):
+            raise TypeError(f"coordinate_map must be a statgeo.coordinates.CoordinateMap, "
+                            f"got {type(coordinate_map).__name__}")
+        if len(coordinate_map.natural_names) != len(axes):
+            raise ValueError(
+                f"coordinate_map has {len(coordinate_map.natural_names)} natural coordinates "
                 f"but the grid has {len(axes)} axes"
             )
+        if coordinate_map.parameter_names and tuple(coordinate_map.parameter_names) != tuple(names):
+            raise ValueError(
+                f"coordinate_map maps parameters {tuple(coordinate_map.parameter_names)} but the grid's axes are "
+                f"{tuple(names)}; name the axes like the map's parameters"
+            )
+        self.axes = axes
+        self.coordinate_map = coordinate_map
 
     # ---------------------------------------------------------------- construction
     @classmethod
@@ -129,46 +183,202 @@ class ParameterGrid:
         attrs: Mapping[str, Mapping[str, str]] | None = None,
         **ranges: tuple[float, float, int] | Iterable[float],
     ) -> "ParameterGrid":
-        """Build a grid from ``name=(start, stop, n)`` (inclusive linspace) or ``name=values``."""
+        """Build a grid from ``name=(start, stop, n)`` or ``name=values`` per axis.
+
+        Parameters
+        ----------
+        coordinate_map : CoordinateMap, optional
+            Map to natural coordinates (default: identity).
+        attrs : mapping, optional
+            CF attributes per axis name: ``{"K": {"long_name": ..., "units": ...}}``.
+        **ranges : tuple or array_like
+            A 3-tuple is always ``(start, stop, n)``: ``n`` inclusive, equally spaced points
+            (``numpy.linspace``), ``n`` an integer. Explicit values are given as a list or
+            array, never as a tuple, so ``(0.2, 0.7, 12.0)`` is refused rather than read as
+            three points.
+
+        Returns
+        -------
+        ParameterGrid
+
+        Raises
+        ------
+        TypeError
+            A range's ``n`` is not an integer, its ends are not real, or values are not real.
+        ValueError
+            No axes, ``n < 1``, too many points, non-finite ends, or values that are not
+            strictly increasing.
+
+        Examples
+        --------
+        >>> ParameterGrid.from_ranges(K=(0.2, 0.7, 3), eta=[-0.1, 0.1]).shape
+        (3, 2)
+        """
         if not ranges:
             raise ValueError("at least one axis range is required (the grid is empty)")
         attrs = attrs or {}
         axes = []
         for name, spec in ranges.items():
-            if isinstance(spec, tuple) and len(spec) == 3 and not isinstance(spec[2], float):
+            if isinstance(spec, tuple):
+                if len(spec) != 3:
+                    raise TypeError(f"{name} must be a (start, stop, n) tuple or a list/array of values, got the "
+                                    f"tuple {spec!r}; pass explicit values as a list")
                 lo, hi, n = spec
-                n = check_int(f"number of points on axis {name!r}", n, min=1)
+                n = check_int(f"number of points on axis {name!r} (the n of {name}=(start, stop, n))", n, min=1,
+                              max=MAX_GRID_POINTS)
+                for label, v in (("start", lo), ("stop", hi)):
+                    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+                        raise TypeError(f"the {label} of {name}=(start, stop, n) must be a real number, got {v!r}")
+                    if not np.isfinite(v):
+                        raise ValueError(f"the {label} of {name}=(start, stop, n) must be finite, got {v!r}")
+                if n > 1 and not float(hi) > float(lo):
+                    raise ValueError(f"{name}=(start, stop, n) needs stop > start for n > 1, got {spec!r}")
                 vals = np.linspace(float(lo), float(hi), n)
             else:
-                vals = np.asarray(list(spec), dtype=np.float64)
+                if isinstance(spec, (str, bytes)) or np.isscalar(spec):
+                    raise TypeError(f"{name} must be a (start, stop, n) tuple or a list/array of values, "
+                                    f"got {spec!r}")
+                vals = np.asarray(list(spec) if not isinstance(spec, np.ndarray) else spec)
             a = attrs.get(name, {})
             axes.append(Axis(name, vals, a.get("long_name", name), a.get("units", "1")))
         return cls(axes, coordinate_map)
 
+    @classmethod
+    def from_json(cls, text: str | Mapping[str, Any], *, values: Mapping[str, Any] | None = None
+                  ) -> "ParameterGrid":
+        """Rebuild a grid from :meth:`to_json`.
+
+        Parameters
+        ----------
+        text : str or mapping
+            The JSON written by :meth:`to_json` (or the parsed dict).
+        values : mapping, optional
+            Axis values overriding the stored ones (e.g. those of a Dataset that was subset
+            after the grid was recorded).
+
+        Returns
+        -------
+        ParameterGrid
+
+        Raises
+        ------
+        ValueError
+            Malformed JSON, or a coordinate map that cannot be rebuilt (anonymous or
+            unregistered).
+        """
+        if not isinstance(text, (str, Mapping)):
+            raise TypeError(f"text must be a JSON string or a mapping, got {type(text).__name__}")
+        try:
+            spec = json.loads(text) if isinstance(text, str) else dict(text)
+            axes_spec = list(spec["axes"])
+            for a in axes_spec:
+                a["name"], a["values"]
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ValueError(f"text is not a statgeo grid description: {str(text)[:120]!r}") from exc
+        if values is not None and not isinstance(values, Mapping):
+            raise TypeError(f"values must be a mapping of axis name to values, got {type(values).__name__}")
+        values = values or {}
+        axes = [Axis(a["name"], values.get(a["name"], a["values"]), a.get("long_name", a["name"]),
+                     a.get("units", "1")) for a in axes_spec]
+        names = [a.name for a in axes]
+        cmap_spec = spec.get("coordinate_map", "identity")
+        if isinstance(cmap_spec, str):  # descriptions written before maps were registered
+            if cmap_spec != "identity":
+                raise ValueError(f"the recorded coordinate map ({cmap_spec!r}) cannot be rebuilt; pass the grid")
+            cmap = identity_map(names)
+        else:
+            cmap = coordinate_map_from_spec(cmap_spec)
+        return cls(axes, cmap)
+
+    @classmethod
+    def from_dataset(cls, obj: Any) -> "ParameterGrid":
+        """The grid an ``xr.Dataset``/``DataArray`` was produced on, coordinate map included.
+
+        Reads the JSON description in ``obj.attrs["grid"]`` (written by every statgeo
+        producer, and by :meth:`attach`); the axis values are taken from the object's own
+        coordinates, so a Dataset subset with ``.sel``/``.isel`` gives the subset grid.
+
+        Parameters
+        ----------
+        obj : xarray.Dataset or xarray.DataArray
+
+        Returns
+        -------
+        ParameterGrid
+
+        Raises
+        ------
+        TypeError
+            ``obj`` is not an xarray object.
+        ValueError
+            No grid is recorded, a grid dimension was selected away, or the coordinate map
+            cannot be rebuilt.
+
+        Examples
+        --------
+        >>> import xarray as xr
+        >>> from statgeo.coordinates import tasep_rates_map
+        >>> g = ParameterGrid.from_ranges(alpha=(0.2, 0.9, 4), beta=(0.3, 1.0, 3), coordinate_map=tasep_rates_map())
+        >>> ds = g.attach(xr.Dataset())
+        >>> ParameterGrid.from_dataset(ds) == g
+        True
+        """
+        if not hasattr(obj, "attrs") or not hasattr(obj, "coords"):
+            raise TypeError(f"obj must be an xarray Dataset or DataArray, got {type(obj).__name__}")
+        text = obj.attrs.get(GRID_ATTR)
+        if text is None and "config" in obj.attrs:  # samples written before the grid had its own attr
+            try:
+                text = json.loads(obj.attrs["config"]).get("grid")
+            except (TypeError, ValueError, AttributeError):
+                text = None
+        if text is None:
+            raise ValueError(
+                "the Dataset records no grid (no attrs['grid']); build the grid with ParameterGrid(...) and pass "
+                "it explicitly, or record it with grid.attach(ds)"
+            )
+        spec = json.loads(text) if isinstance(text, str) else text
+        names = [a["name"] for a in spec.get("axes", [])]
+        dims = tuple(obj.dims)
+        values = {}
+        if any(n in dims for n in names):  # laid out on the grid: its own coordinates are the truth
+            for name in names:
+                if name not in dims:
+                    raise ValueError(f"the recorded grid has an axis {name!r} that is not a dimension of the "
+                                     f"Dataset (dims {dims}); it was probably selected away")
+                if name in obj.coords and obj[name].dims == (name,):
+                    values[name] = np.asarray(obj[name].values)
+        # else: not laid out on the grid (e.g. a posterior over flat cells): the recorded values
+        return cls.from_json(spec, values=values)
+
     # ---------------------------------------------------------------- properties
     @property
     def names(self) -> tuple[str, ...]:
+        """Axis names (the grid's coordinate and xarray dimension names)."""
         return tuple(a.name for a in self.axes)
 
     @property
     def natural_names(self) -> tuple[str, ...]:
+        """Names of the natural coordinates."""
         return self.coordinate_map.natural_names
 
     @property
     def ndim(self) -> int:
+        """Number of axes."""
         return len(self.axes)
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """Points per axis."""
         return tuple(a.size for a in self.axes)
 
     @property
     def size(self) -> int:
+        """Total number of grid points (cells)."""
         return int(np.prod(self.shape))
 
     @property
     def spacing(self) -> np.ndarray:
-        """Grid step per axis (NaN for an axis of one point, or non-uniform axes' mean step)."""
+        """Grid step per axis (NaN for an axis of one point; the mean step of a non-uniform axis)."""
         return np.array([np.diff(a.values).mean() if a.size > 1 else np.nan for a in self.axes])
 
     def __getitem__(self, name: str) -> Axis:
@@ -180,6 +390,54 @@ class ParameterGrid:
     def __repr__(self) -> str:
         ax = ", ".join(f"{a.name}[{a.size}]∈[{a.values[0]:g}, {a.values[-1]:g}]" for a in self.axes)
         return f"ParameterGrid({ax}; natural={self.natural_names})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ParameterGrid):
+            return NotImplemented
+        return (self.names == other.names and self.shape == other.shape
+                and all(np.array_equal(a.values, b.values) for a, b in zip(self.axes, other.axes))
+                and self.coordinate_map == other.coordinate_map)
+
+    __hash__ = None  # type: ignore[assignment]  (mutable-looking; compared by value)
+
+    def mismatch(self, other: "ParameterGrid", *, rtol: float = 1e-9) -> str | None:
+        """Why ``other`` is not the same grid as this one, or None if it is.
+
+        Axis values are compared with relative tolerance ``rtol`` (values that went through a
+        file or a JSON round trip); the coordinate maps must be equal.
+
+        Parameters
+        ----------
+        other : ParameterGrid
+            The grid to compare with.
+        rtol : float, default 1e-9
+            Relative tolerance on axis values, in [0, 1).
+
+        Returns
+        -------
+        str or None
+            A short reason, or None when the grids are the same.
+
+        Raises
+        ------
+        TypeError
+            ``other`` is not a ParameterGrid.
+        ValueError
+            ``rtol`` outside [0, 1).
+        """
+        if not isinstance(other, ParameterGrid):
+            raise TypeError(f"other must be a ParameterGrid, got {type(other).__name__}")
+        rtol = float(check_real("rtol", rtol, low=0.0, high=1.0, high_inclusive=False))
+        if self.names != other.names:
+            return f"axes {self.names} vs {other.names}"
+        if self.shape != other.shape:
+            return f"shape {self.shape} vs {other.shape}"
+        for a, b in zip(self.axes, other.axes):
+            if not np.allclose(a.values, b.values, rtol=rtol, atol=0.0):
+                return f"values of axis {a.name!r} differ"
+        if self.coordinate_map != other.coordinate_map:
+            return f"coordinate maps {self.coordinate_map!r} vs {other.coordinate_map!r}"
+        return None
 
     # ---------------------------------------------------------------- points
     def mesh(self) -> tuple[np.ndarray, ...]:
@@ -194,34 +452,174 @@ class ParameterGrid:
         """All grid points in natural coordinates, shape ``(size, ndim)``."""
         return self.to_natural(self.points())
 
-    def to_natural(self, p: np.ndarray) -> np.ndarray:
-        return np.asarray(self.coordinate_map.forward(np.asarray(p, dtype=np.float64)))
+    def to_natural(self, p: Any) -> np.ndarray:
+        """Natural coordinates t of grid-coordinate points.
 
-    def to_grid(self, t: np.ndarray) -> np.ndarray:
-        return np.asarray(self.coordinate_map.inverse(np.asarray(t, dtype=np.float64)))
+        Parameters
+        ----------
+        p : array_like, shape (..., ndim)
+            Points in grid coordinates (finite).
 
-    def jacobian(self, p: np.ndarray | None = None) -> np.ndarray:
-        """∂t_i/∂p_j at ``p`` (default: every grid point), shape (..., ndim, ndim)."""
-        p = self.points() if p is None else np.asarray(p, dtype=np.float64)
+        Returns
+        -------
+        numpy.ndarray
+            Shape (..., ndim).
+
+        Raises
+        ------
+        TypeError, ValueError
+            ``p`` is not a finite real array with last dimension ndim.
+        """
+        return np.asarray(self.coordinate_map.forward(_points("p", p, self.ndim)))
+
+    def to_grid(self, t: Any) -> np.ndarray:
+        """Grid coordinates p of natural-coordinate points.
+
+        Parameters
+        ----------
+        t : array_like, shape (..., ndim)
+            Points in natural coordinates (finite).
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape (..., ndim).
+
+        Raises
+        ------
+        TypeError, ValueError
+            ``t`` is not a finite real array with last dimension ndim.
+        """
+        return np.asarray(self.coordinate_map.inverse(_points("t", t, self.ndim)))
+
+    def jacobian(self, p: Any = None) -> np.ndarray:
+        """∂t_i/∂p_j, the Jacobian of the map to natural coordinates.
+
+        Parameters
+        ----------
+        p : array_like, shape (..., ndim), optional
+            Points in grid coordinates (default: every grid point, in C order).
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape (..., ndim, ndim).
+
+        Raises
+        ------
+        TypeError, ValueError
+            ``p`` is not a finite real array with last dimension ndim.
+        """
+        p = self.points() if p is None else _points("p", p, self.ndim)
         return np.asarray(self.coordinate_map.jacobian(p))
 
-    def pull_back_gradient(self, grad_t: np.ndarray, p: np.ndarray | None = None) -> np.ndarray:
-        """∇_p F = Jᵀ ∇_t F, with ``grad_t`` of shape (..., ndim)."""
-        J = self.jacobian(p)
-        return np.einsum("...ij,...i->...j", J, grad_t)
+    def jacobian_to(self, physical_map: CoordinateMap) -> np.ndarray:
+        """∂t/∂q at every grid point for another parametrisation q of the same natural coordinates.
 
-    def pull_back_metric(self, g_t: np.ndarray, p: np.ndarray | None = None) -> np.ndarray:
-        """g_p = Jᵀ g_t J, with ``g_t`` of shape (..., ndim, ndim).
+        The grid need not be laid out in q: a grid regular in natural coordinates (K, η) can
+        report derivatives in the physical (T, H) of ``ising_temperature_field_map``. If the
+        grid is laid out in q already (its map equals ``physical_map``), this is
+        :meth:`jacobian`.
+
+        Parameters
+        ----------
+        physical_map : CoordinateMap
+            q ↦ t with the same natural coordinates as the grid.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape (size, ndim, ndim).
+
+        Raises
+        ------
+        ValueError
+            ``physical_map`` has other natural coordinates than the grid.
+        """
+        if not isinstance(physical_map, CoordinateMap):
+            raise TypeError(f"physical_map must be a statgeo.coordinates.CoordinateMap, got {type(physical_map).__name__}")
+        if tuple(physical_map.natural_names) != tuple(self.natural_names):
+            raise ValueError(f"physical_map must map to the grid's natural coordinates {self.natural_names}, "
+                             f"got {tuple(physical_map.natural_names)}")
+        if physical_map == self.coordinate_map:
+            return self.jacobian()
+        return physical_map.jacobian_from_natural(self.natural_points())
+
+    def pull_back_gradient(self, grad_t: Any, p: Any = None) -> np.ndarray:
+        """∇_p F = Jᵀ ∇_t F: a gradient in natural coordinates seen in grid coordinates.
+
+        Parameters
+        ----------
+        grad_t : array_like, shape (..., ndim)
+            ∇_t F at the points ``p``.
+        p : array_like, shape (..., ndim), optional
+            Points in grid coordinates (default: every grid point).
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape (..., ndim).
+
+        Raises
+        ------
+        TypeError, ValueError
+            Non-finite or mis-shaped arrays.
+        """
+        J = self.jacobian(p)
+        g = _points("grad_t", grad_t, self.ndim)
+        if g.shape[:-1] != J.shape[:-2]:
+            raise ValueError(f"grad_t must have shape {J.shape[:-2] + (self.ndim,)} (one gradient per point), "
+                             f"got {g.shape}")
+        return np.einsum("...ij,...i->...j", J, g)
+
+    def pull_back_metric(self, g_t: Any, p: Any = None) -> np.ndarray:
+        """g_p = Jᵀ g_t J: a metric in natural coordinates seen in grid coordinates.
 
         For a Hessian metric this is the metric part of the pulled-back Hessian; the term
         Σ_k ∂_t F ∂²t_k/∂p_i∂p_j is not included (a metric transforms as a tensor).
+
+        Parameters
+        ----------
+        g_t : array_like, shape (..., ndim, ndim)
+            The metric at the points ``p``.
+        p : array_like, shape (..., ndim), optional
+            Points in grid coordinates (default: every grid point).
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape (..., ndim, ndim).
+
+        Raises
+        ------
+        TypeError, ValueError
+            Non-finite or mis-shaped arrays.
         """
         J = self.jacobian(p)
-        return np.einsum("...ki,...kl,...lj->...ij", J, g_t, J)
+        g = check_array("g_t", g_t, dtype_kind="iuf", finite=True).astype(np.float64)
+        if g.shape != J.shape:
+            raise ValueError(f"g_t must have shape {J.shape} (one ndim × ndim metric per point), got {g.shape}")
+        return np.einsum("...ki,...kl,...lj->...ij", J, g, J)
 
-    def index_of(self, p: np.ndarray) -> np.ndarray:
-        """Index (flat, C order) of the grid point nearest to each point ``p`` (shape (..., ndim))."""
-        p = np.asarray(p, dtype=np.float64)
+    def index_of(self, p: Any) -> np.ndarray:
+        """Index (flat, C order) of the grid point nearest to each point.
+
+        Parameters
+        ----------
+        p : array_like, shape (..., ndim)
+            Points in grid coordinates.
+
+        Returns
+        -------
+        numpy.ndarray
+            Integer indices, shape (...).
+
+        Raises
+        ------
+        TypeError, ValueError
+            ``p`` is not a finite real array with last dimension ndim.
+        """
+        p = _points("p", p, self.ndim)
         idx = [np.abs(p[..., i, None] - a.values).argmin(axis=-1) for i, a in enumerate(self.axes)]
         return np.ravel_multi_index(tuple(idx), self.shape)
 
@@ -231,7 +629,10 @@ class ParameterGrid:
         return {a.name: (a.name, a.values, a.attrs) for a in self.axes}
 
     def natural_coords(self) -> dict:
-        """Natural coordinates as 2-D auxiliary coordinates over the grid dims."""
+        """Natural coordinates as 2-D auxiliary coordinates over the grid dims.
+
+        A natural coordinate whose name is also an axis name gets the suffix ``_natural``.
+        """
         t = self.natural_points().reshape(self.shape + (self.ndim,))
         out = {}
         for i, name in enumerate(self.natural_names):
@@ -240,11 +641,50 @@ class ParameterGrid:
         return out
 
     def to_json(self) -> str:
-        """A JSON description (axis names, values, attrs, map description) for Dataset attrs."""
+        """A JSON description (axes with values and attrs, the coordinate map's spec).
+
+        :meth:`from_json` and :meth:`from_dataset` read it back; a registered coordinate map
+        is rebuilt, an anonymous one is recorded by description only.
+        """
         return json.dumps(
             {
                 "axes": [{"name": a.name, "values": a.values.tolist(), **a.attrs} for a in self.axes],
                 "natural_names": list(self.natural_names),
-                "coordinate_map": self.coordinate_map.description,
+                "coordinate_map": self.coordinate_map.spec(),
             }
         )
+
+    def attach(self, obj: Any, *, natural: bool = True) -> Any:
+        """Return ``obj`` with this grid's coordinates and its description in ``attrs["grid"]``.
+
+        Parameters
+        ----------
+        obj : xarray.Dataset or xarray.DataArray
+            Data whose dimensions include the grid's axis names (or none of them yet).
+        natural : bool, default True
+            Also add the natural coordinates as auxiliary coordinates.
+
+        Returns
+        -------
+        xarray.Dataset or xarray.DataArray
+            A new object; ``obj`` is not modified.
+
+        Raises
+        ------
+        TypeError
+            ``obj`` is not an xarray object.
+        ValueError
+            A grid dimension of ``obj`` has another length than the grid's axis.
+        """
+        if not hasattr(obj, "assign_coords"):
+            raise TypeError(f"obj must be an xarray Dataset or DataArray, got {type(obj).__name__}")
+        if not isinstance(natural, (bool, np.bool_)):
+            raise TypeError(f"natural must be True or False, got {natural!r}")
+        for a in self.axes:
+            if a.name in obj.dims and obj.sizes[a.name] != a.size:
+                raise ValueError(f"dimension {a.name!r} of obj has length {obj.sizes[a.name]}, the grid's axis {a.size}")
+        out = obj.assign_coords(self.coords())
+        if natural:
+            out = out.assign_coords(self.natural_coords())
+        out.attrs = {**obj.attrs, GRID_ATTR: self.to_json()}
+        return out

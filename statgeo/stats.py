@@ -19,6 +19,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from statgeo.checks import check_array, check_int, check_real
+
 __all__ = ["Stats", "autocorrelation", "integrated_autocorrelation_time", "estimate", "jackknife"]
 
 
@@ -26,15 +28,34 @@ __all__ = ["Stats", "autocorrelation", "integrated_autocorrelation_time", "estim
 class Stats:
     """One Monte Carlo estimate: ``mean ± error`` with its autocorrelation time.
 
-    Attributes are arrays (or scalars) broadcast over any leading batch shape.
+    Fields are arrays (or scalars) over any leading batch shape; the value is printed as
+    ``mean ± error`` (as NetKet's ``Stats`` does).
 
-    Attributes
+    Parameters
     ----------
-    mean : estimate of the expectation.
-    error : one-sigma error of the mean, including autocorrelation (σ·√(2τ_int/n)).
-    variance : sample variance of the series.
-    tau_int : integrated autocorrelation time in units of the series' spacing (½ = independent).
-    n : number of samples in the series.
+    mean : array_like
+        Estimate of the expectation.
+    error : array_like
+        One-sigma error of the mean, including autocorrelation: σ·√(2 τ_int / n) (≥ 0).
+    variance : array_like
+        Sample variance of the series (≥ 0).
+    tau_int : array_like
+        Integrated autocorrelation time in units of the series' spacing (≥ ½; ½ = independent).
+    n : int
+        Number of samples in the series (≥ 1).
+
+    Raises
+    ------
+    TypeError
+        A field is not real, or ``n`` not an integer.
+    ValueError
+        NaN/inf, a negative error or variance, τ_int < ½ or n < 1.
+
+    Examples
+    --------
+    >>> s = estimate(np.array([1.0, 2.0, 3.0, 4.0]))
+    >>> print(s)
+    2.5 ± 0.65 [τ_int=0.5, n=4]
     """
 
     mean: np.ndarray
@@ -42,6 +63,12 @@ class Stats:
     variance: np.ndarray
     tau_int: np.ndarray
     n: int
+
+    def __post_init__(self) -> None:
+        check_int("n", self.n, min=1)
+        check_real("mean", self.mean, low=None, high=None)
+        for name, low in (("error", 0.0), ("variance", 0.0), ("tau_int", 0.5)):
+            check_real(name, getattr(self, name), low=low, high=np.inf, high_inclusive=False)
 
     @property
     def n_eff(self) -> np.ndarray:
@@ -55,8 +82,29 @@ class Stats:
         return f"Stats(shape={m.shape}, n={self.n}, max τ_int={float(np.max(t)):.3g})"
 
     def z_score(self, exact: float | np.ndarray) -> np.ndarray:
-        """(mean − exact) / error; the number of error bars from an exact value."""
-        return (np.asarray(self.mean) - exact) / np.asarray(self.error)
+        """(mean − exact) / error: how many error bars the estimate lies from an exact value.
+
+        Parameters
+        ----------
+        exact : float or array_like
+            The exact value(s), broadcastable to the shape of ``mean``.
+
+        Returns
+        -------
+        numpy.ndarray
+
+        Raises
+        ------
+        TypeError, ValueError
+            ``exact`` is not real, not finite, or does not broadcast against ``mean``.
+        """
+        m = np.asarray(self.mean)
+        ex = check_real("exact", exact, low=None, high=None)
+        try:
+            np.broadcast_shapes(ex.shape, m.shape)
+        except ValueError as exc:
+            raise ValueError(f"exact must broadcast to the shape {m.shape} of the estimate, got {ex.shape}") from exc
+        return (m - ex) / np.asarray(self.error)
 
 
 def autocorrelation(x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -101,8 +149,37 @@ def integrated_autocorrelation_time(x: np.ndarray, axis: int = -1, c: float = 5.
 
 
 def estimate(x: np.ndarray, axis: int = -1, c: float = 5.0) -> Stats:
-    """Mean, autocorrelation-corrected error, variance and τ_int of a series along ``axis``."""
-    x = np.asarray(x, dtype=np.float64)
+    """Mean, autocorrelation-corrected error, variance and τ_int of a series along ``axis``.
+
+    error = √(2 τ_int Var(x) / n) with τ_int from :func:`integrated_autocorrelation_time`
+    (Sokal 1997, §3).
+
+    Parameters
+    ----------
+    x : array_like
+        The series (any batch shape), finite.
+    axis : int, default -1
+        The time axis.
+    c : float, default 5.0
+        Sokal window constant (> 0).
+
+    Returns
+    -------
+    Stats
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``x`` not a finite real array with at least 2 samples along ``axis``, a bad axis or c.
+
+    Examples
+    --------
+    >>> print(estimate(np.array([1.0, 2.0, 3.0, 4.0])))
+    2.5 ± 0.65 [τ_int=0.5, n=4]
+    """
+    x = check_array("x", x, dtype_kind="iuf", finite=True).astype(np.float64)
+    axis = check_int("axis", axis, min=-x.ndim, max=x.ndim - 1)
+    c = float(check_real("c", c, low=0.0, low_inclusive=False, high=np.inf, high_inclusive=False))
     n = x.shape[axis]
     if n < 2:
         raise ValueError(f"x must have at least 2 samples along axis {axis}, got {n}")

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from statgeo._checks import check_int, check_real
-from statgeo._seeding import as_seed_sequence, xoshiro_states
+from statgeo.checks import check_int, check_real
+from statgeo.seeding import as_seed_sequence, xoshiro_states
 
 
 def test_check_int_names_argument_and_range():

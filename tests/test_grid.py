@@ -5,7 +5,7 @@ import pytest
 import xarray as xr
 
 from statgeo.grid import Axis, ParameterGrid
-from statgeo.models.coordinates import ising_temperature_field_map, tasep_rates_map
+from statgeo.coordinates import ising_temperature_field_map, tasep_rates_map
 
 
 def fd_jacobian(f, p, h=1e-6):
@@ -57,7 +57,7 @@ def test_pull_back_of_gradient_and_metric_is_chain_rule():
     "kwargs, exc, match",
     [
         ({}, ValueError, "empty"),
-        ({"K": (0.1, 0.5, 0)}, ValueError, r"number of points on axis 'K' must be an integer in \[1, inf\]"),
+        ({"K": (0.1, 0.5, 0)}, ValueError, r"number of points on axis 'K' .* must be an integer in \[1, 16777216\]"),
         ({"K": [0.3, 0.2]}, ValueError, "strictly increasing"),
         ({"K": [0.1, np.nan]}, ValueError, "finite"),
     ],

@@ -38,9 +38,9 @@ import numpy as np
 import xarray as xr
 from tqdm.auto import tqdm
 
-from statgeo._checks import check_choice, check_int, check_real
-from statgeo._seeding import as_seed_sequence
-from statgeo._xrutil import config_attr
+from statgeo.checks import check_choice, check_int, check_real
+from statgeo.seeding import as_seed_sequence
+from statgeo.provenance import config_attr
 from statgeo.geometry.potential_from_metric import potential_from_metric
 from statgeo.geometry.statistic_metric import statistic_metric
 from statgeo.grid import ParameterGrid
@@ -407,7 +407,7 @@ def pick_better(
     """The candidate with the smallest mean normalised RMSE of F and ∇F (natural coordinates,
     affine alignment) against ``reference``; returns (name, dataset, {name: score}).
     """
-    from validation.errors import reconstruction_errors
+    from validation.error_measures import reconstruction_errors
 
     if not candidates:
         raise ValueError("candidates must not be empty")

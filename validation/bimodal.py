@@ -29,7 +29,7 @@ def run(out: str = "validation_out/bimodal", beta: float = 1.0, quick: bool = Fa
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from statgeo.diffusion.toy import BimodalVP, lyapunov_scan
+    from statgeo.diffusion.bimodal import BimodalVP, lyapunov_scan
 
     os.makedirs(out, exist_ok=True)
     sigmas = np.geomspace(0.05, 2.0, 8 if quick else 25)

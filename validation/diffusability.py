@@ -50,7 +50,7 @@ def _variance(f) -> float:
 def run(out: Path, quick: bool, threads: int) -> dict:
     import torch
 
-    from statgeo._xrutil import versions
+    from statgeo.provenance import versions
     from statgeo.diffusion.diffusability import (
         activation_fisher,
         compression_penalty,
@@ -61,7 +61,7 @@ def run(out: Path, quick: bool, threads: int) -> dict:
         gaussian_fisher_information_rate,
         tangential_distortion_penalty,
     )
-    from statgeo.diffusion.diffusability.toy_models import train_epsilon_mlp
+    from statgeo.diffusion.diffusability.toy_denoisers import train_epsilon_mlp
 
     torch.set_num_threads(threads)
     out.mkdir(parents=True, exist_ok=True)

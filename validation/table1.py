@@ -106,7 +106,8 @@ def _init_worker() -> None:
     logging.basicConfig(level=logging.WARNING)
 
 
-def _task(settings: dict, seed: int, cache: str, backend: str, device: str, rows: tuple[str, ...]) -> dict:
+def _task(settings: dict, grid: Any, seed: int, cache: str, backend: str, device: str, rows: tuple[str, ...]
+          ) -> dict:
     """One (model, seed): samples (cache or fresh) + the rows. Runs in a worker process."""
     from validation.table1_config import ModelSettings
     from validation.table1_data import get_reference, get_samples
@@ -114,10 +115,10 @@ def _task(settings: dict, seed: int, cache: str, backend: str, device: str, rows
 
     s = ModelSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()})
     t0 = time.perf_counter()
-    ds = get_samples(s, seed, Path(cache), backend=backend)
+    ds = get_samples(s, seed, Path(cache), grid=grid, backend=backend)
     t_samp = time.perf_counter() - t0
-    ref = get_reference(s, Path(cache))
-    res = run_rows(s, ds, ref, seed, rows=rows, device=device)
+    ref = get_reference(s, Path(cache), grid=grid)
+    res = run_rows(s, grid, ds, ref, seed, rows=rows, device=device)
     res["times"]["sampling"] = t_samp
     res["model"], res["seed"] = s.model, seed
     return res
@@ -136,9 +137,9 @@ def run(argv: Sequence[str] | None = None) -> dict:
 
     from tqdm.auto import tqdm
 
-    from statgeo._xrutil import versions
+    from statgeo.provenance import versions
     from validation.table1_config import get_preset
-    from validation.table1_data import build_grid, get_reference, get_samples, physical_view
+    from validation.table1_data import build_grid, build_model, get_reference, get_samples
     from validation.table1_report import (acceptance, aggregate, detect_boundaries, format_tables, make_figures,
                                           seed_errors, write_artefacts)
 
@@ -149,12 +150,14 @@ def run(argv: Sequence[str] | None = None) -> dict:
     times: dict[str, float] = {}
     t_all = time.perf_counter()
     settings = {m: preset.models[m] for m in models}
+    model_objs = {m: build_model(settings[m]) for m in models}
+    grids = {m: build_grid(settings[m], model_objs[m]) for m in models}
 
     # ---- stage 1: references
     t0 = time.perf_counter()
     refs = {}
     for m in tqdm(models, desc="references", leave=False):
-        refs[m] = get_reference(settings[m], cache)
+        refs[m] = get_reference(settings[m], cache, grid=grids[m])
     times["references"] = time.perf_counter() - t0
 
     # ---- stage 2 (Dask only): samples as chunked tasks on the cluster
@@ -165,14 +168,16 @@ def run(argv: Sequence[str] | None = None) -> dict:
         with Client(a.scheduler) as client:
             for m in models:
                 for sd in tqdm(range(seeds), desc=f"sampling {m} (dask)", leave=False):
-                    get_samples(settings[m], sd, cache, backend=a.backend, client=client, progress=True)
+                    get_samples(settings[m], sd, cache, grid=grids[m], backend=a.backend, client=client,
+                                progress=True)
         times["sampling_dask"] = time.perf_counter() - t0
 
     # ---- stage 3: rows per (model, seed) in worker processes
     t0 = time.perf_counter()
     jobs = [(m, sd) for m in models for sd in range(seeds)]
     results: dict[tuple[str, int], dict] = {}
-    args = lambda m, sd: (dataclasses.asdict(settings[m]), sd, str(cache), a.backend, a.device, tuple(rows))  # noqa
+    args = lambda m, sd: (dataclasses.asdict(settings[m]), grids[m], sd, str(cache), a.backend, a.device,  # noqa
+                          tuple(rows))
     if workers == 1:
         _init_worker_threads_only()
         for m, sd in tqdm(jobs, desc="rows (model, seed)"):
@@ -192,26 +197,25 @@ def run(argv: Sequence[str] | None = None) -> dict:
     t0 = time.perf_counter()
     import xarray as xr
 
-    from validation.errors import edge_mask, fit_alignment
+    from validation.error_measures import edge_mask, fit_alignment
 
     out_models: dict[str, Any] = {}
     maps: dict[str, xr.Dataset] = {}
     figs = []
     for m in models:
         s = settings[m]
-        grid = build_grid(s)
-        pv = physical_view(s, grid)
+        model, grid = model_objs[m], grids[m]
         ref = refs[m]
         recs = []
         for sd in range(seeds):
-            recs += [dict(r, seed=sd) for r in seed_errors(s, grid, pv, ref, results[(m, sd)]["recon"])]
+            recs += [dict(r, seed=sd) for r in seed_errors(s, model, grid, ref, results[(m, sd)]["recon"])]
         agg = aggregate(recs)
         first = results[(m, 0)]
         bounds = {}
         for r in ("ours_neural", "oracle"):
             if r in first["recon"]:
                 try:
-                    bounds[r] = detect_boundaries(m, grid, first["recon"][r]["metric"])
+                    bounds[r] = detect_boundaries(model, grid, first["recon"][r]["metric"])
                 except Exception as exc:  # report, never hide
                     log.warning("boundary detection failed for %s/%s: %s", m, r, exc)
                     bounds[r] = {"n_curves": 0, "threshold": 2.0, "error": str(exc), "curves": [], "axes": []}
@@ -253,13 +257,13 @@ def run(argv: Sequence[str] | None = None) -> dict:
             "fobs_label": ref.attrs.get("fobs_label", ""), "excluded": excluded,
             "aggregate": agg, "per_seed": recs,
             "pc1_corr_with_mean_min": pc1,
-            "acceptance": acceptance(m, agg, pc1),
+            "acceptance": acceptance(model, agg, pc1),
             "boundaries": {k: {kk: vv for kk, vv in v.items() if kk not in ("score",)} for k, v in bounds.items()},
             "diagnostics": first["diag"],
             "times_per_seed": {sd: results[(m, sd)]["times"] for sd in range(seeds)},
         }
         if not a.no_figures:
-            figs += make_figures(out, m, grid, mds, bounds)
+            figs += make_figures(out, model, grid, mds, bounds)
     times["errors_and_figures"] = time.perf_counter() - t0
     times["total"] = time.perf_counter() - t_all
     results_all = {
@@ -278,6 +282,7 @@ def run(argv: Sequence[str] | None = None) -> dict:
 
 def _rerender(out: Path) -> dict:
     """Re-render table1.md from OUT/table1.json (aggregates re-derived from the per-seed records)."""
+    from statgeo.models import make_model
     from validation.table1_report import acceptance, aggregate, format_tables
 
     js = out / "table1.json"
@@ -287,7 +292,7 @@ def _rerender(out: Path) -> dict:
     for m, r in res["models"].items():
         r["aggregate"] = aggregate(r["per_seed"])
         pc1 = r.get("pc1_corr_with_mean_min", r["diagnostics"].get("pca_vae", {}).get("pc1_corr_with_mean"))
-        r["acceptance"] = acceptance(m, r["aggregate"], pc1)
+        r["acceptance"] = acceptance(make_model(r["settings"]["model"], r["settings"]["size"]), r["aggregate"], pc1)
     js.write_text(json.dumps(res, indent=1))
     (out / "table1.md").write_text("# Table 1 (statgeo reproduction)\n\n" + format_tables(res) + "\n")
     res["table"] = format_tables(res)

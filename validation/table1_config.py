@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from statgeo._checks import check_choice
+from statgeo.checks import check_choice
 
 __all__ = ["ModelSettings", "Preset", "PRESETS", "get_preset"]
 

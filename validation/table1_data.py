@@ -28,69 +28,27 @@ import numpy as np
 import xarray as xr
 
 from statgeo.grid import Axis, ParameterGrid
-from statgeo.models.coordinates import tasep_rates_map
+from statgeo.models import ExponentialFamilyModel, PhysicsModel, make_model
 from validation.table1_config import ModelSettings
 
-__all__ = ["build_grid", "PhysicalView", "physical_view", "n_sites", "get_samples", "get_reference",
-           "cache_key", "sample_array"]
+__all__ = ["build_model", "build_grid", "get_samples", "get_reference", "cache_key", "sample_array",
+           "sufficient_statistic_array"]
 
 log = logging.getLogger(__name__)
 
 MARKER = ".complete"
 
 
-# ----------------------------------------------------------------------------- grids
-def build_grid(s: ModelSettings) -> ParameterGrid:
-    """The model's parameter grid, regular in natural coordinates (module docstring)."""
-    if s.model == "ising":
-        return ParameterGrid.from_ranges(
-            K=s.axis0, eta=s.axis1,
-            attrs={"K": {"long_name": "coupling K = J/T", "units": "1"},
-                   "eta": {"long_name": "reduced field η = H/T", "units": "1"}})
-    if s.model == "tasep":
-        th_a = np.linspace(*s.axis0[:2], s.axis0[2])
-        th_b = np.linspace(*s.axis1[:2], s.axis1[2])
-        a = np.sort(np.exp(-th_a))
-        b = np.sort(np.exp(-th_b))
-        return ParameterGrid([Axis("alpha", a, "entry rate α", "1"), Axis("beta", b, "exit rate β", "1")],
-                             tasep_rates_map())
-    raise ValueError(f"model must be 'ising' or 'tasep', got {s.model!r}")
+# ----------------------------------------------------------------------------- model and grid
+def build_model(s: ModelSettings) -> PhysicsModel:
+    """The model of the settings (``s.model`` of size ``s.size``)."""
+    return make_model(s.model, s.size)
 
 
-def n_sites(s: ModelSettings) -> int:
-    """Number of sites N (L² for the Ising torus, N for the TASEP)."""
-    return s.size * s.size if s.model == "ising" else s.size
-
-
-class PhysicalView(ParameterGrid):
-    """The Ising (K, η) grid seen from the paper's physical coordinates (T, H) (J = 1).
-
-    Same cells and natural points; ``names`` are ("T", "H") and ``jacobian()`` is
-    ∂(K, η)/∂(T, H) = [[−K², 0], [−ηK, K]] at every cell (T = 1/K, H = η/K), so that
-    :func:`validation.errors.reconstruction_errors` reports ∂F/∂T, ∂F/∂H and g in (T, H) by the
-    chain rule. Only for error measures (the axes are not regular in T, H).
-    """
-
-    def __init__(self, grid: ParameterGrid) -> None:
-        super().__init__(grid.axes, grid.coordinate_map)
-
-    @property
-    def names(self) -> tuple[str, ...]:  # type: ignore[override]
-        return ("T", "H")
-
-    def jacobian(self, p: np.ndarray | None = None) -> np.ndarray:
-        t = self.natural_points() if p is None else np.asarray(p, dtype=np.float64)
-        K, eta = t[..., 0], t[..., 1]
-        J = np.zeros(t.shape[:-1] + (2, 2))
-        J[..., 0, 0] = -K ** 2
-        J[..., 1, 0] = -eta * K
-        J[..., 1, 1] = K
-        return J
-
-
-def physical_view(s: ModelSettings, grid: ParameterGrid) -> ParameterGrid:
-    """Grid used for the error measures in the paper's physical coordinates."""
-    return PhysicalView(grid) if s.model == "ising" else grid
+def build_grid(s: ModelSettings, model: PhysicsModel | None = None) -> ParameterGrid:
+    """The model's parameter grid, regular in natural coordinates (``s.axis0``, ``s.axis1``)."""
+    model = build_model(s) if model is None else model
+    return model.natural_grid(**dict(zip(model.natural_names, (s.axis0, s.axis1))))
 
 
 # ----------------------------------------------------------------------------- cache
@@ -127,50 +85,56 @@ def _open_store(path: Path) -> xr.Dataset:
 
 
 # ----------------------------------------------------------------------------- sampling
-def _sample_chunk(s: ModelSettings, rows: tuple[int, int], seed_entropy: list[int], backend: str,
-                  grid: ParameterGrid | None = None) -> xr.Dataset:
-    """Samples on grid rows [rows[0], rows[1]) (axis 0), normalised to ``x`` (+ ``stat``)."""
-    grid = build_grid(s) if grid is None else grid
+def _sample_chunk(s: ModelSettings, grid: ParameterGrid, rows: tuple[int, int], seed_entropy: list[int],
+                  backend: str) -> xr.Dataset:
+    """The model's samples on grid rows [rows[0], rows[1]) (axis 0)."""
+    model = build_model(s)
     a0, a1 = grid.axes
     sub = ParameterGrid([Axis(a0.name, a0.values[rows[0]:rows[1]], a0.long_name, a0.units), a1],
                         grid.coordinate_map)
     ss = np.random.SeedSequence(seed_entropy)
-    if s.model == "ising":
-        from statgeo.models.ising import IsingModel
-
-        ds = IsingModel(s.size).sample(sub, s.n_samples, seed=ss, backend=backend, progress=False)
-        st = np.stack([ds["B"].values, ds["M"].values], axis=-1).astype(np.float64)
-        out = xr.Dataset({"x": (sub.names + ("sample", "y", "x_"), ds["spins"].values),
-                          "stat": (sub.names + ("sample", "statistic"), st),
-                          "tau_int_B": (sub.names, ds["tau_int_B"].values)},
-                         coords=sub.coords())
-        out["stat"].attrs["statistic"] = "B, M (bond sum, magnetisation)"
+    options: dict[str, Any] = {"progress": False}
+    if backend in model.sampler_backends:
+        options["backend"] = backend
     else:
-        from statgeo.models.tasep import TasepModel
-
-        if backend == "cupy":
-            log.info("the TASEP exact sampler runs on Numba; backend='cupy' is used for the Ising model only")
-        ds = TasepModel(s.size).sample(sub, s.n_samples, seed=ss, method="exact")
-        out = xr.Dataset({"x": (sub.names + ("sample", "site"), ds["occupation"].values)}, coords=sub.coords())
-    return out
+        log.info("the %s sampler runs on %s; backend=%r is not used for it", model.name,
+                 "/".join(b for b in model.sampler_backends if b != "auto"), backend)
+    return model.sample(sub, s.n_samples, seed=ss, **options)
 
 
 def _chunks(n_rows: int, rows_per_chunk: int) -> list[tuple[int, int]]:
     return [(i, min(i + rows_per_chunk, n_rows)) for i in range(0, n_rows, rows_per_chunk)]
 
 
-def get_samples(s: ModelSettings, seed: int, cache: Path, *, backend: str = "auto", client: Any = None,
-                rows_per_chunk: int | None = None, progress: bool = False) -> xr.Dataset:
-    """Samples of one seed over the whole grid, from the zarr cache or freshly drawn.
+def get_samples(s: ModelSettings, seed: int, cache: Path, *, grid: ParameterGrid | None = None,
+                backend: str = "auto", client: Any = None, rows_per_chunk: int | None = None,
+                progress: bool = False) -> xr.Dataset:
+    """Samples of one seed over the whole grid (the model's own Dataset), from the zarr cache or fresh.
 
     Parameters
     ----------
-    s : model settings. seed : the run's seed (chunk c uses SeedSequence([seed, c])).
-    cache : directory of the zarr stores. backend : Ising sampler backend.
-    client : a ``dask.distributed.Client`` (chunks become tasks) or None (in-process).
-    rows_per_chunk : grid rows per chunk (default: all rows in-process, 4 rows with Dask).
+    s : ModelSettings
+        The model's settings.
+    seed : int
+        The run's seed (chunk c uses ``SeedSequence([seed, c])``).
+    cache : Path
+        Directory of the zarr stores.
+    grid : ParameterGrid, optional
+        The model's grid (default :func:`build_grid`).
+    backend : str, default "auto"
+        Sampler backend, used by models whose sampler offers it.
+    client : dask.distributed.Client, optional
+        Chunks become tasks on the cluster (default: in-process).
+    rows_per_chunk : int, optional
+        Grid rows per chunk (default: all rows in-process, 4 rows with Dask).
+    progress : bool, default False
+        Progress bar over chunks.
+
+    Returns
+    -------
+    xarray.Dataset
     """
-    grid = build_grid(s)
+    grid = build_grid(s) if grid is None else grid
     n_rows = grid.shape[0]
     rpc = rows_per_chunk or (n_rows if client is None else min(4, n_rows))
     key = cache_key(s, "samples", seed=seed, rows_per_chunk=rpc)
@@ -188,21 +152,21 @@ def get_samples(s: ModelSettings, seed: int, cache: Path, *, backend: str = "aut
                leave=False, disable=not progress)
     if client is None:
         for c, r in todo:
-            _write_store(_sample_chunk(s, r, [seed, c], backend, grid), root / f"chunk{c:04d}.zarr")
+            _write_store(_sample_chunk(s, grid, r, [seed, c], backend), root / f"chunk{c:04d}.zarr")
             bar.update(1)
     else:
         from dask.distributed import as_completed
 
-        futs = {client.submit(_sample_chunk, s, r, [seed, c], backend, pure=False): c for c, r in todo}
+        futs = {client.submit(_sample_chunk, s, grid, r, [seed, c], backend, pure=False): c for c, r in todo}
         for fut in as_completed(futs):
             c = futs[fut]
             _write_store(fut.result(), root / f"chunk{c:04d}.zarr")
             bar.update(1)
     bar.close()
     parts = [_open_store(root / f"chunk{c:04d}.zarr") for c in range(len(chunks))]
-    ds = xr.concat(parts, dim=grid.names[0]) if len(parts) > 1 else parts[0]
-    ds.attrs.update({"model": s.model, "seed": int(seed), "rows_per_chunk": int(rpc),
-                     "settings": json.dumps(s.to_dict())})
+    ds = xr.concat(parts, dim=grid.names[0], data_vars="all") if len(parts) > 1 else parts[0]
+    ds = grid.attach(ds, natural=False)
+    ds.attrs.update({"seed": int(seed), "rows_per_chunk": int(rpc), "settings": json.dumps(s.to_dict())})
     _write_store(ds, final)
     for c in range(len(chunks)):
         shutil.rmtree(root / f"chunk{c:04d}.zarr", ignore_errors=True)
@@ -210,68 +174,43 @@ def get_samples(s: ModelSettings, seed: int, cache: Path, *, backend: str = "aut
     return ds
 
 
-def sample_array(ds: xr.Dataset, grid: ParameterGrid) -> np.ndarray:
-    """Samples as float32 (grid.size, S, *sample_shape) in flat C order of the grid."""
-    x = ds["x"].transpose(*grid.names, "sample", ...).values
+def sample_array(ds: xr.Dataset, grid: ParameterGrid, model: PhysicsModel) -> np.ndarray:
+    """The configurations as float32 (grid.size, S, *configuration shape) in flat C order of the grid."""
+    x = model.configurations(ds).transpose(*grid.names, "sample", ...).values
     return x.reshape((grid.size,) + x.shape[grid.ndim:]).astype(np.float32)
 
 
+def sufficient_statistic_array(ds: xr.Dataset, grid: ParameterGrid, model: ExponentialFamilyModel) -> np.ndarray:
+    """The sufficient statistics as (grid.size, S, d) in flat C order of the grid."""
+    st = model.sufficient_statistics(ds).transpose(*grid.names, "sample", "statistic").values
+    return st.reshape(grid.size, -1, st.shape[-1])
+
+
 # ----------------------------------------------------------------------------- references
-def _reference(s: ModelSettings, grid: ParameterGrid, seed: int) -> xr.Dataset:
-    N = n_sites(s)
-    dims = grid.names
-    if s.model == "ising":
-        if s.reference == "exact":
-            from statgeo.models.exact.ising import ising_exact
-
-            ref = ising_exact(grid, s.size)
-            label = f"exact ({ref.attrs['method']}, L={s.size})"
-            err = None
-        else:
-            from statgeo.models.ising_reference import ising_mc_reference
-
-            ref = ising_mc_reference(grid, s.size, s.reference_samples, seed=seed, progress=False)
-            label = f"Monte Carlo anchored to Kaufman's exact h=0 line (L={s.size})"
-            err = ref
-        out = xr.Dataset({
-            "log_z": (dims, ref["log_z"].values / N),
-            "grad_log_z": (dims + ("natural",), ref["grad_log_z"].values / N),
-            "metric": (dims + ("natural", "natural_"), ref["metric"].values / N),
-        }, coords=grid.coords())
-        if err is not None:
-            for v in ("log_z", "grad_log_z", "metric"):
-                out[v + "_error"] = (out[v].dims, err[v + "_error"].values / N)
-        out.attrs["label"] = label
-        out.attrs["metric_label"] = "Cov(B, M)/N"
-        return out
-    from statgeo.models.exact.tasep import tasep_exact
-
-    ref = tasep_exact(grid, s.size, fisher=s.fisher, n_fisher_samples=s.reference_samples or 4096, seed=seed,
-                      density=False)
-    out = xr.Dataset({
-        "log_z": (dims, ref["log_z"].values / N),
-        "grad_log_z": (dims + ("natural",), ref["grad_log_z"].values / N),
-        "metric": (dims + ("natural", "natural_"), ref["hessian_log_z"].values / N),
-        "observable_fisher": (dims + ("natural", "natural_"), ref["observable_fisher"].values / N),
-        "observable_fisher_error": (dims + ("natural", "natural_"), ref["observable_fisher_error"].values / N),
-        "current": (dims, ref["current"].values),
-    }, coords=grid.coords())
-    fmethod = json.loads(ref.attrs["config"])["fisher"]["method"]
-    out.attrs["label"] = f"exact ln Z_N / N (closed form, DEHP 1993, N={s.size})"
-    out.attrs["metric_label"] = "Hessian of ln Z_N / N (complete-data Fisher)"
-    out.attrs["fobs_label"] = (f"observable Fisher F_obs / N ({'exact enumeration' if fmethod == 'enumeration' else 'exact samples'}"
-                               f", N={s.size})")
-    return out
+def _reference(s: ModelSettings, model: PhysicsModel, grid: ParameterGrid, seed: int) -> xr.Dataset:
+    """The model's reference per site (÷ N) with its labels (attrs ``label``, ``metric_label``, ``fobs_label``)."""
+    options: dict[str, Any] = {"seed": seed, "per_site": True}
+    if isinstance(model, ExponentialFamilyModel):
+        options.update(kind=s.reference, progress=False, n_samples=s.reference_samples or 256)
+    else:
+        options.update(fisher=s.fisher, n_samples=s.reference_samples or 4096)
+    ref = model.reference(grid, **options)
+    ref.attrs["label"] = ref.attrs["reference_label"]
+    if "observable_fisher_label" in ref.attrs:
+        ref.attrs["fobs_label"] = ref.attrs["observable_fisher_label"]
+    return ref
 
 
-def get_reference(s: ModelSettings, cache: Path, *, seed: int = 12345) -> xr.Dataset:
+def get_reference(s: ModelSettings, cache: Path, *, grid: ParameterGrid | None = None, seed: int = 12345
+                  ) -> xr.Dataset:
     """The model's reference per site on its grid (natural coordinates), cached in zarr."""
-    grid = build_grid(s)
+    model = build_model(s)
+    grid = build_grid(s, model) if grid is None else grid
     path = Path(cache) / (cache_key(s, "reference", seed=seed) + ".zarr")
     if _complete(path):
         log.info("reference: reusing %s", path)
         return _open_store(path)
     os.makedirs(cache, exist_ok=True)
-    ref = _reference(s, grid, seed)
+    ref = _reference(s, model, grid, seed)
     _write_store(ref, path)
     return ref

@@ -10,9 +10,10 @@
    itself pools), reduced by PCA to ``kernel_dim`` whitened components; Gaussian kernel with the
    temperature chosen by held-out likelihood and the width-based effective temperature of
    :mod:`statgeo.geometry.posterior_kernel`. No model knowledge (not the exact statistics).
-3. ``oracle``       — exact-likelihood posterior (Ising: exponential family with (B, M) and the
-   exact ln Z; TASEP: exact per-configuration log-likelihood Σ_k ln P(τ_k | θ) from the matrix
-   representation) of bundles of n, averaged per origin at temperature n/2 → the same fit.
+3. ``oracle``       — the model's exact-likelihood posterior (``model.exact_posterior``: Ising,
+   exponential family with (B, M) and the exact ln Z; TASEP, exact per-configuration
+   log-likelihood Σ_k ln P(τ_k | θ) from the matrix representation) of bundles of n, averaged
+   per origin at temperature n/2 → the same fit.
 4. ``mean_as_stat`` — :func:`validation.baselines.mean_as_stat`.
 5. ``pca_vae``      — :func:`validation.baselines.pca_vae`, better of PCA / VAE by
    :func:`validation.baselines.pick_better` (benefit of the doubt).
@@ -29,14 +30,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from statgeo.geometry.logpartition import fit_log_partition
-from statgeo.geometry.posterior import posterior_dataarray, posterior_kl
-from statgeo.geometry.posterior_exact import average_per_origin, cut_bundles, exact_posterior
+from statgeo.geometry import NeuralGridPosterior, feature_kernel_posterior, fit_log_partition, posterior_kl
 from statgeo.grid import ParameterGrid
+from statgeo.models import ExponentialFamilyModel, PhysicsModel
 from validation.table1_config import ModelSettings
-from validation.table1_data import build_grid, n_sites, sample_array
+from validation.table1_data import build_model, sample_array
 
-__all__ = ["ROWS", "ROW_LABELS", "run_rows", "tasep_exact_posterior", "learned_features"]
+__all__ = ["ROWS", "ROW_LABELS", "run_rows", "learned_features"]
 
 log = logging.getLogger(__name__)
 
@@ -62,40 +62,6 @@ def _from_ds(ds: xr.Dataset, grid: ParameterGrid) -> dict[str, np.ndarray]:
     return {"log_z": ds["log_z"].transpose(*grid.names).values,
             "grad_log_z": ds["grad_log_z"].transpose(*grid.names, ...).values,
             "metric": ds["metric"].transpose(*grid.names, ...).values}
-
-
-def tasep_exact_posterior(x: np.ndarray, grid: ParameterGrid, N: int, n: int, seed: int) -> xr.DataArray:
-    """Exact-likelihood TASEP posteriors of bundles, averaged per origin (temperature n/2).
-
-    p(θ_c | τ_1..τ_n) ∝ exp Σ_k ln P(τ_k | θ_c) over the grid cells (uniform prior), with
-    ln P from the matrix representation (Derrida et al. 1993). For N ≤ 16 the table of
-    ln P over all 2^N configurations is built per cell (enumeration) and looked up; beyond,
-    ln P is evaluated per sample and cell (O(C · samples · N²)).
-    """
-    from statgeo.models.exact import tasep_matrix as tm
-
-    P = grid.points()
-    C = grid.size
-    xb = cut_bundles(x.astype(np.int8), n, seed=seed)  # (C, B, n, N)
-    Bn = xb.shape[1]
-    ll = np.zeros((C, Bn, C))
-    if N <= 16:
-        w = 1 << (N - 1 - np.arange(N))
-        idx = (xb.astype(np.int64) * w).sum(-1)  # (C, B, n) configuration index (bit N−i = τ_i)
-        for c in range(C):
-            _, prob = tm.enumerate_law(N, P[c, 0], P[c, 1])
-            ll[:, :, c] = np.log(prob)[idx].sum(-1)
-    else:
-        flat = xb.reshape(-1, N)
-        for c in range(C):
-            ll[:, :, c] = tm.configuration_log_prob(flat, P[c, 0], P[c, 1]).reshape(C, Bn, n).sum(-1)
-    ll -= ll.max(-1, keepdims=True)
-    p = np.exp(ll)
-    p /= p.sum(-1, keepdims=True)
-    return posterior_dataarray(average_per_origin(p), grid, np.arange(C), estimator="exact_likelihood",
-                               n_per_bundle=n, effective_temperature=n / 2.0,
-                               attrs={"bundles_per_origin": int(Bn), "averaged": 1,
-                                      "temperature_derivation": "bundle average ∝ exp(-(n/2) D)"})
 
 
 def learned_features(ng: Any, x: np.ndarray, n: int, bundles_per_origin: int, k: int, seed: int
@@ -172,21 +138,20 @@ def pc1_mean_correlation(xs: np.ndarray, seed: int = 0) -> float:
     return float(abs(c))
 
 
-def run_rows(s: ModelSettings, samples: xr.Dataset, reference: xr.Dataset, seed: int, *,
+def run_rows(s: ModelSettings, grid: ParameterGrid, samples: xr.Dataset, reference: xr.Dataset, seed: int, *,
              rows: tuple[str, ...] = ROWS, device: str = "cpu") -> dict:
     """Run the requested rows for one model and seed.
 
-    Returns {"recon": {row: {log_z, grad_log_z, metric}}, "diag": {row: {...}}, "times": {stage: s},
-    "boundary_metric": natural metric of the rows (for boundary detection)}.
+    Returns {"recon": {row: {log_z, grad_log_z, metric}}, "diag": {row: {...}}, "times": {stage: s}}.
     """
     import torch
 
     from validation.baselines import mean_as_stat, pca_vae, pick_better
 
     torch.set_num_threads(1)
-    grid = build_grid(s)
-    N = n_sites(s)
-    x = sample_array(samples, grid)
+    model: PhysicsModel = build_model(s)
+    N = model.n_sites
+    x = sample_array(samples, grid, model)
     n = s.bundle
     recon: dict[str, dict] = {}
     diag: dict[str, dict] = {}
@@ -207,22 +172,18 @@ def run_rows(s: ModelSettings, samples: xr.Dataset, reference: xr.Dataset, seed:
     exact_post = None
     if "oracle" in rows or "ours_neural" in rows:
         t0 = time.perf_counter()
-        if s.model == "ising":
-            exact_post = exact_posterior(samples["stat"].transpose(*grid.names, "sample", "statistic").values
-                                         .reshape(grid.size, -1, 2), grid, reference["log_z"].values * N, n,
-                                         seed=sd[0])
+        if isinstance(model, ExponentialFamilyModel):  # exact ln Z of the (cached) reference
+            exact_post = model.exact_posterior(samples, grid, n, seed=sd[0], log_z=reference["log_z"].values * N)
         else:
-            exact_post = tasep_exact_posterior(x, grid, s.size, n, sd[0])
+            exact_post = model.exact_posterior(samples, grid, n, seed=sd[0])
         times["oracle:posterior"] = time.perf_counter() - t0
     if "oracle" in rows:
         fit(exact_post, "oracle", 1)
 
     ng = None
     if "ours_neural" in rows or "ours_kernel" in rows:
-        from statgeo.geometry.posterior_neural import NeuralGridPosterior
-
         t0 = time.perf_counter()
-        ng = NeuralGridPosterior(grid, n, kind="lattice2d" if s.model == "ising" else "chain1d",
+        ng = NeuralGridPosterior(grid, n, kind=model.configuration_kind,
                                  sigma=s.neural_sigma, channels=s.neural_channels, hidden=s.neural_hidden,
                                  seed=sd[2])
         if device != "cpu":
@@ -263,8 +224,6 @@ def run_rows(s: ModelSettings, samples: xr.Dataset, reference: xr.Dataset, seed:
             fit(post, "ours_neural", 4)
     if "ours_kernel" in rows:
         try:
-            from statgeo.geometry.posterior_kernel import feature_kernel_posterior
-
             t0 = time.perf_counter()
             z, oi = learned_features(ng, x, n, s.bundles_per_origin, s.kernel_dim, sd[5])
             kp = feature_kernel_posterior(z, grid.points()[oi], grid, queries_per_origin=s.kernel_queries, seed=sd[5],

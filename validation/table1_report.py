@@ -1,6 +1,6 @@
 """Error measures, acceptance checks, boundary detection and artefacts of Table 1.
 
-Errors come from :func:`validation.errors.reconstruction_errors` (affine alignment: the
+Errors come from :func:`validation.error_measures.reconstruction_errors` (affine alignment: the
 headline; scale + affine beside it with the fitted scale factor), in natural and in the
 paper's physical coordinates, over the grid minus a margin of ``margin`` cells at every edge
 (posteriors are truncated by the box there). For the TASEP every number says what it is
@@ -12,20 +12,21 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
+from statgeo.geometry import boundary_distance, boundary_score, extract_boundaries
 from statgeo.grid import ParameterGrid
-from validation.errors import reconstruction_errors
+from statgeo.models import PhysicsModel, make_model
+from validation.error_measures import reconstruction_errors
 from validation.table1_config import ModelSettings
 from validation.table1_methods import ROW_LABELS, ROWS
 
 __all__ = ["PUBLISHED", "seed_errors", "aggregate", "acceptance", "detect_boundaries", "format_tables",
-           "write_artefacts", "make_figures", "EXEMPT"]
+           "write_artefacts", "make_figures", "exempt_columns"]
 
 log = logging.getLogger(__name__)
 
@@ -38,21 +39,30 @@ PUBLISHED = {
               "Mean-as-Stat": ("0.0529", "0.3832", "0.3833"),
               "PCA-VAE": ("0.0524", "0.3837", "0.3872")},
 }
-PHYS = {"ising": ("T", "H"), "tasep": ("alpha", "beta")}
-NAT = {"ising": ("K", "eta"), "tasep": ("theta_alpha", "theta_beta")}
-#: (model, baseline, quantity) columns where the baseline's statistic is the exact sufficient
-#: statistic of that direction: the mean spin M/N ↔ the field direction η (and H at fixed T)
-EXEMPT = {("ising", "mean_as_stat", "dF/deta"), ("ising", "mean_as_stat", "dF/dH"),
-          ("ising", "mean_as_stat", "g[eta,eta]"), ("ising", "mean_as_stat", "g[H,H]")}
+
+
+def exempt_columns(model: PhysicsModel) -> set[tuple[str, str]]:
+    """(baseline, quantity) columns where the baseline's statistic is the exact sufficient statistic.
+
+    The per-sample mean is exact along the model's ``mean_statistic_for`` natural coordinates
+    (the Ising mean spin M/N for the field direction η, and H at fixed T): Mean-as-Stat's
+    derivative and metric columns along them are reported as they come out.
+    """
+    out = set()
+    for nat in model.mean_statistic_for:
+        i = model.natural_names.index(nat)
+        for name in (nat, model.parameter_names[i]):
+            out |= {("mean_as_stat", f"dF/d{name}"), ("mean_as_stat", f"g[{name},{name}]")}
+    return out
 
 
 def _rec(d: dict, keys=("log_z", "grad_log_z", "metric")) -> dict:
     return {k: np.asarray(d[k], dtype=np.float64) for k in keys if k in d}
 
 
-def seed_errors(s: ModelSettings, grid: ParameterGrid, phys_grid: ParameterGrid, reference: xr.Dataset,
+def seed_errors(s: ModelSettings, model: PhysicsModel, grid: ParameterGrid, reference: xr.Dataset,
                 recon: dict[str, dict]) -> list[dict]:
-    """Error records of every row of one seed (flat list of dicts)."""
+    """Error records of every row of one seed (flat list of dicts), natural and physical coordinates."""
     out = []
     ref = _rec({k: reference[k].values for k in ("log_z", "grad_log_z", "metric")})
     refs = [("lnZ", ref)]
@@ -61,7 +71,8 @@ def seed_errors(s: ModelSettings, grid: ParameterGrid, phys_grid: ParameterGrid,
     for row, rc in recon.items():
         for al in ("affine", "scale+affine"):
             for rname, rd in refs:
-                res = reconstruction_errors(rd, _rec(rc), phys_grid, alignment=al, margin=s.margin, physical=True)
+                res = reconstruction_errors(rd, _rec(rc), grid, alignment=al, margin=s.margin, physical=True,
+                                            physical_map=model.natural_map())
                 # the natural records use grid.natural_names; physical ones the view's names
                 for r in res["records"]:
                     if rname == "F_obs" and not r["quantity"].startswith("g["):
@@ -99,23 +110,24 @@ def _lookup(agg: list[dict], row: str, quantity: str, coords: str, reference: st
     return None
 
 
-def _columns(model: str, coords: str, metric: bool = False) -> list[str]:
-    names = PHYS[model] if coords == "physical" else NAT[model]
+def _columns(model: PhysicsModel, coords: str, metric: bool = False) -> list[str]:
+    names = model.parameter_names if coords == "physical" else model.natural_names
     if metric:
         return [f"g[{names[0]},{names[0]}]", f"g[{names[0]},{names[1]}]", f"g[{names[1]},{names[1]}]"]
     return ["F", f"dF/d{names[0]}", f"dF/d{names[1]}"]
 
 
-def acceptance(model: str, agg: list[dict], pc1_corr: float | None = None) -> list[dict]:
+def acceptance(model: PhysicsModel, agg: list[dict], pc1_corr: float | None = None) -> list[dict]:
     """The acceptance checks of validation.md ("What reproduced means") for one model.
 
     Ours (neural) must beat each baseline on every column (mean + std of ours < mean − std of
-    the baseline: error bars not overlapping), except the :data:`EXEMPT` columns, which are
+    the baseline: error bars not overlapping), except the :func:`exempt_columns`, which are
     reported as they come out (for PCA-VAE too when its leading component is the mean,
     |corr(PC1, x̄)| = ``pc1_corr`` > 0.99, measured); the oracle must be below ours. Checked on the normalised RMSE
     after affine alignment in both coordinate systems, for F and both first derivatives.
     """
     checks = []
+    exempt_set = exempt_columns(model)
     for coords in ("physical", "natural"):
         for q in _columns(model, coords):
             ours = _lookup(agg, "ours_neural", q, coords)
@@ -136,56 +148,42 @@ def acceptance(model: str, agg: list[dict], pc1_corr: float | None = None) -> li
                     best = min(bases, key=lambda b: b["nrmse"] - b["nrmse_std"])
                     ok = (o["nrmse"] + o["nrmse_std"]) < (best["nrmse"] - best["nrmse_std"])
                     kind = f"ours (kernel) beats both baselines (best: {best['row']})"
-                    exempt = (model, best["row"], q) in EXEMPT or (
-                        best["row"] == "pca_vae" and (model, "mean_as_stat", q) in EXEMPT and pc1_corr is not None
+                    exempt = (best["row"], q) in exempt_set or (
+                        best["row"] == "pca_vae" and ("mean_as_stat", q) in exempt_set and pc1_corr is not None
                         and pc1_corr > 0.99)
-                    checks.append({"model": model, "coords": coords, "quantity": q, "check": kind, "pass": bool(ok),
+                    checks.append({"model": model.name, "coords": coords, "quantity": q, "check": kind, "pass": bool(ok),
                                    "exempt": exempt, "ours": o["nrmse"], "other": best["nrmse"]})
                     continue
                 else:
                     ok = (ours["nrmse"] + ours["nrmse_std"]) < (o["nrmse"] - o["nrmse_std"])
                     kind = f"ours beats {other}"
-                exempt = (model, other, q) in EXEMPT or (
-                    other == "pca_vae" and (model, "mean_as_stat", q) in EXEMPT and pc1_corr is not None
+                exempt = (other, q) in exempt_set or (
+                    other == "pca_vae" and ("mean_as_stat", q) in exempt_set and pc1_corr is not None
                     and pc1_corr > 0.99)
-                checks.append({"model": model, "coords": coords, "quantity": q, "check": kind, "pass": bool(ok),
+                checks.append({"model": model.name, "coords": coords, "quantity": q, "check": kind, "pass": bool(ok),
                                "exempt": exempt, "ours": ours["nrmse"], "other": o["nrmse"]})
     return checks
 
 
 # ----------------------------------------------------------------------------- boundaries
-def _true_boundary(model: str) -> tuple[np.ndarray, dict]:
-    """Dense points on the exact phase lines in natural coordinates (ascending axes)."""
-    if model == "ising":
-        Kc = 0.5 * math.log(1 + math.sqrt(2))
-        K = np.linspace(Kc, 5.0, 4001)
-        return np.stack([K, np.zeros_like(K)], -1), {"critical_point": (Kc, 0.0)}
-    l2 = math.log(2.0)
-    s = np.linspace(0, 10, 4001)
-    diag = np.stack([l2 + s, l2 + s], -1)          # α = β < ½
-    a_half = np.stack([np.full_like(s, l2), l2 * np.linspace(0, 1, s.size)], -1)  # α = ½, β ≥ ½
-    b_half = np.stack([l2 * np.linspace(0, 1, s.size), np.full_like(s, l2)], -1)  # β = ½, α ≥ ½
-    return np.concatenate([diag, a_half, b_half]), {"triple_point": (l2, l2)}
-
-
-def _natural_axes(model: str, grid: ParameterGrid) -> tuple[list[np.ndarray], tuple[slice, slice]]:
+def _natural_axes(grid: ParameterGrid) -> tuple[list[np.ndarray], tuple[slice, slice]]:
     t = grid.natural_points().reshape(grid.shape + (2,))
     a0, a1 = t[:, 0, 0], t[0, :, 1]
     flips = tuple(slice(None, None, -1) if a[0] > a[-1] else slice(None) for a in (a0, a1))
     return [a0[flips[0]], a1[flips[1]]], flips
 
 
-def detect_boundaries(model: str, grid: ParameterGrid, metric: np.ndarray, *, threshold: float = 2.0) -> dict:
+def detect_boundaries(model: PhysicsModel, grid: ParameterGrid, metric: np.ndarray, *, threshold: float = 2.0
+                      ) -> dict:
     """Boundary score of a natural-coordinate metric map, extracted ridges and their distance to
-    the exact phase lines (in grid cells). Honest: at small sizes the lines are crossovers."""
-    from statgeo.geometry.boundary import boundary_distance, boundary_score, extract_boundaries
-
-    axes, fl = _natural_axes(model, grid)
+    the model's exact phase lines (in grid cells). Honest: at small sizes the lines are crossovers."""
+    axes, fl = _natural_axes(grid)
     g = np.asarray(metric)[fl[0], fl[1]]
     g = 0.5 * (g + np.swapaxes(g, -1, -2))
     score = np.asarray(boundary_score(g, method="max_eigenvalue"))
     curves = [np.asarray(c) for c in extract_boundaries(score, axes, threshold=threshold)]
-    true_pts, special = _true_boundary(model)
+    diagram = model.phase_diagram()
+    true_pts, special = diagram.all_line_points(), diagram.points
     lo = np.array([axes[0][0], axes[1][0]])
     hi = np.array([axes[0][-1], axes[1][-1]])
     inside = ((true_pts >= lo) & (true_pts <= hi)).all(1)
@@ -198,11 +196,12 @@ def detect_boundaries(model: str, grid: ParameterGrid, metric: np.ndarray, *, th
         pts = np.concatenate(curves)
         for name, pt in special.items():
             d = np.sqrt((((pts - np.asarray(pt)) / spacing) ** 2).sum(1))
-            if model == "ising":
-                # where the detected line ends on the disordered side vs the exact K_c
+            if name in diagram.line_ends:
+                # where the detected line ends (e.g. on the disordered side vs the exact K_c)
+                # (the line runs towards larger values of the first natural coordinate)
                 end = pts[np.argmin(pts[:, 0])]
-                out["detected_end_K"] = float(end[0])
-                out["critical_point_distance_cells"] = float(abs(end[0] - pt[0]) / spacing[0])
+                out[f"detected_end_{model.natural_names[0]}"] = float(end[0])
+                out[f"{name}_distance_cells"] = float(abs(end[0] - pt[0]) / spacing[0])
             else:
                 out[f"{name}_nearest_cells"] = float(d.min())
     return out
@@ -218,11 +217,12 @@ def _fmt(a: dict | None, key: str = "nrmse") -> str:
 def format_tables(results: dict) -> str:
     """Markdown: per model the headline table next to the published numbers, then the rest."""
     lines = []
-    for model, res in results["models"].items():
+    for name, res in results["models"].items():
         agg = res["aggregate"]
         s = res["settings"]
-        p1, p2 = PHYS[model]
-        lines.append(f"## {model.upper()} — {res['reference_label']}")
+        model = make_model(s["model"], s["size"])
+        p1, p2 = model.parameter_names
+        lines.append(f"## {name.upper()} — {res['reference_label']}")
         lines.append("")
         lines.append(f"Grid {res['grid']}; {s['n_samples']} samples per point; bundles of {s['bundle']}; "
                      f"{res['n_seeds']} seeds; excluded cells: {res['excluded']}.")
@@ -246,8 +246,8 @@ def format_tables(results: dict) -> str:
         lines.append("")
         lines.append(f"| method | F | ∂F/∂{p1} | ∂F/∂{p2} |")
         lines.append("|---|---|---|---|")
-        for name, vals in PUBLISHED[model].items():
-            lines.append(f"| {name} | " + " | ".join(vals) + " |")
+        for method, vals in PUBLISHED[model.name].items():
+            lines.append(f"| {method} | " + " | ".join(vals) + " |")
         lines.append("")
         for title, coords, al in (("Natural coordinates, affine", "natural", "affine"),
                                   ("Physical coordinates, scale + affine", "physical", "scale+affine"),
@@ -262,7 +262,7 @@ def format_tables(results: dict) -> str:
                                                                  for q in cols) + " |")
             lines.append("")
         refs = [("lnZ", res["metric_label"])]
-        if model == "tasep":
+        if res.get("fobs_label"):
             refs.append(("F_obs", res["fobs_label"]))
         for rname, rlabel in refs:
             for coords in ("natural", "physical"):
@@ -348,7 +348,7 @@ def _json_default(o: Any) -> Any:
     return str(o)
 
 
-def make_figures(out: Path, model: str, grid: ParameterGrid, maps: xr.Dataset, boundaries: dict) -> list[Path]:
+def make_figures(out: Path, model: PhysicsModel, grid: ParameterGrid, maps: xr.Dataset, boundaries: dict) -> list[Path]:
     """PNG figures: reference vs reconstruction (F, both first derivatives), metric components,
     error maps, detected boundaries over the exact phase diagram (natural coordinates)."""
     import matplotlib
@@ -359,7 +359,7 @@ def make_figures(out: Path, model: str, grid: ParameterGrid, maps: xr.Dataset, b
     out.mkdir(parents=True, exist_ok=True)
     t = grid.natural_points().reshape(grid.shape + (2,))
     X, Y = t[..., 0], t[..., 1]
-    n0, n1 = NAT[model]
+    n0, n1 = model.natural_names
     rows = [r for r in ROWS if f"{r}_log_z" in maps]
     paths = []
 
@@ -381,7 +381,7 @@ def make_figures(out: Path, model: str, grid: ParameterGrid, maps: xr.Dataset, b
             a = maps[f"{r}_{v}_aligned"].values
             panel(axes[i, j + 1], a if k is None else a[..., k], f"{r} {lab} (aligned)")
     fig.tight_layout()
-    p = out / f"{model}_F_gradients.png"
+    p = out / f"{model.name}_F_gradients.png"
     fig.savefig(p, dpi=80)
     plt.close(fig)
     paths.append(p)
@@ -397,7 +397,7 @@ def make_figures(out: Path, model: str, grid: ParameterGrid, maps: xr.Dataset, b
         for j, r in enumerate(rows):
             panel(axes[i, len(refs) + j], maps[f"{r}_metric_aligned"].values[..., a_, b_], f"{r} g[{a_},{b_}]")
     fig.tight_layout()
-    p = out / f"{model}_metric.png"
+    p = out / f"{model.name}_metric.png"
     fig.savefig(p, dpi=80)
     plt.close(fig)
     paths.append(p)
@@ -409,14 +409,14 @@ def make_figures(out: Path, model: str, grid: ParameterGrid, maps: xr.Dataset, b
             e = maps[f"{r}_{v}_aligned"].values - ref
             panel(axes[i, j], e if k is None else e[..., k], f"error {r} {lab}")
     fig.tight_layout()
-    p = out / f"{model}_errors.png"
+    p = out / f"{model.name}_errors.png"
     fig.savefig(p, dpi=80)
     plt.close(fig)
     paths.append(p)
     # 4. boundaries over the exact phase diagram
     if boundaries:
         fig, axes = plt.subplots(1, len(boundaries), figsize=(4 * len(boundaries), 3.6), squeeze=False)
-        true_pts, _ = _true_boundary(model)
+        true_pts = model.phase_diagram().all_line_points()
         for ax, (r, bd) in zip(axes[0], boundaries.items()):
             ax0, ax1 = (np.asarray(a) for a in bd["axes"])
             m = ax.pcolormesh(ax0, ax1, np.asarray(bd["score"]).T, shading="nearest", cmap="viridis")
@@ -431,7 +431,7 @@ def make_figures(out: Path, model: str, grid: ParameterGrid, maps: xr.Dataset, b
             ax.set_ylabel(n1)
             ax.set_title(f"{r}: boundary score", fontsize=8)
         fig.tight_layout()
-        p = out / f"{model}_boundaries.png"
+        p = out / f"{model.name}_boundaries.png"
         fig.savefig(p, dpi=80)
         plt.close(fig)
         paths.append(p)

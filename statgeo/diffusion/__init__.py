@@ -1,39 +1,91 @@
-"""Diffusion-model adapter: latent slices, batched sweeps, embeddings and diagnostics.
+"""Diffusion-model adapter: latent slices, batched sweeps, embeddings, analysis and diagnostics.
 
-Modules (imported lazily, so ``import statgeo.diffusion`` does not import torch):
-``slices`` (z(α, β) planes), ``pipeline`` (latent → image generators, local loading),
-``sweep`` / ``store`` / ``scaleout`` (batched sweeps to xarray/zarr, resume, Dask),
-``embed`` (CLIP and other embedders), ``phases`` (k-means phase maps), ``zoom`` (fractal zoom),
-``lipschitz`` (finite-difference ratios), ``toy`` (1-D bimodal Lyapunov analysis),
-``synthetic`` (a closed-form test generator), ``analysis`` (posterior → log Z → metric →
-boundaries → geodesics), ``cli`` (``statgeo-diffusion``), ``diffusability`` (FI/FIR).
-See docs/diffusion.md.
+Run a diffusion model over a 2-D slice of its latent space and read off the geometry of what
+it generates (docs/diffusion.md): :class:`LatentSlice` builds the slice, :func:`sweep` runs a
+generator (a local diffusers pipeline via :func:`load_generator`, or any callable) over a grid
+into a resumable zarr store (:class:`SweepStore`, optionally on a Dask cluster),
+:class:`OpenClipEmbedder` adds CLIP features, :func:`phase_map` labels phases and
+:func:`analyse_slice` runs posterior → log-partition fit → metric → boundaries → geodesics;
+:func:`zoom` and :func:`lipschitz_map` probe fractal boundaries and Lipschitz blow-up, and
+:mod:`statgeo.diffusion.bimodal` is the 1-D bimodal Lyapunov analysis. The Fisher-information
+diagnostics of latent diffusability live in :mod:`statgeo.diffusion.diffusability`.
+PyTorch, diffusers and open_clip are imported only when a function needs them.
 """
 
-from __future__ import annotations
+from statgeo.diffusion.analysis import SliceGeometry, analyse_slice, interpolation_paths, path_lengths
+from statgeo.diffusion.bimodal import BimodalVP, lyapunov_formula, lyapunov_scan
+from statgeo.diffusion.embed import Embedder, OpenClipEmbedder, PixelEmbedder, add_embeddings, as_float_images
+from statgeo.diffusion.lipschitz import growth_exponent, lipschitz_map, lipschitz_ratios
+from statgeo.diffusion.phases import PhaseModel, kmeans, phase_map, plot_phase_map
+from statgeo.diffusion.pipeline import (
+    SUPPORTED_SCHEDULERS,
+    CallableGenerator,
+    DiffusionGenerator,
+    LatentGenerator,
+    PipelineSpec,
+    load_generator,
+)
+from statgeo.diffusion.slices import (
+    NORMALISATIONS,
+    LatentSlice,
+    anchors_from_seeds,
+    effective_resolution,
+    load_anchors,
+    renormalise,
+    slice_grid,
+)
+from statgeo.diffusion.store import SweepStore
+from statgeo.diffusion.sweep import generate, point_seeds, resolve_points, sweep, to_uint8
+from statgeo.diffusion.synthetic import SyntheticGenerator, synthetic_slice
+from statgeo.diffusion.zoom import DEFAULT_SCALES, box_counting_dimension, boundary_mask, find_boundary_point, zoom
 
-import importlib
-from typing import Any
-
-_LAZY = {
-    "LatentSlice": "slices", "anchors_from_seeds": "slices", "load_anchors": "slices", "slice_grid": "slices",
-    "effective_resolution": "slices",
-    "DiffusionGenerator": "pipeline", "CallableGenerator": "pipeline", "PipelineSpec": "pipeline",
-    "load_generator": "pipeline", "LatentGenerator": "pipeline",
-    "sweep": "sweep", "SweepStore": "store",
-    "OpenClipEmbedder": "embed", "PixelEmbedder": "embed", "add_embeddings": "embed", "Embedder": "embed",
-    "phase_map": "phases", "plot_phase_map": "phases", "PhaseModel": "phases",
-    "zoom": "zoom", "find_boundary_point": "zoom", "box_counting_dimension": "zoom",
-    "lipschitz_ratios": "lipschitz", "lipschitz_map": "lipschitz", "growth_exponent": "lipschitz",
-    "BimodalVP": "toy", "lyapunov_formula": "toy", "lyapunov_scan": "toy",
-    "SyntheticGenerator": "synthetic", "synthetic_slice": "synthetic",
-    "analyse_slice": "analysis", "interpolation_paths": "analysis", "path_lengths": "analysis",
-}
-
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"statgeo.diffusion.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__ = [
+    # slices and generators
+    "LatentSlice",
+    "anchors_from_seeds",
+    "load_anchors",
+    "renormalise",
+    "slice_grid",
+    "effective_resolution",
+    "NORMALISATIONS",
+    "LatentGenerator",
+    "CallableGenerator",
+    "DiffusionGenerator",
+    "PipelineSpec",
+    "load_generator",
+    "SUPPORTED_SCHEDULERS",
+    "SyntheticGenerator",
+    "synthetic_slice",
+    # sweeps
+    "sweep",
+    "point_seeds",
+    "to_uint8",
+    "generate",
+    "resolve_points",
+    "SweepStore",
+    # features and analysis
+    "Embedder",
+    "OpenClipEmbedder",
+    "PixelEmbedder",
+    "add_embeddings",
+    "as_float_images",
+    "kmeans",
+    "PhaseModel",
+    "phase_map",
+    "plot_phase_map",
+    "SliceGeometry",
+    "analyse_slice",
+    "interpolation_paths",
+    "path_lengths",
+    "zoom",
+    "box_counting_dimension",
+    "boundary_mask",
+    "find_boundary_point",
+    "DEFAULT_SCALES",
+    "lipschitz_ratios",
+    "lipschitz_map",
+    "growth_exponent",
+    "BimodalVP",
+    "lyapunov_formula",
+    "lyapunov_scan",
+]

@@ -25,7 +25,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import xarray as xr
 
-from statgeo._checks import check_int
+from statgeo.checks import check_int
 from statgeo.diffusion.lipschitz import _generate_float
 from statgeo.diffusion.slices import LatentSlice
 from statgeo.grid import ParameterGrid
@@ -77,7 +77,7 @@ def analyse_slice(ds: xr.Dataset, *, grid: ParameterGrid | None = None, kernel: 
     """
     from statgeo.geometry.boundary import boundary_score, extract_boundaries
     from statgeo.geometry.logpartition import fit_log_partition
-    from statgeo.geometry.posterior import feature_kernel_posterior
+    from statgeo.geometry.posterior_kernel import feature_kernel_posterior
 
     if "embedding" not in ds:
         raise ValueError("dataset has no 'embedding' variable; run add_embeddings first")

@@ -16,7 +16,7 @@ from typing import Any, Callable
 import numpy as np
 import xarray as xr
 
-from statgeo._checks import check_int
+from statgeo.checks import check_int
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from typing import Any, Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from statgeo._checks import check_int, check_real
+from statgeo.checks import check_int, check_real
 from statgeo.diffusion.slices import _torch_dtype
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from statgeo._checks import check_choice, check_int
+from statgeo.checks import check_choice, check_int
 from statgeo.grid import ParameterGrid
 
 __all__ = [

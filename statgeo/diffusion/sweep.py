@@ -21,8 +21,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import xarray as xr
 
-from statgeo._checks import check_int
-from statgeo._xrutil import config_attr, versions
+from statgeo.checks import check_int
+from statgeo.provenance import config_attr, versions
 from statgeo.diffusion.pipeline import LatentGenerator
 from statgeo.diffusion.slices import LatentSlice
 from statgeo.diffusion.embed import _disable

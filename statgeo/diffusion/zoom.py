@@ -24,7 +24,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import xarray as xr
 
-from statgeo._checks import check_int, check_real
+from statgeo.checks import check_int, check_real
 from statgeo.diffusion.embed import _disable
 from statgeo.diffusion.slices import LatentSlice, effective_resolution
 

@@ -1,57 +1,180 @@
 """Information geometry on parameter grids (array API; PyTorch for learned potentials).
 
-Public names are imported lazily (PEP 562 ``__getattr__``) so that ``import statgeo.geometry``
-works without PyTorch and stays cheap; importing this package registers the ``ds.statgeo``
-xarray accessor (:mod:`statgeo.geometry.accessor`).
-
-Modules: ``bregman``, ``families``, ``potential``, ``metric``, ``boundary``, ``geodesic``
-(Bregman divergences, test families, Hessian metric, curvature, phase boundaries, geodesics);
-``posterior`` (+ ``posterior_exact``, ``posterior_kernel``, ``posterior_neural``) and
-``logpartition`` (+ ``potentials``): posteriors on a grid and log-partition fitting;
-``plot``: figures.
+From samples to geometry (docs/geometry_fitting.md): a posterior estimator turns the samples
+drawn at each grid point into posteriors over the grid (:func:`exact_posterior`,
+:class:`NeuralGridPosterior`, :func:`feature_kernel_posterior`); :func:`fit_log_partition`
+learns a log-partition function Φ whose Bregman divergences explain them; the Fisher metric is
+g = ∇²Φ. The metric layer (docs/geometry_metric.md) works on any potential or metric field:
+Bregman divergences, test families with closed forms, Christoffel symbols and curvature,
+phase-boundary detection and geodesics. Importing this package registers the ``ds.statgeo``
+xarray accessor. PyTorch is needed only by the learned parts (neural posterior, fitting) and
+is imported when they run.
 """
 
-from __future__ import annotations
+from statgeo.geometry.accessor import StatgeoAccessor
+from statgeo.geometry.boundary import BoundaryDistance, boundary_distance, boundary_score, extract_boundaries
+from statgeo.geometry.bregman import bregman_divergence, bregman_matrix, bregman_matrix_from_grid
+from statgeo.geometry.families import (
+    Bernoulli,
+    ExponentialFamily,
+    Gaussian1D,
+    GaussianFixedCov,
+    MultivariateGaussian,
+    Poisson,
+)
+from statgeo.geometry.geodesic import (
+    ExponentialMapResult,
+    GeodesicResult,
+    StraightComparison,
+    compare_with_straight,
+    discrete_energy,
+    exponential_map,
+    geodesic_bvp,
+    geodesic_distance,
+    path_length,
+)
+from statgeo.geometry.logpartition import FittedPotential, affine_align, fit_log_partition
+from statgeo.geometry.metric import (
+    as_metric_fn,
+    check_metric,
+    christoffel_symbols,
+    covariance_metric,
+    gaussian_curvature,
+    hessian_metric,
+    metric_derivatives,
+    metric_on_grid,
+    pull_back,
+    volume_element,
+)
+from statgeo.geometry.plot import (
+    label_from_attrs,
+    plot_boundaries,
+    plot_geodesics,
+    plot_metric,
+    plot_reference_vs_reconstruction,
+)
+from statgeo.geometry.posterior import (
+    POSTERIOR_DIMS,
+    check_grid,
+    check_posterior,
+    posterior_dataarray,
+    posterior_kl,
+    posterior_moments,
+    recorded_grid_mismatch,
+)
+from statgeo.geometry.posterior_exact import (
+    average_per_origin,
+    bundle_sums,
+    cut_bundles,
+    exact_likelihood_posterior,
+    exact_posterior,
+)
+from statgeo.geometry.posterior_kernel import (
+    feature_kernel_posterior,
+    kernel_effective_temperature,
+    select_kernel_temperature,
+    splat_matrix,
+    statistic_metric_on_grid,
+    width_effective_temperature,
+)
+from statgeo.geometry.posterior_neural import NeuralGridPosterior
+from statgeo.geometry.potential import (
+    AnalyticPotential,
+    GridPotential,
+    Potential,
+    fd_gradient,
+    fd_hessian_from_values,
+    fd_jacobian,
+    third_derivative,
+)
+from statgeo.geometry.potential_from_metric import PotentialFit, grid_gradient, potential_from_metric
+from statgeo.geometry.statistic_metric import (
+    StatisticMetric,
+    gaussian_statistic_metric,
+    mean_jacobian,
+    statistic_metric,
+    statistic_moments,
+)
 
-import importlib
-from typing import Any
-
-from statgeo.geometry import accessor as _accessor  # noqa: F401  (registers ds.statgeo)
-
-_EXPORTS: dict[str, str] = {}
-
-
-def _add(module: str, names: list[str]) -> None:
-    for n in names:
-        _EXPORTS[n] = f"statgeo.geometry.{module}"
-
-
-_add("potential", ["Potential", "AnalyticPotential", "GridPotential"])
-_add("bregman", ["bregman_divergence", "bregman_matrix", "bregman_matrix_from_grid"])
-_add("families", ["ExponentialFamily", "Gaussian1D", "GaussianFixedCov", "Bernoulli", "Poisson",
-                  "MultivariateGaussian"])
-_add("metric", ["hessian_metric", "covariance_metric", "pull_back", "christoffel_symbols", "gaussian_curvature",
-                "volume_element", "metric_on_grid"])
-_add("boundary", ["boundary_score", "extract_boundaries", "boundary_distance"])
-_add("geodesic", ["geodesic_bvp", "exponential_map", "path_length", "geodesic_distance", "compare_with_straight"])
-_add("posterior", ["posterior_dataarray", "check_posterior", "posterior_moments", "posterior_kl"])
-_add("posterior_exact", ["exact_likelihood_posterior", "exact_posterior", "cut_bundles", "bundle_sums",
-                         "average_per_origin"])
-_add("posterior_kernel", ["feature_kernel_posterior", "select_kernel_temperature", "width_effective_temperature",
-                          "kernel_effective_temperature"])
-_add("posterior_neural", ["NeuralGridPosterior"])
-_add("logpartition", ["fit_log_partition", "FittedPotential", "affine_align"])
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__all__ = [
+    # potentials and divergences
+    "Potential",
+    "AnalyticPotential",
+    "GridPotential",
+    "fd_gradient",
+    "fd_jacobian",
+    "fd_hessian_from_values",
+    "third_derivative",
+    "bregman_divergence",
+    "bregman_matrix",
+    "bregman_matrix_from_grid",
+    "ExponentialFamily",
+    "Gaussian1D",
+    "GaussianFixedCov",
+    "Bernoulli",
+    "Poisson",
+    "MultivariateGaussian",
+    # metric, curvature, boundaries, geodesics
+    "hessian_metric",
+    "covariance_metric",
+    "pull_back",
+    "check_metric",
+    "metric_derivatives",
+    "christoffel_symbols",
+    "gaussian_curvature",
+    "volume_element",
+    "metric_on_grid",
+    "as_metric_fn",
+    "boundary_score",
+    "extract_boundaries",
+    "boundary_distance",
+    "BoundaryDistance",
+    "GeodesicResult",
+    "ExponentialMapResult",
+    "StraightComparison",
+    "geodesic_bvp",
+    "exponential_map",
+    "path_length",
+    "geodesic_distance",
+    "compare_with_straight",
+    "discrete_energy",
+    # posteriors
+    "POSTERIOR_DIMS",
+    "posterior_dataarray",
+    "check_posterior",
+    "check_grid",
+    "posterior_moments",
+    "posterior_kl",
+    "recorded_grid_mismatch",
+    "exact_likelihood_posterior",
+    "exact_posterior",
+    "cut_bundles",
+    "bundle_sums",
+    "average_per_origin",
+    "feature_kernel_posterior",
+    "select_kernel_temperature",
+    "kernel_effective_temperature",
+    "width_effective_temperature",
+    "splat_matrix",
+    "statistic_metric_on_grid",
+    "NeuralGridPosterior",
+    # fitting
+    "fit_log_partition",
+    "FittedPotential",
+    "affine_align",
+    "StatisticMetric",
+    "statistic_moments",
+    "mean_jacobian",
+    "gaussian_statistic_metric",
+    "statistic_metric",
+    "PotentialFit",
+    "potential_from_metric",
+    "grid_gradient",
+    # xarray and plots
+    "StatgeoAccessor",
+    "label_from_attrs",
+    "plot_metric",
+    "plot_boundaries",
+    "plot_geodesics",
+    "plot_reference_vs_reconstruction",
+]

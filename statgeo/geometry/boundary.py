@@ -35,8 +35,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .._checks import check_choice, check_int
-from ._array import as_float_array, check_finite, device_of, from_numpy, namespace, to_numpy
+from statgeo.checks import check_choice, check_int
+from statgeo.geometry._array import as_float_array, check_finite, device_of, from_numpy, namespace, to_numpy
 
 __all__ = ["boundary_score", "extract_boundaries", "boundary_distance", "BoundaryDistance"]
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ._array import as_float_array, check_finite, check_last_dim, device_of, from_numpy, namespace
-from .potential import GridPotential, Potential
+from statgeo.geometry._array import as_float_array, check_finite, check_last_dim, device_of, from_numpy, namespace
+from statgeo.geometry.potential import GridPotential, Potential
 
 __all__ = ["bregman_divergence", "bregman_matrix", "bregman_matrix_from_grid"]
 

@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_int
-from .._seeding import as_seed_sequence
-from ._array import as_float_array, check_finite, check_last_dim, device_of, namespace, to_numpy
+from statgeo.checks import check_int
+from statgeo.seeding import as_seed_sequence
+from statgeo.geometry._array import as_float_array, check_finite, check_last_dim, device_of, namespace, to_numpy
 
 __all__ = ["ExponentialFamily", "Gaussian1D", "GaussianFixedCov", "Bernoulli", "Poisson", "MultivariateGaussian"]
 
@@ -495,7 +495,7 @@ class MultivariateGaussian(ExponentialFamily):
         return xp.concat([top, bottom], axis=-2)
 
     def third_derivative(self, t):
-        from .potential import _symmetrise3, fd_jacobian
+        from statgeo.geometry.potential import _symmetrise3, fd_jacobian
 
         t, xp = self._t(t)
         return _symmetrise3(fd_jacobian(self.hessian, t, out_rank=2), xp)

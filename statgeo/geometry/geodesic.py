@@ -32,10 +32,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .._checks import check_choice, check_int
-from statgeo._threads import single_threaded_blas
+from statgeo.checks import check_choice, check_int
+from statgeo.threads import single_threaded_blas
 
-from ._array import (
+from statgeo.geometry._array import (
     as_float_array,
     check_finite,
     check_last_dim,
@@ -44,8 +44,8 @@ from ._array import (
     namespace,
     to_numpy,
 )
-from .metric import as_metric_fn, christoffel_symbols, metric_derivatives
-from .potential import Potential
+from statgeo.geometry.metric import as_metric_fn, christoffel_symbols, metric_derivatives
+from statgeo.geometry.potential import Potential
 
 __all__ = [
     "GeodesicResult",

@@ -17,17 +17,19 @@ returned :class:`FittedPotential` exposes Φ(t) = Ψ(u(t)) / n_eff in natural co
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import math
-from typing import Any
+import warnings
+from typing import Any, Iterator
 
 import numpy as np
 import xarray as xr
 
-from statgeo._checks import check_choice, check_int, check_real
-from statgeo._seeding import as_seed_sequence
-from statgeo._xrutil import config_attr
+from statgeo.checks import check_choice, check_int, check_real
+from statgeo.seeding import as_seed_sequence
+from statgeo.provenance import config_attr
 from statgeo.geometry.posterior import check_grid, check_posterior
 from statgeo.grid import ParameterGrid
 
@@ -38,6 +40,19 @@ log = logging.getLogger(__name__)
 LOSSES = ("jsd", "mse")
 OPTIMIZERS = ("lbfgs", "adam")
 DEFAULT_MODEL = "icnn"
+
+
+@contextlib.contextmanager
+def _quiet_torch_decompositions() -> Iterator[None]:
+    """Silence torch's own deprecation warning when forward-mode AD first loads its decompositions.
+
+    ``torch.func.hessian`` (forward-over-reverse) imports ``torch._decomp.decompositions_for_jvp``
+    on first use, which calls the deprecated ``torch.jit.script`` internally (torch 2.14). The
+    warning concerns torch's code, not ours or the user's, and cannot be acted on here.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*is deprecated", category=FutureWarning)
+        yield
 
 
 def _torch():
@@ -111,15 +126,16 @@ class FittedPotential:
             return self._phi_flat(t[None, :])[0]
 
         outs = []
-        for s in range(0, max(flat.shape[0], 1), chunk):
-            xb = flat[s:s + chunk]
-            if what == "value":
-                with torch.no_grad():
-                    outs.append(self._phi_flat(xb))
-            elif what == "gradient":
-                outs.append(vmap(grad(f))(xb))
-            else:
-                outs.append(vmap(hessian(f))(xb))
+        with _quiet_torch_decompositions():
+            for s in range(0, max(flat.shape[0], 1), chunk):
+                xb = flat[s:s + chunk]
+                if what == "value":
+                    with torch.no_grad():
+                        outs.append(self._phi_flat(xb))
+                elif what == "gradient":
+                    outs.append(vmap(grad(f))(xb))
+                else:
+                    outs.append(vmap(hessian(f))(xb))
         out = torch.cat(outs, 0) if outs else torch.zeros((0,))
         tail = {"value": (), "gradient": (self.dim,), "hessian": (self.dim, self.dim)}[what]
         out = out.reshape(tuple(batch) + tail).detach()
@@ -487,7 +503,7 @@ def fit_log_partition(
 
     tdt = torch.float64 if dtype == "float64" else torch.float32
     torch.manual_seed(torch_seed)
-    from statgeo.geometry.potentials import build_model
+    from statgeo.geometry.potential_networks import build_model
 
     net = build_model(model, grid.ndim, kappa0, width=width, depth=depth, quadratic=quadratic).to(tdt)
     U_all = torch.as_tensor(U_np, dtype=tdt)

@@ -24,8 +24,8 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
-from .._checks import check_choice
-from ._array import (
+from statgeo.checks import check_choice
+from statgeo.geometry._array import (
     as_float_array,
     check_finite,
     check_last_dim,
@@ -35,7 +35,7 @@ from ._array import (
     namespace,
     to_numpy,
 )
-from .potential import Potential, fd_jacobian, third_derivative
+from statgeo.geometry.potential import Potential, fd_jacobian, third_derivative
 
 __all__ = [
     "hessian_metric",

@@ -18,60 +18,58 @@ Every estimator returns an ``xr.DataArray`` named ``"posterior"`` with dims
   diagnostics.
 
 The estimators live in :mod:`~statgeo.geometry.posterior_exact`,
-:mod:`~statgeo.geometry.posterior_kernel` and :mod:`~statgeo.geometry.posterior_neural`
-and are re-exported here (lazily, so that importing this module does not import torch).
+:mod:`~statgeo.geometry.posterior_kernel` and :mod:`~statgeo.geometry.posterior_neural`.
 """
 
 from __future__ import annotations
 
-import importlib
+import json
 from typing import Any, Mapping
 
 import numpy as np
 import xarray as xr
 
-from statgeo.grid import ParameterGrid
+from statgeo.grid import Axis, ParameterGrid
 
 __all__ = [
     "POSTERIOR_DIMS",
     "posterior_dataarray",
     "check_posterior",
     "check_grid",
+    "recorded_grid_mismatch",
     "posterior_moments",
     "posterior_kl",
-    # re-exported lazily
-    "exact_likelihood_posterior",
-    "exact_posterior",
-    "bundle_sums",
-    "cut_bundles",
-    "average_per_origin",
-    "feature_kernel_posterior",
-    "select_kernel_temperature",
-    "kernel_effective_temperature",
-    "width_effective_temperature",
-    "NeuralGridPosterior",
 ]
 
 POSTERIOR_DIMS = ("origin", "cell")
 
-_LAZY = {
-    "exact_likelihood_posterior": "statgeo.geometry.posterior_exact",
-    "exact_posterior": "statgeo.geometry.posterior_exact",
-    "bundle_sums": "statgeo.geometry.posterior_exact",
-    "cut_bundles": "statgeo.geometry.posterior_exact",
-    "average_per_origin": "statgeo.geometry.posterior_exact",
-    "feature_kernel_posterior": "statgeo.geometry.posterior_kernel",
-    "select_kernel_temperature": "statgeo.geometry.posterior_kernel",
-    "kernel_effective_temperature": "statgeo.geometry.posterior_kernel",
-    "width_effective_temperature": "statgeo.geometry.posterior_kernel",
-    "NeuralGridPosterior": "statgeo.geometry.posterior_neural",
-}
+def recorded_grid_mismatch(obj: Any, grid: ParameterGrid) -> str | None:
+    """Why ``grid`` differs from the grid recorded in ``obj.attrs["grid"]``, or None.
 
+    None also when nothing is recorded. A recorded grid whose coordinate map cannot be
+    rebuilt (an anonymous map) is compared by axes and natural names only.
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    Parameters
+    ----------
+    obj : xarray.DataArray or xarray.Dataset
+    grid : ParameterGrid
+
+    Returns
+    -------
+    str or None
+    """
+    text = getattr(obj, "attrs", {}).get("grid")
+    if text is None:
+        return None
+    try:
+        recorded = ParameterGrid.from_json(text)
+    except ValueError:
+        spec = json.loads(text)
+        axes = [Axis(a["name"], a["values"]) for a in spec.get("axes", [])]
+        if tuple(spec.get("natural_names", ())) != tuple(grid.natural_names):
+            return f"natural coordinates {tuple(spec.get('natural_names', ()))} vs {grid.natural_names}"
+        recorded = ParameterGrid(axes, grid.coordinate_map)
+    return recorded.mismatch(grid)
 
 
 def check_grid(grid: Any, *, name: str = "grid") -> ParameterGrid:
@@ -162,6 +160,10 @@ def check_posterior(
         if p.shape[1] != grid.size:
             raise ValueError(f"posterior has {p.shape[1]} cells but the grid has {grid.size} points "
                              f"(shape {grid.shape}); they must match")
+        why = recorded_grid_mismatch(posterior, grid)
+        if why is not None:
+            raise ValueError(f"grid is not the grid the posterior was computed on ({why}); pass the posterior's "
+                             "own grid (ParameterGrid.from_dataset(posterior))")
     if not np.isfinite(p).all():
         raise ValueError("posterior must be finite (no NaN or inf)")
     if (p < 0).any():

@@ -22,8 +22,8 @@ import numpy as np
 import xarray as xr
 from array_api_compat import array_namespace
 
-from statgeo._checks import check_int, check_real
-from statgeo._seeding import as_seed_sequence
+from statgeo.checks import check_int, check_real
+from statgeo.seeding import as_seed_sequence
 from statgeo.geometry.posterior import check_grid, posterior_dataarray
 from statgeo.grid import ParameterGrid
 

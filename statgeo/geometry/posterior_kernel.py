@@ -29,8 +29,8 @@ import numpy as np
 import xarray as xr
 from scipy import sparse
 
-from statgeo._checks import check_choice, check_int, check_real
-from statgeo._seeding import as_seed_sequence
+from statgeo.checks import check_choice, check_int, check_real
+from statgeo.seeding import as_seed_sequence
 from statgeo.geometry.posterior import check_grid, posterior_dataarray, posterior_moments
 from statgeo.grid import ParameterGrid
 

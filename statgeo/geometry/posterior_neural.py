@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from statgeo._checks import check_choice, check_int, check_real
-from statgeo._seeding import as_seed_sequence
+from statgeo.checks import check_choice, check_int, check_real
+from statgeo.seeding import as_seed_sequence
 from statgeo.geometry.posterior import check_grid, posterior_dataarray
 from statgeo.grid import ParameterGrid
 

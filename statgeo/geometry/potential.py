@@ -26,7 +26,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from ._array import (
+from statgeo.geometry._array import (
     as_float_array,
     check_finite,
     check_last_dim,
@@ -310,7 +310,7 @@ class GridPotential:
                  extrapolate: bool = False) -> None:
         from scipy.interpolate import NdBSpline, make_interp_spline
 
-        from .._checks import check_int
+        from statgeo.checks import check_int
 
         k = check_int("degree", degree, min=1, max=5)
         if isinstance(grid_axes_values, (str, bytes)) or not isinstance(grid_axes_values, Sequence):

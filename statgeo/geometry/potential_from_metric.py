@@ -40,7 +40,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import spsolve
 
-from statgeo._checks import check_real
+from statgeo.checks import check_real
 from statgeo.grid import ParameterGrid
 
 __all__ = ["PotentialFit", "potential_from_metric", "grid_gradient"]

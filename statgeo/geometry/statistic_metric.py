@@ -32,8 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm.auto import tqdm
 
-from statgeo._checks import check_int, check_real
-from statgeo._seeding import as_seed_sequence
+from statgeo.checks import check_int, check_real
+from statgeo.seeding import as_seed_sequence
 from statgeo.grid import ParameterGrid
 
 __all__ = [

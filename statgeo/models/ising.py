@@ -1,314 +1,138 @@
-"""The 2-D Ising model on an L×L torus: public API (Model protocol) and the sampling driver.
+"""The 2-D Ising model on an L×L torus: the model object and estimates from its samples.
 
-p(s | K, η) = exp(K B + η M − log Z(K, η)), B = Σ_⟨ij⟩ s_i s_j (2N bonds), M = Σ_i s_i,
-N = L², K = J/T, η = H/T (physics.md, "2-D Ising model"). The sufficient statistics are
-(B, M), so ∇ log Z = E[(B, M)] and the Fisher metric is Cov(B, M).
+H(s) = −J Σ_⟨ij⟩ s_i s_j − H Σ_i s_i on an L×L torus, N = L² spins. With K = J/T, η = H/T,
+B = Σ_⟨ij⟩ s_i s_j (2N bonds) and M = Σ_i s_i,
 
-Samplers (kernels in :mod:`statgeo.models.kernels`):
+    p(s | K, η) = exp(K B + η M − log Z(K, η)),
 
-* ``algorithm="metropolis"``: checkerboard Metropolis, Numba (xoshiro256**, SIMD lanes,
-  ``prange`` over replicas) or CuPy (Philox4x32-10), any (K, η); L must be even.
-* ``algorithm="wolff"``: Wolff single-cluster moves (Numba), with the ghost-spin acceptance at
-  η ≠ 0; any L ≥ 2.
-* ``algorithm="auto"``: Wolff on the Numba backend, Metropolis on CuPy.
-
-Burn-in and thinning (``"auto"``): a pilot run of ``PILOT_BURN`` + ``PILOT_SWEEPS`` sweeps per
-replica measures τ_int of B and |M| (Sokal window, :func:`statgeo.stats.
-integrated_autocorrelation_time`, in sweeps); with τ = max over both observables and the
-replicas of a grid point, burn-in = max(``MIN_BURN_IN``, ⌈20 τ⌉) sweeps in total (the pilot
-sweeps count towards it) and thin = max(1, ⌈2 τ⌉) sweeps between stored samples. See
-``docs/ising_sampling.md``.
+an exponential family with natural coordinates t = (K, η) and sufficient statistics (B, M), so
+∇ log Z = E[(B, M)] and the Fisher metric is g = ∇² log Z = Cov(B, M) (Onsager 1944; see
+docs/ising_exact.md and docs/ising_sampling.md). :class:`IsingModel` carries the sampler
+(:mod:`statgeo.models.ising_sampling`), the exact references (:mod:`statgeo.models.exact`), the
+Monte Carlo reference anchored to the exact η = 0 line (:mod:`statgeo.models.ising_reference`),
+the exact-likelihood posterior and the phase diagram.
 """
 
 from __future__ import annotations
 
-import importlib
-import logging
-from typing import Any, Callable
+import json
+from typing import Any
 
 import numpy as np
 import xarray as xr
-from tqdm.auto import tqdm
 
-from statgeo._checks import check_choice, check_int, check_real
-from statgeo._seeding import as_seed_sequence, xoshiro_states
-from statgeo._xrutil import config_attr, versions
-from statgeo.grid import CoordinateMap, ParameterGrid
-from statgeo.models.coordinates import ising_temperature_field_map
+from statgeo.checks import check_choice, check_int, check_real
+from statgeo.coordinates import CoordinateMap, ising_temperature_field_map
+from statgeo.geometry.posterior_exact import exact_posterior
+from statgeo.grid import ParameterGrid
+from statgeo.models.exact.ising import K_C, ising_exact
+from statgeo.models.ising_reference import ising_mc_reference
+from statgeo.models.ising_sampling import (
+    BURN_IN_TAUS,
+    MIN_BURN_IN,
+    SOKAL_C,
+    THIN_TAUS,
+    _check_L,
+    _resolve,
+    check_natural_grid,
+    run_chains,
+)
+from statgeo.models.physics_model import ExponentialFamilyModel, PhaseDiagram, per_site_reference, register_model
+from statgeo.provenance import config_attr, versions
+from statgeo.seeding import as_seed_sequence
 from statgeo.stats import Stats, estimate, integrated_autocorrelation_time, jackknife
 
-__all__ = [
-    "IsingModel",
-    "thermodynamics",
-    "sufficient_statistics",
-    "run_chains",
-    "check_natural_grid",
-    "BACKENDS",
-    "ALGORITHMS",
-]
+__all__ = ["IsingModel", "thermodynamics", "sufficient_statistics"]
 
-logger = logging.getLogger(__name__)
+#: largest linear size accepted: one L×L int8 configuration is 2^30 bytes at L = 32768
+MAX_L = 2**15
 
-BACKENDS = ("auto", "numba", "cupy")
-ALGORITHMS = ("auto", "metropolis", "wolff")
-#: pilot run lengths (sweeps) for the automatic burn-in/thinning rule, per algorithm
-PILOT_BURN = {"metropolis": 200, "wolff": 20}
-PILOT_SWEEPS = {"metropolis": 1000, "wolff": 200}
-#: minimal total burn-in (sweeps)
-MIN_BURN_IN = {"metropolis": 200, "wolff": 20}
-BURN_IN_TAUS = 20.0
-THIN_TAUS = 2.0
-#: Wolff calibration (warm-up moves, measured moves) fixing the moves per sweep ≈ N/⟨|C|⟩
-WOLFF_CALIBRATION = (50, 100)
-#: Sokal window constant used for τ_int
-SOKAL_C = 5.0
+REFERENCES = ("exact", "mc_anchored", "auto")
 
 
-# ----------------------------------------------------------------------------- validation
-def check_natural_grid(grid: ParameterGrid) -> tuple[np.ndarray, np.ndarray]:
-    """Validate an Ising grid and return its natural coordinates (K, η), each of shape (size,).
-
-    The grid must have natural names ("K", "eta"), either directly or through
-    :func:`~statgeo.models.coordinates.ising_temperature_field_map` from (T, H). Requires
-    T > 0 (when the grid has a ``T`` axis), K > 0 (ferromagnet) and finite K, η.
-    """
-    if not isinstance(grid, ParameterGrid):
-        raise TypeError(f"grid must be a statgeo.grid.ParameterGrid, got {type(grid).__name__}")
-    if tuple(grid.natural_names) != ("K", "eta"):
-        raise ValueError(
-            f"grid must have natural coordinates ('K', 'eta') (a (K, eta) grid, or a (T, H) grid with "
-            f"ising_temperature_field_map(J)); got natural names {grid.natural_names}"
-        )
-    if grid.size == 0:
-        raise ValueError("grid must not be empty")
-    if "T" in grid.names:
-        check_real("grid axis T (temperature)", grid["T"].values, low=0.0, low_inclusive=False)
-    with np.errstate(all="ignore"):
-        t = grid.natural_points()
-    K = check_real("grid coupling K = J/T", t[:, 0], low=0.0, low_inclusive=False, high=np.inf,
-                   high_inclusive=False)
-    eta = check_real("grid field eta = H/T", t[:, 1], low=-np.inf, high=np.inf, low_inclusive=False,
-                     high_inclusive=False)
-    return K.astype(np.float64), eta.astype(np.float64)
-
-
-def _check_L(L: Any, algorithm: str) -> int:
-    L = check_int("L", L, min=2)
-    if algorithm == "metropolis" and L % 2:
-        raise ValueError(
-            f"L must be even for the checkerboard Metropolis sampler (the two sublattices of an odd "
-            f"torus are not independent: a site and its wrapped neighbour share a colour), got L={L}; "
-            f"use algorithm='wolff' for odd L"
-        )
-    return L
-
-
-def _resolve(backend: str, algorithm: str) -> tuple[str, str]:
-    check_choice("backend", backend, BACKENDS)
-    check_choice("algorithm", algorithm, ALGORITHMS)
-    if backend == "auto":
-        backend = "numba"
-    if algorithm == "auto":
-        algorithm = "wolff" if backend == "numba" else "metropolis"
-    if backend == "cupy" and algorithm == "wolff":
-        raise ValueError("algorithm='wolff' is implemented for backend='numba' only; use backend='numba' "
-                         "or algorithm='metropolis' with backend='cupy'")
-    return backend, algorithm
-
-
-def _auto_or_int(name: str, value: Any, min: int) -> int | None:
-    if isinstance(value, str):
-        if value != "auto":
-            raise ValueError(f"{name} must be 'auto' or an integer >= {min}, got {value!r}")
-        return None
-    return check_int(name, value, min=min)
-
-
-def _child(ss: np.random.SeedSequence, k: int) -> np.random.SeedSequence:
-    """The k-th child of ``ss`` without mutating it (same seed → same children, always)."""
-    return np.random.SeedSequence(ss.entropy, spawn_key=tuple(ss.spawn_key) + (k,))
-
-
-# ----------------------------------------------------------------------------- engines
-class _NumbaEngine:
-    """Replica state and schedule runner for the Numba kernels."""
-
-    def __init__(self, K: np.ndarray, eta: np.ndarray, L: int, algorithm: str, ss: np.random.SeedSequence):
-        from statgeo.models.kernels import ising_numba as k
-
-        self.k = k
-        self.L = L
-        self.algorithm = algorithm
-        R = K.shape[0]
-        lanes = k.W if algorithm == "metropolis" else 1
-        self.rng = k.rng_lanes(xoshiro_states(ss, R * lanes), R, lanes)
-        init = np.where(eta < 0, -1, 1).astype(np.int8)[:, None, None] * np.ones((1, L, L), np.int8)
-        if algorithm == "metropolis":
-            self.state = k.pack(np.ascontiguousarray(init))
-            self.thr = k.metropolis_thresholds(K, eta)
-        else:
-            self.state = np.ascontiguousarray(init)
-            self.padd = k.wolff_thresholds(K)
-            self.eta = np.ascontiguousarray(eta, dtype=np.float64)
-            size = k.wolff_calibrate(self.state, self.padd, self.eta, self.rng, WOLFF_CALIBRATION[0],
-                                     WOLFF_CALIBRATION[1])
-            self.moves = np.maximum(1, np.rint(L * L / size)).astype(np.int64)
-
-    def run(self, burn: np.ndarray, thin: np.ndarray, n_rec: int, store: bool):
-        R = burn.shape[0]
-        L = self.L
-        spins = np.empty((R, n_rec if store else 0, L, L), np.int8)
-        B = np.empty((R, n_rec), np.int64)
-        M = np.empty((R, n_rec), np.int64)
-        burn = np.ascontiguousarray(burn, np.int64)
-        thin = np.ascontiguousarray(thin, np.int64)
-        if self.algorithm == "metropolis":
-            self.k.metropolis_schedule(self.state, self.thr, self.rng, burn, thin, spins, B, M)
-        else:
-            self.k.wolff_schedule(self.state, self.padd, self.eta, self.moves, self.rng, burn, thin, spins, B, M)
-        return spins, B, M
-
-
-def _make_engine(backend: str, K, eta, L, algorithm, ss):
-    if backend == "numba":
-        return _NumbaEngine(K, eta, L, algorithm, ss)
-    from statgeo.models.kernels.ising_cupy import CupyMetropolisEngine
-
-    return CupyMetropolisEngine(K, eta, L, ss)
-
-
-def _run_chunked(engine, burn, thin, n_rec, store, progress, desc):
-    """Run the schedule in ≤ 20 chunks of records so that a progress bar can advance."""
-    n_chunks = int(min(20, max(1, n_rec)))
-    edges = np.linspace(0, n_rec, n_chunks + 1).astype(int)
-    outs = []
-    zero = np.zeros_like(burn)
-    with tqdm(total=n_rec, desc=desc, disable=not progress, leave=False) as bar:
-        for c in range(n_chunks):
-            m = int(edges[c + 1] - edges[c])
-            if m == 0:
-                continue
-            outs.append(engine.run(burn if c == 0 else zero, thin, m, store))
-            bar.update(m)
-    spins = np.concatenate([o[0] for o in outs], axis=1)
-    B = np.concatenate([o[1] for o in outs], axis=1)
-    M = np.concatenate([o[2] for o in outs], axis=1)
-    return spins, B, M
-
-
-def run_chains(
-    K: np.ndarray,
-    eta: np.ndarray,
-    L: int,
-    n_samples: int,
-    *,
-    seed: int | np.random.SeedSequence,
-    backend: str = "auto",
-    algorithm: str = "auto",
-    burn_in: int | str = "auto",
-    thin: int | str = "auto",
-    replicas_per_point: int = 1,
-    store_spins: bool = True,
-    progress: bool = True,
-) -> dict[str, np.ndarray]:
-    """Sample the Ising model at a flat list of points (K_p, η_p); the engine behind ``sample``.
-
-    Returns a dict with ``spins`` (P, n, L, L) int8 (empty second axis if not ``store_spins``),
-    ``B``, ``M`` (P, n) int64, ``tau_int_B``, ``tau_int_M`` (P,) in sweeps, ``burn_in``,
-    ``thin`` (P,) int64 in sweeps, and the resolved ``backend``/``algorithm``. Samples of the
-    ``replicas_per_point`` independent replicas of a point are concatenated replica by replica.
-    """
-    backend, algorithm = _resolve(backend, algorithm)
-    L = _check_L(L, algorithm)
-    n_samples = check_int("n_samples", n_samples, min=1)
-    rpp = check_int("replicas_per_point", replicas_per_point, min=1)
-    burn_user = _auto_or_int("burn_in", burn_in, 0)
-    thin_user = _auto_or_int("thin", thin, 1)
-    K = np.atleast_1d(check_real("K", K, low=0.0, low_inclusive=False, high=np.inf, high_inclusive=False))
-    eta = np.atleast_1d(check_real("eta", eta, low=-np.inf, high=np.inf, low_inclusive=False,
-                                   high_inclusive=False))
-    if K.shape != eta.shape or K.ndim != 1:
-        raise ValueError(f"K and eta must be 1-D of the same shape, got {K.shape} and {eta.shape}")
-    ss = as_seed_sequence(seed)
-    P = K.shape[0]
-    R = P * rpp
-    Kr = np.repeat(K, rpp)
-    er = np.repeat(eta, rpp)
-    engine = _make_engine(backend, Kr, er, L, algorithm, _child(ss, 0))
-    n_per = -(-n_samples // rpp)
-
-    pilot_total = 0
-    tau_B = tau_M = None
-    if burn_user is None or thin_user is None:
-        pb, ps = PILOT_BURN[algorithm], PILOT_SWEEPS[algorithm]
-        _, Bp, Mp = _run_chunked(engine, np.full(R, pb), np.ones(R, np.int64), ps, False, progress,
-                                 "ising pilot")
-        pilot_total = pb + ps
-        tB = integrated_autocorrelation_time(Bp, axis=-1, c=SOKAL_C).reshape(P, rpp)
-        tM = integrated_autocorrelation_time(np.abs(Mp), axis=-1, c=SOKAL_C).reshape(P, rpp)
-        tau_B, tau_M = tB.max(axis=1), tM.max(axis=1)
-        tau = np.maximum(tau_B, tau_M)
-        if np.any(tau > ps / (4 * SOKAL_C)):
-            logger.warning("pilot run of %d sweeps is short for the largest tau_int=%.1f sweeps; "
-                           "pass burn_in/thin explicitly for such points", ps, float(tau.max()))
-    if burn_user is None:
-        burn_total = np.maximum(MIN_BURN_IN[algorithm], np.ceil(BURN_IN_TAUS * tau)).astype(np.int64)
-        burn_total = np.maximum(burn_total, pilot_total)
-    else:
-        burn_total = np.full(P, max(burn_user, pilot_total), np.int64)
-    thin_pt = (np.maximum(1, np.ceil(THIN_TAUS * tau)).astype(np.int64) if thin_user is None
-               else np.full(P, thin_user, np.int64))
-    extra = np.repeat(burn_total - pilot_total, rpp)
-    spins, B, M = _run_chunked(engine, extra, np.repeat(thin_pt, rpp), n_per, store_spins, progress,
-                               f"ising {algorithm} L={L}")
-    spins = spins.reshape((P, rpp * spins.shape[1]) + spins.shape[2:])[:, :n_samples if store_spins else 0]
-    B = B.reshape(P, rpp * n_per)[:, :n_samples]
-    M = M.reshape(P, rpp * n_per)[:, :n_samples]
-    if tau_B is None:  # no pilot: measure on the stored chain (an upper bound when thin > τ)
-        if n_samples >= 2:
-            tau_B = integrated_autocorrelation_time(B, axis=-1, c=SOKAL_C) * thin_pt
-            tau_M = integrated_autocorrelation_time(np.abs(M), axis=-1, c=SOKAL_C) * thin_pt
-        else:
-            tau_B = tau_M = np.full(P, np.nan)
-    return {"spins": spins, "B": B, "M": M, "tau_int_B": np.asarray(tau_B, np.float64),
-            "tau_int_M": np.asarray(tau_M, np.float64), "burn_in": burn_total, "thin": thin_pt,
-            "backend": backend, "algorithm": algorithm}
-
-
-# ----------------------------------------------------------------------------- the model
-class IsingModel:
+@register_model
+class IsingModel(ExponentialFamilyModel):
     """The 2-D Ising model on an L×L torus (coupling J, periodic boundaries).
 
-    Implements :class:`statgeo.models.base.ExponentialFamilyModel` with natural coordinates
-    t = (K, η) = (J/T, H/T) and sufficient statistics (B, M).
+    An exponential family in natural coordinates t = (K, η) = (J/T, H/T) with sufficient
+    statistics (B, M); physical parameters (T, H).
 
     Parameters
     ----------
     L : int
-        Linear size, L ≥ 2 (even for the checkerboard Metropolis sampler).
-    J : float
-        Coupling J > 0 (used by :meth:`natural_map` and :meth:`exact`).
+        Linear size, 2 ≤ L ≤ 32768 (even for the checkerboard Metropolis sampler).
+    J : float, default 1.0
+        Coupling J > 0 (the energy unit; enters the map (T, H) → (K, η)).
+
+    Raises
+    ------
+    TypeError
+        ``L`` is not an integer or ``J`` not a real number.
+    ValueError
+        ``L`` or ``J`` out of range.
 
     Examples
     --------
-    >>> from statgeo.grid import ParameterGrid
     >>> m = IsingModel(8)
-    >>> g = ParameterGrid.from_ranges(K=(0.3, 0.5, 3), eta=(0.0, 0.1, 2))
-    >>> ds = m.sample(g, 100, seed=1, progress=False)   # doctest: +SKIP
+    >>> g = m.natural_grid(K=(0.3, 0.5, 3), eta=(0.0, 0.1, 2))
+    >>> ds = m.sample(g, 100, seed=1, progress=False)
+    >>> ds.spins.dims
+    ('K', 'eta', 'sample', 'y', 'x')
+    >>> m.sufficient_statistics(ds).sizes["statistic"]
+    2
     """
 
-    parameter_names: tuple[str, ...] = ("T", "H")
+    name = "ising"
+    parameter_names = ("T", "H")
+    natural_names = ("K", "eta")
+    statistic_names = ("B", "M")
+    configuration_kind = "lattice2d"
+    configuration_variable = "spins"
+    mean_statistic_for = ("eta",)
+    sampler_backends = ("auto", "numba", "cupy")
 
     def __init__(self, L: int, J: float = 1.0) -> None:
-        self.L = check_int("L", L, min=2)
+        self.L = check_int("L", L, min=2, max=MAX_L)
         self.J = float(check_real("J", J, low=0.0, low_inclusive=False, high=np.inf, high_inclusive=False))
 
-    def __repr__(self) -> str:
-        return f"IsingModel(L={self.L}, J={self.J!r})"
+    @property
+    def n_sites(self) -> int:
+        """N = L² spins."""
+        return self.L * self.L
+
+    @property
+    def size(self) -> int:
+        """The linear size L."""
+        return self.L
+
+    def config(self) -> dict[str, Any]:
+        """``{"model": "ising", "L": L, "J": J}``."""
+        return {"model": self.name, "L": self.L, "J": self.J}
 
     def natural_map(self) -> CoordinateMap:
         """(T, H) → (K, η) = (J/T, H/T) with its Jacobian."""
         return ising_temperature_field_map(self.J)
+
+    def natural_grid(self, *, K: tuple[float, float, int], eta: tuple[float, float, int]) -> ParameterGrid:
+        """A grid regular in (K, η), laid out in (K, η) (the sampler's coordinates).
+
+        Parameters
+        ----------
+        K, eta : tuple
+            ``(start, stop, n)`` of each natural coordinate; K > 0.
+
+        Returns
+        -------
+        ParameterGrid
+            Axes ``K``, ``eta`` with the identity map (a grid regular in (K, η) is not a
+            tensor product in (T, H); use :meth:`natural_map` for physical coordinates).
+        """
+        grid = ParameterGrid.from_ranges(
+            K=K, eta=eta,
+            attrs={"K": {"long_name": "coupling K = J/T", "units": "1"},
+                   "eta": {"long_name": "reduced field η = H/T", "units": "1"}})
+        check_natural_grid(grid)
+        return grid
 
     def sample(
         self,
@@ -321,7 +145,7 @@ class IsingModel:
         burn_in: int | str = "auto",
         thin: int | str = "auto",
         replicas_per_point: int = 1,
-        progress: bool = True,
+        progress: bool | None = None,
     ) -> xr.Dataset:
         """Draw ``n_samples`` configurations from p(s | K, η) at every grid point.
 
@@ -335,7 +159,7 @@ class IsingModel:
         algorithm : "auto" (Wolff on Numba, Metropolis on CuPy), "metropolis" or "wolff".
         burn_in, thin : sweeps, or "auto" (pilot-run rule in the module docstring).
         replicas_per_point : independent chains per grid point (samples split between them).
-        progress : show a tqdm progress bar.
+        progress : show a progress bar (None: on a terminal only; ``TQDM_DISABLE=1`` hides it).
 
         Returns
         -------
@@ -377,7 +201,9 @@ class IsingModel:
                     "x": ("x", np.arange(L), {"long_name": "lattice column", "units": "1"})},
             attrs={
                 "title": f"2-D Ising model, {L}x{L} torus, samples",
-                "model": "ising",
+                "model": self.name,
+                "model_config": json.dumps(self.config()),
+                "grid": grid.to_json(),
                 "Conventions": "CF-1.8",
                 "config": config_attr({"L": L, "J": self.J, "n_samples": n_samples, "seed": as_seed_sequence(seed),
                                        "backend": out["backend"], "algorithm": out["algorithm"],
@@ -398,25 +224,94 @@ class IsingModel:
         return sufficient_statistics(samples)
 
     def exact(self, grid: ParameterGrid, method: str = "auto") -> xr.Dataset:
-        """Exact references over ``grid`` (delegates to ``statgeo.models.exact.ising.ising_exact``)."""
-        ising_exact = _exact_function("ising_exact")
+        """Exact references over ``grid``: :func:`statgeo.models.exact.ising_exact` with this L and J."""
         return ising_exact(grid, self.L, J=self.J, method=method)
 
+    def reference(self, grid: ParameterGrid, *, kind: str = "auto", n_samples: int = 256,
+                  seed: int | np.random.SeedSequence = 0, progress: bool | None = None,
+                  per_site: bool = False) -> xr.Dataset:
+        """Exact references where they exist, else Monte Carlo anchored to the exact η = 0 line.
 
-def _exact_function(name: str) -> Callable:
-    """Import an exact-reference function lazily (the exact sub-package is optional here)."""
-    for mod in ("statgeo.models.exact.ising", "statgeo.models.exact.ising_kaufman",
-                "statgeo.models.exact.ising_transfer", "statgeo.models.exact.ising_enumeration"):
-        try:
-            m = importlib.import_module(mod)
-        except ImportError:
-            continue
-        if hasattr(m, name):
-            return getattr(m, name)
-    raise ImportError(f"statgeo.models.exact provides no {name!r}")
+        Parameters
+        ----------
+        grid : ParameterGrid
+            Natural coordinates (K, η).
+        kind : {"auto", "exact", "mc_anchored"}
+            ``auto``: exact for L ≤ 12 (transfer matrix) or η = 0 everywhere (Kaufman), else
+            :func:`~statgeo.models.ising_reference.ising_mc_reference`.
+        n_samples : int, default 256
+            Samples per quadrature node of the Monte Carlo reference.
+        seed : int or SeedSequence, default 0
+            Seed of the Monte Carlo reference.
+        progress : bool or None
+            Progress bar of the Monte Carlo reference.
+        per_site : bool, default False
+            Divide ln Z, its gradient and the metric (and their errors) by N = L².
+
+        Returns
+        -------
+        xarray.Dataset
+            ``log_z``, ``grad_log_z``, ``metric`` (natural coordinates), ``*_error`` for the
+            Monte Carlo reference, attrs ``reference_label`` and ``metric_label``.
+        """
+        check_choice("kind", kind, REFERENCES)
+        if kind == "auto":
+            _, eta = check_natural_grid(grid)
+            kind = "exact" if (self.L <= 12 or bool(np.all(eta == 0.0))) else "mc_anchored"
+        if kind == "exact":
+            ref = self.exact(grid)
+            ref.attrs["reference_label"] = f"exact ({ref.attrs['method']}, L={self.L})"
+        else:
+            ref = ising_mc_reference(grid, self.L, n_samples, seed=seed, progress=progress)
+            ref.attrs["reference_label"] = f"Monte Carlo anchored to Kaufman's exact h=0 line (L={self.L})"
+        if per_site:
+            return per_site_reference(ref, self.n_sites, grid, reference_label=ref.attrs["reference_label"],
+                                      metric_label="Cov(B, M)/N")
+        ref.attrs["metric_label"] = "Cov(B, M)"
+        return ref
+
+    def exact_posterior(self, samples: xr.Dataset, grid: ParameterGrid, n: int, *,
+                        seed: int | np.random.SeedSequence, log_z: Any = None) -> xr.DataArray:
+        """Exact-likelihood posteriors of bundles of ``n`` samples, averaged per origin.
+
+        p(t | s_1..s_n) ∝ exp(⟨t, Σ_k f(s_k)⟩ − n log Z(t)) over the grid cells with
+        f = (B, M) (:func:`statgeo.geometry.exact_posterior`); effective temperature n/2.
+
+        Parameters
+        ----------
+        samples : xarray.Dataset
+            Output of :meth:`sample` on ``grid``.
+        grid : ParameterGrid
+        n : int
+            Samples per bundle.
+        seed : int or SeedSequence
+            Shuffles the samples of each origin before cutting bundles.
+        log_z : array_like, optional
+            Total log Z on the grid if already computed (default: :meth:`exact`).
+
+        Returns
+        -------
+        xarray.DataArray
+            Dims (origin, cell), see :mod:`statgeo.geometry.posterior`.
+        """
+        st = self.sufficient_statistics(samples).transpose(*grid.names, "sample", "statistic").values
+        st = st.reshape(grid.size, -1, len(self.statistic_names))
+        if log_z is None:
+            log_z = self.exact(grid)["log_z"].values
+        return exact_posterior(st, grid, log_z, n, seed=seed)
+
+    def phase_diagram(self) -> PhaseDiagram:
+        """The line η = 0, K > K_c (first-order in η) ending at the critical point (K_c, 0)."""
+        K = np.linspace(K_C, 5.0, 4001)
+        return PhaseDiagram(
+            lines={"eta=0, K>K_c": np.stack([K, np.zeros_like(K)], -1)},
+            points={"critical_point": (K_C, 0.0)},
+            line_ends={"critical_point": "eta=0, K>K_c"},
+            description="2-D Ising: first-order line eta = 0 for K > K_c = ln(1 + sqrt 2)/2, critical point K_c",
+        )
 
 
-# ----------------------------------------------------------------------------- estimates
+# ----------------------------------------------------------------------------- estimates from samples
 def sufficient_statistics(samples: xr.Dataset) -> xr.DataArray:
     """f(s) = (B, M) per sample, dims (…, sample, statistic) with statistic = ["B", "M"]."""
     if not isinstance(samples, xr.Dataset) or "B" not in samples or "M" not in samples:

@@ -15,7 +15,7 @@ end correction per interval, which the measured slope d⟨M⟩/dη = Var(M) make
 Nodes are independent chains, so the statistical error is
 σ²(I) = Σ_k w_k² σ²(⟨M⟩_k) + Σ_k c_k² σ²(Var(M)_k) with the rule's weights w_k, c_k.
 The gradient (⟨B⟩, ⟨M⟩) and the metric Cov(B, M) at each grid point are sample estimates
-(:func:`statgeo.models.ising.thermodynamics`: τ-corrected errors, blocked jackknife).
+(:func:`statgeo.models.thermodynamics`: τ-corrected errors, blocked jackknife).
 """
 
 from __future__ import annotations
@@ -25,11 +25,12 @@ import logging
 import numpy as np
 import xarray as xr
 
-from statgeo._checks import check_int
-from statgeo._seeding import as_seed_sequence
-from statgeo._xrutil import config_attr, versions
+from statgeo.checks import check_int
+from statgeo.seeding import as_seed_sequence
+from statgeo.provenance import config_attr, versions
 from statgeo.grid import ParameterGrid
-from statgeo.models.ising import check_natural_grid, run_chains
+from statgeo.models.exact.ising_kaufman import kaufman_log_z
+from statgeo.models.ising_sampling import check_natural_grid, run_chains
 from statgeo.stats import estimate, jackknife
 
 __all__ = ["ising_mc_reference", "quadrature_nodes", "anchored_integral"]
@@ -96,7 +97,7 @@ def ising_mc_reference(
     seed : int ≥ 0 or SeedSequence. n_quad : equal quadrature steps from 0 to the largest |η|
         on each side (the grid's own η values are added as nodes).
     backend, algorithm, burn_in, thin, replicas_per_point : passed to
-        :func:`statgeo.models.ising.run_chains`.
+        :func:`statgeo.models.run_chains`.
     n_blocks : jackknife blocks for the covariances.
 
     Returns
@@ -112,10 +113,6 @@ def ising_mc_reference(
     n_quad = check_int("n_quad", n_quad, min=1)
     n_blocks = check_int("n_blocks", n_blocks, min=2)
     n_samples = check_int("n_samples", n_samples, min=2 * n_blocks)
-    from statgeo.models.ising import _exact_function
-
-    kaufman_log_z = _exact_function("kaufman_log_z")
-
     # quadrature nodes per distinct K
     Ku = np.unique(K)
     node_sets = [quadrature_nodes(eta[K == k], n_quad) for k in Ku]

@@ -1,183 +1,126 @@
-"""The open TASEP: public API (Model protocol), samplers and exact references.
+"""The open TASEP: the model object (sampler, exact references, oracle posterior, phases).
 
 N sites; particles hop right at rate 1, enter site 1 at rate α and leave site N at rate β,
-α, β ∈ (0, 1]. Natural coordinates θ = (−ln α, −ln β) (:func:`statgeo.models.coordinates.
-tasep_rates_map`). Stationary law: the DEHP matrix product (Derrida, Evans, Hakim, Pasquier,
-J. Phys. A 26, 1493, 1993).
+α, β ∈ (0, 1]. The stationary law is the DEHP matrix product (Derrida, Evans, Hakim,
+Pasquier, J. Phys. A 26, 1493, 1993); ln Z_N is the log-partition function of a latent-count
+exponential family in θ = (−ln α, −ln β) (:func:`statgeo.coordinates.tasep_rates_map`), whose
+Hessian bounds the observable Fisher information F_obs from above (docs/tasep.md).
 
-Samplers
---------
-* ``method="exact"``: i.i.d. samples from the stationary law by sequential conditional sampling
-  in a finite matrix representation (:func:`~statgeo.models.exact.tasep_matrix.sample_exact`).
-* ``method="mc"``: continuous-time Monte Carlo (random-sequential update) of the physical
-  process, many independent replicas (Numba ``prange`` with xoshiro256** streams, or a CuPy
-  kernel with Philox4x32-10), see :func:`simulate_mc`.
-
-See ``docs/tasep.md`` for formulas, the burn-in rule and design choices.
+Samplers: ``method="exact"`` draws i.i.d. configurations from the stationary law by
+sequential conditional sampling in a finite matrix representation
+(:func:`statgeo.models.exact.sample_exact`); ``method="mc"`` runs the physical process
+(:func:`statgeo.models.tasep_mc.simulate_mc`).
 """
 
 from __future__ import annotations
 
-import logging
+import json
 import math
-from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import xarray as xr
-from tqdm.auto import tqdm
 
-from statgeo._checks import check_choice, check_int
-from statgeo._seeding import as_seed_sequence, xoshiro_states
-from statgeo._xrutil import config_attr, versions
-from statgeo.grid import CoordinateMap, ParameterGrid
-from statgeo.models.coordinates import tasep_rates_map
-from statgeo.models.exact.tasep import *  # noqa: F401,F403  (re-export of the exact API)
-from statgeo.models.exact.tasep import __all__ as _exact_all
+from statgeo.checks import check_choice, check_int
+from statgeo.coordinates import CoordinateMap, tasep_rates_map
+from statgeo.geometry.posterior import posterior_dataarray
+from statgeo.geometry.posterior_exact import average_per_origin, cut_bundles
+from statgeo.grid import Axis, ParameterGrid
 from statgeo.models.exact.tasep import check_tasep_grid, tasep_exact
-from statgeo.models.exact.tasep_closed import check_rates
-from statgeo.models.exact.tasep_matrix import sample_exact
-from statgeo.models.kernels import tasep_numba as _k
+from statgeo.models.exact.tasep_matrix import configuration_log_prob, enumerate_law, sample_exact
+from statgeo.models.physics_model import PhaseDiagram, PhysicsModel, per_site_reference, register_model
+from statgeo.models.tasep_mc import BACKENDS, _resolve_backend, simulate_mc
+from statgeo.progress import progress_bar
+from statgeo.provenance import config_attr, versions
+from statgeo.seeding import as_seed_sequence
 
-__all__ = ["TasepModel", "MCResult", "simulate_mc", "default_burn_in", "relaxation_time_estimate",
-           *_exact_all]
-
-logger = logging.getLogger(__name__)
+__all__ = ["TasepModel"]
 
 METHODS = ("exact", "mc")
-BACKENDS = ("auto", "numba", "cupy")
+#: largest N accepted by the model (the exact sampler is O(N²) per sample)
+MAX_N = 100_000
+#: the oracle posterior tabulates ln P over all 2^N configurations up to this N
+ORACLE_ENUMERATION_MAX_N = 16
 
 
-def relaxation_time_estimate(N: int, alpha: float, beta: float) -> float:
-    """Conservative relaxation-time scale (in units of time = sweeps) of the open TASEP.
-
-        t = N^{3/2}                                         if α ≥ ½ and β ≥ ½ (maximal current),
-        t = N · min(N, max(√N, 1/|α − β|, 1/|1 − 2 min(α, β)|))   otherwise.
-
-    Maximal-current phase: dynamic exponent z = 3/2 (KPZ). Low/high density: a kinematic wave
-    crosses the system in time ~ N/|1 − 2ρ| (ρ = min(α, β)), diverging at the continuous lines
-    α, β = ½ where z = 3/2 again; on the first-order line α = β < ½ the domain wall performs an
-    unbiased random walk (time ~ N²), and near it the wall drifts with speed |β − α|
-    (time ~ N/|β − α|). The rule never goes below N^{3/2} (safety margin), never above N².
-    """
-    N = check_int("N", N, min=1)
-    al, be = (float(x) for x in check_rates(alpha, beta))
-    if al >= 0.5 and be >= 0.5:
-        return N ** 1.5
-    inv = [math.sqrt(N)]
-    if al != be:
-        inv.append(1.0 / abs(al - be))
-    else:
-        inv.append(math.inf)
-    m = min(al, be)
-    inv.append(1.0 / abs(1.0 - 2.0 * m) if m != 0.5 else math.inf)
-    return N * min(float(N), max(inv))
-
-
-def default_burn_in(N: int, alpha: float, beta: float, factor: float = 4.0) -> int:
-    """Default burn-in in sweeps: ``ceil(factor · relaxation_time_estimate) + 100``."""
-    return int(math.ceil(factor * relaxation_time_estimate(N, alpha, beta))) + 100
-
-
-@dataclass(frozen=True)
-class MCResult:
-    """Output of :func:`simulate_mc` for one (α, β).
-
-    Attributes
-    ----------
-    snapshots : (n_replicas, n_snapshots, N) int8 configurations, ``spacing`` sweeps apart.
-    current : (n_replicas, N+1) measured current per bond (hops / measurement time);
-        bond 0 = entry, bond i = site i → i+1, bond N = exit.
-    density : (n_replicas, N) time-averaged occupation (sampled once per sweep).
-    burn_in, spacing : sweeps; measurement time = n_snapshots · spacing per replica.
-    """
-
-    snapshots: np.ndarray
-    current: np.ndarray
-    density: np.ndarray
-    burn_in: int
-    spacing: int
-    backend: str
-
-
-def _resolve_backend(backend: str) -> str:
-    from statgeo.models.kernels.tasep_cupy import cupy_available
-
-    backend = check_choice("backend", backend, BACKENDS)
-    if backend == "auto":
-        return "cupy" if cupy_available() else "numba"
-    if backend == "cupy" and not cupy_available():
-        raise ValueError("backend='cupy' needs CuPy and a CUDA device; use backend='numba' or 'auto'")
-    return backend
-
-
-def simulate_mc(N: int, alpha: float, beta: float, n_replicas: int, n_snapshots: int, *,
-                seed: int | np.random.SeedSequence, burn_in: int | None = None, spacing: int | None = None,
-                backend: str = "auto") -> MCResult:
-    """Continuous-time Monte Carlo of the open TASEP (random-sequential update), many replicas.
-
-    Each attempt picks one of the N + 1 bonds uniformly and fires it with probability equal to its
-    rate (α at the entry, 1 in the bulk, β at the exit) when allowed; N + 1 attempts are one unit
-    of time (uniformisation of the Markov jump process with total rate N + 1, so the embedded
-    chain has the exact stationary law). Every replica starts empty, runs ``burn_in`` sweeps
-    (default :func:`default_burn_in`), then records ``n_snapshots`` configurations ``spacing``
-    sweeps apart (default N), counting hops per bond and the time-averaged density.
-    """
-    N = check_int("N", N, min=1)
-    al, be = (float(x) for x in check_rates(alpha, beta))
-    n_replicas = check_int("n_replicas", n_replicas, min=1)
-    n_snapshots = check_int("n_snapshots", n_snapshots, min=1)
-    burn_in = default_burn_in(N, al, be) if burn_in is None else check_int("burn_in", burn_in, min=0)
-    spacing = N if spacing is None else check_int("spacing", spacing, min=1)
-    backend = _resolve_backend(backend)
-    ss = as_seed_sequence(seed)
-    logger.debug("simulate_mc: N=%d alpha=%g beta=%g replicas=%d burn_in=%d spacing=%d backend=%s",
-                 N, al, be, n_replicas, burn_in, spacing, backend)
-    if backend == "cupy":
-        from statgeo.models.kernels.tasep_cupy import mc_cupy
-
-        snaps, hops, occ = mc_cupy(N, al, be, n_replicas, n_snapshots, burn_in, spacing, ss)
-    else:
-        states = xoshiro_states(ss, n_replicas)
-        snaps = np.zeros((n_replicas, n_snapshots, N), dtype=np.int8)
-        hops = np.zeros((n_replicas, N + 1), dtype=np.int64)
-        occ = np.zeros((n_replicas, N), dtype=np.int64)
-        _k.mc_kernel(N, al, be, states, burn_in, spacing, snaps, hops, occ)
-    T = float(n_snapshots) * spacing
-    return MCResult(snaps, hops / T, occ / T, burn_in, spacing, backend)
-
-
-class TasepModel:
-    """The open TASEP with N sites, implementing :class:`statgeo.models.base.Model`.
+@register_model
+class TasepModel(PhysicsModel):
+    """The open TASEP with N sites; physical parameters (α, β), natural θ = (−ln α, −ln β).
 
     Parameters
     ----------
-    N : number of sites (≥ 1).
+    N : int
+        Number of sites, 1 ≤ N ≤ 100000.
+
+    Raises
+    ------
+    TypeError
+        ``N`` is not an integer.
+    ValueError
+        ``N`` out of range.
 
     Examples
     --------
-    >>> from statgeo.grid import ParameterGrid
-    >>> from statgeo.models.coordinates import tasep_rates_map
-    >>> g = ParameterGrid.from_ranges(alpha=(0.2, 0.9, 4), beta=(0.2, 0.9, 4), coordinate_map=tasep_rates_map())
-    >>> ds = TasepModel(10).sample(g, 16, seed=0)
+    >>> m = TasepModel(10)
+    >>> g = m.natural_grid(theta_alpha=(0.1, 2.0, 4), theta_beta=(0.1, 2.0, 4))
+    >>> ds = m.sample(g, 16, seed=0, progress=False)
     >>> ds.occupation.dims
     ('alpha', 'beta', 'sample', 'site')
     """
 
-    parameter_names: tuple[str, ...] = ("alpha", "beta")
+    name = "tasep"
+    parameter_names = ("alpha", "beta")
+    natural_names = ("theta_alpha", "theta_beta")
+    configuration_kind = "chain1d"
+    configuration_variable = "occupation"
 
     def __init__(self, N: int) -> None:
-        self.N = check_int("N", N, min=1)
+        self.N = check_int("N", N, min=1, max=MAX_N)
 
-    def __repr__(self) -> str:
-        return f"TasepModel(N={self.N})"
+    @property
+    def n_sites(self) -> int:
+        """N sites."""
+        return self.N
+
+    @property
+    def size(self) -> int:
+        """N sites."""
+        return self.N
+
+    def config(self) -> dict[str, Any]:
+        """``{"model": "tasep", "N": N}``."""
+        return {"model": self.name, "N": self.N}
 
     def natural_map(self) -> CoordinateMap:
         """(α, β) ↦ θ = (−ln α, −ln β)."""
         return tasep_rates_map()
 
+    def natural_grid(self, *, theta_alpha: tuple[float, float, int],
+                     theta_beta: tuple[float, float, int]) -> ParameterGrid:
+        """A grid regular in θ = (−ln α, −ln β), laid out in (α, β) = e^{−θ} (ascending).
+
+        Parameters
+        ----------
+        theta_alpha, theta_beta : tuple
+            ``(start, stop, n)`` of each natural coordinate, θ ≥ 0 (rates in (0, 1]).
+
+        Returns
+        -------
+        ParameterGrid
+            Axes ``alpha``, ``beta`` with :func:`~statgeo.coordinates.tasep_rates_map`.
+        """
+        axes = []
+        for name, label, spec in (("alpha", "entry rate α", theta_alpha), ("beta", "exit rate β", theta_beta)):
+            theta = ParameterGrid.from_ranges(**{f"theta_{name}": spec})[f"theta_{name}"].values
+            axes.append(Axis(name, np.sort(np.exp(-theta)), label, "1"))
+        grid = ParameterGrid(axes, tasep_rates_map())
+        check_tasep_grid(grid)
+        return grid
+
     def sample(self, grid: ParameterGrid, n_samples: int, *, seed: int | np.random.SeedSequence,
                method: str = "exact", backend: str = "auto", n_replicas: int | None = None,
-               burn_in: int | None = None, spacing: int | None = None) -> xr.Dataset:
+               burn_in: int | None = None, spacing: int | None = None,
+               progress: bool | None = None) -> xr.Dataset:
         """Draw ``n_samples`` configurations at every grid point.
 
         Parameters
@@ -190,6 +133,7 @@ class TasepModel:
         n_replicas : MC replicas per point (default min(n_samples, 64)); each records
             ceil(n_samples / n_replicas) snapshots, the first ``n_samples`` (replica-major) are kept.
         burn_in, spacing : MC sweeps (defaults :func:`default_burn_in`, N).
+        progress : show a progress bar (None: on a terminal only; ``TQDM_DISABLE=1`` hides it).
 
         Returns
         -------
@@ -221,7 +165,7 @@ class TasepModel:
             cur = np.empty(A.shape + (n_replicas, N + 1))
             dens = np.empty(A.shape + (n_replicas, N))
             burn = np.empty(A.shape, dtype=np.int64)
-        for m in tqdm(range(A.size), desc=f"TASEP {method} sampling", leave=False):
+        for m in progress_bar(range(A.size), desc=f"TASEP {method} sampling", progress=progress):
             i = np.unravel_index(m, A.shape)
             if method == "exact":
                 occ[i] = sample_exact(N, A[i], B[i], n_samples, children[m])
@@ -236,7 +180,7 @@ class TasepModel:
         coords = dict(grid.coords())
         coords["sample"] = ("sample", np.arange(n_samples), {"long_name": "sample index", "units": "1"})
         coords["site"] = ("site", np.arange(1, N + 1), {"long_name": "site index i", "units": "1"})
-        config = {"model": "tasep", "N": N, "n_samples": n_samples, "method": method, "backend": backend,
+        config = {"model": self.name, "N": N, "n_samples": n_samples, "method": method, "backend": backend,
                   "seed": ss, "grid": grid.to_json(), "versions": versions()}
         if method == "mc":
             data["current"] = (dims + ("replica", "bond"), cur,
@@ -252,11 +196,118 @@ class TasepModel:
                           burn_in="default_burn_in" if burn_in is None else burn_in,
                           sample_order="replica-major")
         ds = xr.Dataset(data, coords=coords)
-        ds.attrs.update({"title": f"open TASEP samples, N = {N}", "model": "tasep",
+        ds.attrs.update({"title": f"open TASEP samples, N = {N}", "model": self.name,
+                         "model_config": json.dumps(self.config()), "grid": grid.to_json(),
                          "config": config_attr(config),
                          "references": "Derrida, Evans, Hakim, Pasquier, J. Phys. A 26, 1493 (1993)"})
         return ds
 
-    def exact(self, grid: ParameterGrid, **kwargs) -> xr.Dataset:
-        """Exact references over ``grid``: :func:`~statgeo.models.exact.tasep.tasep_exact` with this N."""
-        return tasep_exact(grid, self.N, **kwargs)
+    def exact(self, grid: ParameterGrid, **options: Any) -> xr.Dataset:
+        """Exact references over ``grid``: :func:`statgeo.models.exact.tasep_exact` with this N."""
+        return tasep_exact(grid, self.N, **options)
+
+    def reference(self, grid: ParameterGrid, *, fisher: str = "auto", n_samples: int = 4096,
+                  seed: int | np.random.SeedSequence = 0, per_site: bool = False) -> xr.Dataset:
+        """Exact ln Z_N, its derivatives and the observable Fisher metric F_obs over ``grid``.
+
+        Parameters
+        ----------
+        grid : ParameterGrid
+            Axes ``alpha``, ``beta``.
+        fisher : {"auto", "enumeration", "samples"}
+            How F_obs is computed (exact enumeration up to N = 14 by default, else from
+            ``n_samples`` exact samples with exact scores).
+        n_samples : int, default 4096
+            Exact samples per grid point for ``fisher="samples"``.
+        seed : int or SeedSequence, default 0
+            Seed of those samples.
+        per_site : bool, default False
+            Divide ln Z_N, its derivatives and F_obs (and its error) by N.
+
+        Returns
+        -------
+        xarray.Dataset
+            ``log_z``, ``grad_log_z``, ``metric`` (= ∇²_θ ln Z_N), ``observable_fisher`` (+
+            ``_error``), ``current``; attrs ``reference_label``, ``metric_label``,
+            ``observable_fisher_label``.
+        """
+        ref = tasep_exact(grid, self.N, fisher=fisher, n_fisher_samples=n_samples, seed=seed, density=False)
+        fmethod = json.loads(ref.attrs["config"])["fisher"]["method"]
+        how = "exact enumeration" if fmethod == "enumeration" else "exact samples"
+        per = " / N" if per_site else ""
+        labels = {"reference_label": f"exact ln Z_N{per} (closed form, DEHP 1993, N={self.N})",
+                  "metric_label": f"Hessian of ln Z_N{per} (complete-data Fisher)",
+                  "observable_fisher_label": f"observable Fisher F_obs{per} ({how}, N={self.N})"}
+        if per_site:
+            return per_site_reference(ref, self.N, grid, **labels)
+        ref.attrs.update(labels)
+        return ref
+
+    def exact_posterior(self, samples: xr.Dataset, grid: ParameterGrid, n: int, *,
+                        seed: int | np.random.SeedSequence) -> xr.DataArray:
+        """Exact-likelihood posteriors of bundles of ``n`` configurations, averaged per origin.
+
+        p(θ_c | τ_1..τ_n) ∝ exp Σ_k ln P(τ_k | θ_c) over the grid cells (uniform prior), with
+        ln P from the matrix representation (Derrida et al. 1993); bundle posteriors averaged
+        per origin, effective temperature n/2. For N ≤ 16 the table of ln P over all 2^N
+        configurations is built per cell and looked up; beyond, ln P is evaluated per sample
+        and cell (O(C · samples · N²)).
+
+        Parameters
+        ----------
+        samples : xarray.Dataset
+            Output of :meth:`sample` on ``grid``.
+        grid : ParameterGrid
+        n : int
+            Configurations per bundle.
+        seed : int or SeedSequence
+            Shuffles the samples of each origin before cutting bundles.
+
+        Returns
+        -------
+        xarray.DataArray
+            Dims (origin, cell), see :mod:`statgeo.geometry.posterior`.
+        """
+        n = check_int("n", n, min=1)
+        x = self.configurations(samples).values
+        x = x.reshape((grid.size,) + x.shape[grid.ndim:])
+        return _exact_posterior_from_array(x, grid, self.N, n, seed)
+
+    def phase_diagram(self) -> PhaseDiagram:
+        """First-order line α = β < ½; continuous lines α = ½ (β ≥ ½) and β = ½ (α ≥ ½)."""
+        l2 = math.log(2.0)
+        s = np.linspace(0, 10, 4001)
+        return PhaseDiagram(
+            lines={"alpha=beta<1/2": np.stack([l2 + s, l2 + s], -1),
+                   "alpha=1/2": np.stack([np.full_like(s, l2), l2 * np.linspace(0, 1, s.size)], -1),
+                   "beta=1/2": np.stack([l2 * np.linspace(0, 1, s.size), np.full_like(s, l2)], -1)},
+            points={"triple_point": (l2, l2)},
+            description="open TASEP (N -> infinity): low density, high density, maximal current",
+        )
+
+
+def _exact_posterior_from_array(x: np.ndarray, grid: ParameterGrid, N: int, n: int,
+                                seed: int | np.random.SeedSequence) -> xr.DataArray:
+    """:meth:`TasepModel.exact_posterior` on an array x of shape (grid.size, S, N)."""
+    P = grid.points()
+    C = grid.size
+    xb = cut_bundles(x.astype(np.int8), n, seed=seed)  # (C, B, n, N)
+    Bn = xb.shape[1]
+    ll = np.zeros((C, Bn, C))
+    if N <= ORACLE_ENUMERATION_MAX_N:
+        w = 1 << (N - 1 - np.arange(N))
+        idx = (xb.astype(np.int64) * w).sum(-1)  # (C, B, n) configuration index (bit N−i = τ_i)
+        for c in range(C):
+            _, prob = enumerate_law(N, P[c, 0], P[c, 1])
+            ll[:, :, c] = np.log(prob)[idx].sum(-1)
+    else:
+        flat = xb.reshape(-1, N)
+        for c in range(C):
+            ll[:, :, c] = configuration_log_prob(flat, P[c, 0], P[c, 1]).reshape(C, Bn, n).sum(-1)
+    ll -= ll.max(-1, keepdims=True)
+    p = np.exp(ll)
+    p /= p.sum(-1, keepdims=True)
+    return posterior_dataarray(average_per_origin(p), grid, np.arange(C), estimator="exact_likelihood",
+                               n_per_bundle=n, effective_temperature=n / 2.0,
+                               attrs={"bundles_per_origin": int(Bn), "averaged": 1,
+                                      "temperature_derivation": "bundle average ∝ exp(-(n/2) D)"})

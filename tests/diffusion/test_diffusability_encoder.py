@@ -11,8 +11,8 @@ torch = pytest.importorskip("torch")
 
 from statgeo.diffusion.diffusability import (  # noqa: E402
     GaussianMixture,
-    analyze_encoder,
-    analyze_linear_gaussian,
+    analyse_encoder,
+    analyse_linear_gaussian,
     compression_penalty,
     compression_penalty_limit,
     curvature_injection_penalty,
@@ -95,7 +95,7 @@ def test_tangential_distortion_linear_in_delta():
     iso = tangential_distortion_penalty(0.1, deltas, variances=(1.0, 1.0))
     np.testing.assert_allclose(iso, 3 * deltas**2 / 1.1**2, rtol=0.01)
     # cross-check the closed form against the generic linear-Gaussian analysis (matrix route)
-    ds = analyze_linear_gaussian(tangential_encoder(0.04), np.diag([1.0, 0.25]), [0.1])
+    ds = analyse_linear_gaussian(tangential_encoder(0.04), np.diag([1.0, 0.25]), [0.1])
     assert float(ds.D_R[0]) == pytest.approx(float(dev[2]), rel=1e-10)
 
 
@@ -103,18 +103,18 @@ def test_scale_corrected_deviation_invariance():
     rng = np.random.default_rng(3)
     A = rng.normal(size=(3, 3))
     S = np.diag([1.0, 0.5, 0.1])
-    a = analyze_linear_gaussian(A, S, TAUS)
-    b = analyze_linear_gaussian(3.7 * A, S, TAUS)
+    a = analyse_linear_gaussian(A, S, TAUS)
+    b = analyse_linear_gaussian(3.7 * A, S, TAUS)
     np.testing.assert_allclose(a.D_R_scaled, b.D_R_scaled, rtol=1e-9)
     assert not np.allclose(a.D_R, b.D_R)
     Q, _ = np.linalg.qr(A)
-    c = analyze_linear_gaussian(2.5 * Q, S, TAUS)
+    c = analyse_linear_gaussian(2.5 * Q, S, TAUS)
     np.testing.assert_allclose(c.D_R_scaled, 0.0, atol=1e-12)
     assert float(c.attrs["scale"]) == pytest.approx(2.5)
     # empirical-law route (Monte Carlo, exact mixture scores): the same invariance with common seeds
     x = rng.normal(size=(300, 2))
-    e1 = analyze_encoder(lambda v: v @ torch.tensor([[1.0, 0.3], [0.0, 0.5]], dtype=torch.float64), x, [0.5, 2.0], n_mc=400)
-    e2 = analyze_encoder(lambda v: 4.0 * v @ torch.tensor([[1.0, 0.3], [0.0, 0.5]], dtype=torch.float64), x, [0.5, 2.0], n_mc=400)
+    e1 = analyse_encoder(lambda v: v @ torch.tensor([[1.0, 0.3], [0.0, 0.5]], dtype=torch.float64), x, [0.5, 2.0], n_mc=400)
+    e2 = analyse_encoder(lambda v: 4.0 * v @ torch.tensor([[1.0, 0.3], [0.0, 0.5]], dtype=torch.float64), x, [0.5, 2.0], n_mc=400)
     np.testing.assert_allclose(e1.D_R_scaled, e2.D_R_scaled, rtol=1e-6)
     assert float(e2.attrs["scale"]) == pytest.approx(4 * float(e1.attrs["scale"]))
 
@@ -134,7 +134,7 @@ def test_bilipschitz_bounds_gaussian_and_general():
     Ix = lambda t: gaussian_fisher_information(np.asarray(t), lx)  # noqa: E731
     t = np.geomspace(1e-3, 1e2, 7)
     for A in (rng.normal(size=(2, 2)), rng.normal(size=(3, 2))):
-        Iz = analyze_linear_gaussian(A, S, t).I_z.values
+        Iz = analyse_linear_gaussian(A, S, t).I_z.values
         for form in ("gaussian", "general"):
             lo, hi = linear_bilipschitz_bounds(A, Ix, t, form=form)
             assert np.all(lo <= Iz * (1 + 1e-12)) and np.all(Iz <= hi * (1 + 1e-12))
@@ -164,8 +164,8 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="tau"):
         curvature_injection_penalty(-1.0, 1.0)
     with pytest.raises(ValueError, match="x must"):
-        analyze_encoder(lambda v: v, np.ones(5), [1.0])
+        analyse_encoder(lambda v: v, np.ones(5), [1.0])
     with pytest.raises(ValueError, match="non-finite"):
-        analyze_encoder(lambda v: v * float("nan"), np.ones((5, 2)), [1.0])
+        analyse_encoder(lambda v: v * float("nan"), np.ones((5, 2)), [1.0])
     with pytest.raises(ValueError, match="cov"):
-        analyze_linear_gaussian(np.eye(2), np.eye(3), [1.0])
+        analyse_linear_gaussian(np.eye(2), np.eye(3), [1.0])

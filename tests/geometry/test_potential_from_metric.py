@@ -12,7 +12,7 @@ import pytest
 
 from statgeo.geometry.potential_from_metric import grid_gradient, potential_from_metric
 from statgeo.grid import Axis, ParameterGrid
-from statgeo.models.coordinates import tasep_rates_map
+from statgeo.coordinates import tasep_rates_map
 
 
 def lse(t: np.ndarray):

@@ -19,7 +19,7 @@ from statgeo.geometry.statistic_metric import (
     statistic_moments,
 )
 from statgeo.grid import ParameterGrid
-from statgeo.models.coordinates import tasep_rates_map
+from statgeo.coordinates import tasep_rates_map
 
 
 # ----------------------------------------------------------------- oracles

@@ -18,7 +18,7 @@ import pytest
 import xarray as xr
 
 from statgeo.grid import ParameterGrid
-from statgeo.models.coordinates import ising_temperature_field_map
+from statgeo.coordinates import ising_temperature_field_map
 from statgeo.models.exact.ising import (
     K_C,
     T_C,

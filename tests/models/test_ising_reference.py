@@ -83,7 +83,7 @@ def test_reference_bad_input():
 def test_reference_layout_matches_exact_and_grid_pullback():
     """Same variables/dims as ising_exact (where available); (T, H) grid pull-back is consistent."""
     pytest.importorskip("statgeo.models.exact.ising_kaufman")
-    from statgeo.models.coordinates import ising_temperature_field_map
+    from statgeo.coordinates import ising_temperature_field_map
 
     g = ParameterGrid.from_ranges(coordinate_map=ising_temperature_field_map(), T=[2.5], H=[0.0, 0.2])
     ds = ising_mc_reference(g, 4, 640, seed=1, n_quad=2, progress=False)

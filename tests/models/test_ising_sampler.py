@@ -16,9 +16,9 @@ import pytest
 import xarray as xr
 
 from statgeo.grid import ParameterGrid
-from statgeo.models.coordinates import ising_temperature_field_map
+from statgeo.coordinates import ising_temperature_field_map
 from statgeo.models.ising import IsingModel, sufficient_statistics, thermodynamics
-from statgeo._seeding import xoshiro_states
+from statgeo.seeding import xoshiro_states
 from statgeo.stats import estimate
 from statgeo.models.kernels import ising_numba as kn
 
@@ -219,10 +219,10 @@ def test_thermodynamics_records():
 
 
 def test_model_protocol():
-    from statgeo.models.base import ExponentialFamilyModel, Model
+    from statgeo.models import ExponentialFamilyModel, PhysicsModel
 
     m = IsingModel(8, J=1.5)
-    assert isinstance(m, Model) and isinstance(m, ExponentialFamilyModel)
+    assert isinstance(m, PhysicsModel) and isinstance(m, ExponentialFamilyModel)
     assert m.parameter_names == ("T", "H")
     t = m.natural_map().forward(np.array([[3.0, 0.3]]))
     np.testing.assert_allclose(t, [[0.5, 0.1]])

@@ -11,8 +11,8 @@ import pytest
 import xarray as xr
 
 from statgeo.grid import ParameterGrid
-from statgeo.models.coordinates import tasep_rates_map
-from statgeo.models.tasep import (
+from statgeo.coordinates import tasep_rates_map
+from statgeo.models.exact import (
     configuration_log_prob,
     configuration_scores,
     current,

@@ -12,18 +12,10 @@ import scipy.stats
 import xarray as xr
 
 from statgeo.grid import ParameterGrid
-from statgeo.models.base import Model
-from statgeo.models.coordinates import tasep_rates_map
-from statgeo.models.tasep import (
-    TasepModel,
-    current,
-    default_burn_in,
-    density_profile,
-    enumerate_law,
-    relaxation_time_estimate,
-    sample_exact,
-    simulate_mc,
-)
+from statgeo.models import PhysicsModel
+from statgeo.coordinates import tasep_rates_map
+from statgeo.models import TasepModel, default_burn_in, relaxation_time_estimate, simulate_mc
+from statgeo.models.exact import current, density_profile, enumerate_law, sample_exact
 from statgeo.stats import estimate
 
 #: p-value below which the χ² goodness-of-fit test fails (fixed seeds: the test is deterministic)
@@ -158,7 +150,7 @@ def _grid():
 
 def test_model_protocol_and_exact_sample_dataset():
     m = TasepModel(7)
-    assert isinstance(m, Model)
+    assert isinstance(m, PhysicsModel)
     assert m.natural_map().natural_names == ("theta_alpha", "theta_beta")
     g = _grid()
     ds = m.sample(g, 50, seed=1)

@@ -20,7 +20,7 @@ from validation.baselines import (
     statistic_baseline,
     vae_statistics,
 )
-from validation.errors import reconstruction_errors
+from validation.error_measures import reconstruction_errors
 
 
 def ising3():

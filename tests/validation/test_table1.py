@@ -125,19 +125,20 @@ def test_dask_chunked_sampling_matches_layout_and_resumes(tmp_path):
     written to zarr with completion markers; a rerun reuses the merged store."""
     distributed = pytest.importorskip("dask.distributed")
     from validation.table1_config import get_preset
-    from validation.table1_data import build_grid, get_samples, sample_array
+    from validation.table1_data import build_grid, build_model, get_samples, sample_array
 
     s = get_preset("tiny").models["tasep"]
-    grid = build_grid(s)
+    model = build_model(s)
+    grid = build_grid(s, model)
     with distributed.Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None) as client:
         ds = get_samples(s, 3, tmp_path, client=client, rows_per_chunk=4)
-    x = sample_array(ds, grid)
+    x = sample_array(ds, grid, model)
     assert x.shape == (grid.size, s.n_samples, s.size)
     assert set(np.unique(x)) <= {0.0, 1.0}
     markers = list(tmp_path.rglob("*.complete"))
     assert len(markers) == 1 and markers[0].name == "all.zarr.complete"  # chunk stores merged and removed
     again = get_samples(s, 3, tmp_path, rows_per_chunk=4)  # in-process call finds the finished store
-    np.testing.assert_array_equal(sample_array(again, grid), x)
+    np.testing.assert_array_equal(sample_array(again, grid, model), x)
 
 
 def test_report_only_rerenders_from_json(tiny_run):

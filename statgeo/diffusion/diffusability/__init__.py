@@ -3,13 +3,14 @@ MMSE and MMSE rate of the noised law along the diffusion path, and encoder penal
 
 Gu, Mardani, Lee, Zou, Lerman, "Latent diffusability via Fisher geometry", arXiv 2604.02751.
 Conventions: y = x + √τ n; VP x_t = √ᾱ x + √(1 − ᾱ) n ↔ y = x_t/√ᾱ, τ = (1 − ᾱ)/ᾱ.
-See ``docs/diffusability.md``.
+See ``docs/diffusability.md``. The small ε-prediction networks used by the toy checks are in
+:mod:`statgeo.diffusion.diffusability.toy_denoisers` (they need PyTorch).
 """
 
-from .encoder import (
+from statgeo.diffusion.diffusability.encoder import (
     activation_fisher,
-    analyze_encoder,
-    analyze_linear_gaussian,
+    analyse_encoder,
+    analyse_linear_gaussian,
     compression_penalty,
     compression_penalty_limit,
     curvature_encoder,
@@ -21,7 +22,7 @@ from .encoder import (
     tangential_distortion_penalty,
     tangential_encoder,
 )
-from .estimators import (
+from statgeo.diffusion.diffusability.estimators import (
     DiffusabilityEstimate,
     Estimate,
     ScoreFunction,
@@ -34,7 +35,7 @@ from .estimators import (
     mmse_rate_from_fisher,
     score_function,
 )
-from .gaussian import (
+from statgeo.diffusion.diffusability.gaussian import (
     alpha_bar_from_tau,
     covariance_spectrum,
     gaussian_diagnostics,
@@ -47,6 +48,45 @@ from .gaussian import (
     tau_from_timestep,
     timestep_from_tau,
 )
-from .quadrature import GaussianMixture, pushforward_fisher_1d, pushforward_fisher_curve
+from statgeo.diffusion.diffusability.quadrature import GaussianMixture, pushforward_fisher_1d, pushforward_fisher_curve
 
-__all__ = [n for n in dir() if not n.startswith("_") and n not in {"encoder", "estimators", "gaussian", "quadrature"}]
+__all__ = [
+    "activation_fisher",
+    "analyse_encoder",
+    "analyse_linear_gaussian",
+    "compression_penalty",
+    "compression_penalty_limit",
+    "curvature_encoder",
+    "curvature_injection_penalty",
+    "encoder_scale",
+    "fir_deviation",
+    "linear_bilipschitz_bounds",
+    "scale_corrected_fir_deviation",
+    "tangential_distortion_penalty",
+    "tangential_encoder",
+    "DiffusabilityEstimate",
+    "Estimate",
+    "ScoreFunction",
+    "diffusability_profile",
+    "estimate_diffusability",
+    "fisher_information",
+    "fisher_information_rate",
+    "fisher_information_rate_fd",
+    "mmse_from_fisher",
+    "mmse_rate_from_fisher",
+    "score_function",
+    "alpha_bar_from_tau",
+    "covariance_spectrum",
+    "gaussian_diagnostics",
+    "gaussian_fisher_information",
+    "gaussian_fisher_information_rate",
+    "gaussian_mmse",
+    "gaussian_mmse_rate",
+    "scheduler_taus",
+    "tau_from_alpha_bar",
+    "tau_from_timestep",
+    "timestep_from_tau",
+    "GaussianMixture",
+    "pushforward_fisher_1d",
+    "pushforward_fisher_curve",
+]

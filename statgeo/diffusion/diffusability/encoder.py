@@ -28,9 +28,9 @@ from typing import Any, Callable
 import numpy as np
 from array_api_compat import array_namespace
 
-from ..._checks import check_choice, check_int, check_real
-from .gaussian import covariance_spectrum, gaussian_fisher_information, gaussian_fisher_information_rate
-from .quadrature import GaussianMixture, pushforward_fisher_1d, pushforward_fisher_curve
+from statgeo.checks import check_choice, check_int, check_real
+from statgeo.diffusion.diffusability.gaussian import covariance_spectrum, gaussian_fisher_information, gaussian_fisher_information_rate
+from statgeo.diffusion.diffusability.quadrature import GaussianMixture, pushforward_fisher_1d, pushforward_fisher_curve
 
 __all__ = [
     "fir_deviation",
@@ -44,8 +44,8 @@ __all__ = [
     "curvature_injection_penalty",
     "activation_fisher",
     "linear_bilipschitz_bounds",
-    "analyze_linear_gaussian",
-    "analyze_encoder",
+    "analyse_linear_gaussian",
+    "analyse_encoder",
 ]
 
 
@@ -242,7 +242,7 @@ def linear_bilipschitz_bounds(A: Any, I_x: Callable[[np.ndarray], np.ndarray], t
 # analysis drivers
 
 
-def analyze_linear_gaussian(A: Any, cov: Any, taus) -> "xarray.Dataset":  # noqa: F821
+def analyse_linear_gaussian(A: Any, cov: Any, taus) -> "xarray.Dataset":  # noqa: F821
     """Exact I, R of x ~ N(μ, Σ) and z = A x ~ N(Aμ, AΣAᵀ) along τ, with D_R and D̃_R.
 
     Scale c² = tr(AΣAᵀ)/tr Σ. Returns an ``xarray.Dataset`` over ``tau`` with ``I_x``,
@@ -271,7 +271,7 @@ def analyze_linear_gaussian(A: Any, cov: Any, taus) -> "xarray.Dataset":  # noqa
     )
 
 
-def analyze_encoder(
+def analyse_encoder(
     encoder: Any,
     x: Any,
     taus,

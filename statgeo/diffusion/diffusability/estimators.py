@@ -31,9 +31,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..._checks import check_choice, check_int, check_real
-from ...stats import Stats
-from .gaussian import timestep_from_tau
+from statgeo.checks import check_choice, check_int, check_real
+from statgeo.stats import Stats
+from statgeo.diffusion.diffusability.gaussian import timestep_from_tau
 
 logger = logging.getLogger(__name__)
 
@@ -522,7 +522,7 @@ def diffusability_profile(model: Any, data: Any, taus, **kwargs):
     """
     import xarray as xr
 
-    from ..._xrutil import config_attr
+    from statgeo.provenance import config_attr
 
     ests = estimate_diffusability(model, data, taus, **kwargs)
     t = np.array([e.tau for e in ests])

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from array_api_compat import array_namespace
 
-from ..._checks import check_choice, check_real
+from statgeo.checks import check_choice, check_real
 
 __all__ = [
     "covariance_spectrum",

@@ -23,7 +23,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..._checks import check_int, check_real
+from statgeo.checks import check_int, check_real
 
 __all__ = ["GaussianMixture", "pushforward_fisher_1d", "pushforward_fisher_curve"]
 
@@ -162,7 +162,7 @@ class GaussianMixture:
         """
         import torch
 
-        from ...stats import Stats
+        from statgeo.stats import Stats
 
         tau = float(check_real("tau", tau, low=0.0, low_inclusive=False))
         n = check_int("n", n, min=2)

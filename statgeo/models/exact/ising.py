@@ -23,8 +23,9 @@ import logging
 import numpy as np
 import xarray as xr
 
-from statgeo._checks import check_choice, check_int, check_real
-from statgeo._xrutil import config_attr, versions
+from statgeo.checks import check_choice, check_int, check_real
+from statgeo.provenance import config_attr, versions
+from statgeo.coordinates import ising_temperature_field_map
 from statgeo.grid import ParameterGrid
 from statgeo.models.exact.ising_enumeration import ENUMERATION_L_MAX, IsingDensityOfStates
 from statgeo.models.exact.ising_kaufman import KAUFMAN_K_MAX, KAUFMAN_L_MAX, kaufman_log_z, kaufman_thermo
@@ -76,13 +77,11 @@ def _natural_grid(grid: ParameterGrid, J: float) -> ParameterGrid:
     if tuple(grid.natural_names) == _NATURAL:
         return grid
     if tuple(grid.names) == ("T", "H") and grid.coordinate_map.description == "identity":
-        from statgeo.models.coordinates import ising_temperature_field_map
-
         logger.info("grid in (T, H) without a map: using ising_temperature_field_map(J=%r)", J)
         return ParameterGrid(grid.axes, ising_temperature_field_map(J))
     raise ValueError(
         f"grid must have natural coordinates ('K', 'eta'): a grid in (K, eta) with the identity map, "
-        f"or in (T, H) with statgeo.models.coordinates.ising_temperature_field_map(J); got axes "
+        f"or in (T, H) with statgeo.coordinates.ising_temperature_field_map(J); got axes "
         f"{grid.names} with natural coordinates {tuple(grid.natural_names)}"
     )
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from statgeo._checks import check_broadcast_reals, check_int
+from statgeo.checks import check_broadcast_reals, check_int
 
 __all__ = ["IsingDensityOfStates", "ENUMERATION_L_MAX"]
 

@@ -36,7 +36,7 @@ import logging
 
 import numpy as np
 
-from statgeo._checks import check_int, check_real
+from statgeo.checks import check_int, check_real
 
 __all__ = ["kaufman_log_z", "kaufman_thermo", "KAUFMAN_K_MAX", "KAUFMAN_L_MAX"]
 

@@ -27,7 +27,7 @@ import math
 import numpy as np
 from scipy import integrate, special
 
-from statgeo._checks import check_real
+from statgeo.checks import check_real
 
 __all__ = [
     "K_C",

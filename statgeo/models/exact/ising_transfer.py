@@ -40,8 +40,8 @@ import logging
 
 import numpy as np
 
-from statgeo._checks import check_broadcast_reals, check_int
-from statgeo._threads import single_threaded_blas
+from statgeo.checks import check_broadcast_reals, check_int
+from statgeo.threads import single_threaded_blas
 
 __all__ = ["transfer_matrix_log_z", "transfer_matrix_thermo", "TRANSFER_MATRIX_L_MAX"]
 

@@ -18,9 +18,9 @@ import numpy as np
 import xarray as xr
 from tqdm.auto import tqdm
 
-from statgeo._checks import check_choice, check_int
-from statgeo._seeding import as_seed_sequence
-from statgeo._xrutil import config_attr, versions
+from statgeo.checks import check_choice, check_int
+from statgeo.seeding import as_seed_sequence
+from statgeo.provenance import config_attr, versions
 from statgeo.grid import ParameterGrid
 from statgeo.models.exact.tasep_closed import (
     check_rates,
@@ -43,6 +43,7 @@ from statgeo.models.exact.tasep_matrix import (
 )
 
 __all__ = [
+    "check_rates",
     "check_tasep_grid",
     "tasep_exact",
     "log_partition",
@@ -59,6 +60,7 @@ __all__ = [
     "sample_exact",
     "observable_fisher_enumeration",
     "observable_fisher_from_samples",
+    "MAX_ENUMERATION_N",
     "ENUMERATION_AUTO_MAX_N",
 ]
 
@@ -84,7 +86,7 @@ def check_tasep_grid(grid: ParameterGrid) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _jacobian(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """∂θ_i/∂p_j = diag(−1/α, −1/β) (statgeo.models.coordinates.tasep_rates_map)."""
+    """∂θ_i/∂p_j = diag(−1/α, −1/β) (statgeo.coordinates.tasep_rates_map)."""
     J = np.zeros(A.shape + (2, 2))
     J[..., 0, 0] = -1.0 / A
     J[..., 1, 1] = -1.0 / B

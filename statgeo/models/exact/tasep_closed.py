@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln
 
-from statgeo._checks import check_int, check_real
+from statgeo.checks import check_int, check_real
 from statgeo.models.kernels import tasep_numba as _k
 
 __all__ = [

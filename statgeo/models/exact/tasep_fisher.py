@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from statgeo._checks import check_int
-from statgeo._seeding import as_seed_sequence
+from statgeo.checks import check_int
+from statgeo.seeding import as_seed_sequence
 from statgeo.models.exact.tasep_closed import _check_N, check_rates, log_partition_derivatives
 from statgeo.models.exact.tasep_matrix import MAX_ENUMERATION_N, configuration_log_weight, sample_exact
 from statgeo.models.kernels import tasep_numba as _k

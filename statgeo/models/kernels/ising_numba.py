@@ -38,7 +38,7 @@ stride, a length of L/2 and no wrap-around branch: it vectorises.
 Wolff state: ``spins`` of shape (R, L, L) int8 in plain layout (viewed flat, L² sites).
 
 Random numbers: every replica owns ``W`` xoshiro256** lanes stored structure-of-arrays,
-``rng[r, word, lane]`` (uint64, seeded by :func:`statgeo._seeding.xoshiro_states`). Every second
+``rng[r, word, lane]`` (uint64, seeded by :func:`statgeo.seeding.xoshiro_states`). Every second
 row of a sublattice consumes ⌈L/(2W)⌉·W outputs (two 31-bit numbers each), output b·W + l
 coming from lane l.
 Each replica's stream depends only on its own state, so the output is identical for any

@@ -3,7 +3,7 @@
 xoshiro256** (Blackman & Vigna, "Scrambled linear pseudorandom number generators",
 ACM TOMS 47, 2021) passes BigCrush and PractRand; its state is 4×64 bits. Each lane (replica,
 SIMD lane, thread) owns one row of a ``(n_lanes, 4)`` uint64 state array seeded by
-:func:`statgeo._seeding.xoshiro_states`. The functions below are ``@njit(inline='always')``
+:func:`statgeo.seeding.xoshiro_states`. The functions below are ``@njit(inline='always')``
 so that a kernel that keeps a lane's four words in local variables vectorises.
 
 Conversions: ``to_unit_double(x) = (x >> 11) · 2⁻⁵³`` is uniform on [0, 1) with 53 random bits.

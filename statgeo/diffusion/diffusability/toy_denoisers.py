@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from ..._checks import check_int, check_real
+from statgeo.checks import check_int, check_real
 
 logger = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ import pytest
 import xarray as xr
 
 from statgeo.grid import ParameterGrid
-from statgeo.models.coordinates import ising_temperature_field_map
-from validation.errors import edge_mask, errors_to_dataframe, fit_alignment, reconstruction_errors
+from statgeo.coordinates import ising_temperature_field_map
+from validation.error_measures import edge_mask, errors_to_dataframe, fit_alignment, reconstruction_errors
 
 
 def as_ds(grid, F, G=None, M=None):

@@ -28,7 +28,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from statgeo._checks import check_choice, check_int
+from statgeo.checks import check_choice, check_int
+from statgeo.coordinates import CoordinateMap
 from statgeo.grid import ParameterGrid
 
 __all__ = ["Alignment", "fit_alignment", "edge_mask", "reconstruction_errors", "errors_to_dataframe"]
@@ -160,6 +161,7 @@ def reconstruction_errors(
     margin: int = 0,
     reference_error: Any = None,
     physical: bool = True,
+    physical_map: CoordinateMap | None = None,
 ) -> dict:
     """Align a reconstruction to a reference and measure F, ∇F and g errors over the grid.
 
@@ -173,7 +175,11 @@ def reconstruction_errors(
     margin : number of cells at every box edge excluded from the alignment and the errors.
     reference_error : optional dataset/mapping of one-sigma errors of the reference with the
         same variable names; adds ``ref_error_rms`` and ``ratio_to_ref_error`` to the records.
-    physical : also report errors in the grid (physical) coordinates.
+    physical : also report errors in physical coordinates.
+    physical_map : the map q ↦ t defining the physical coordinates q (default: the grid's own
+        coordinates). A grid regular in natural coordinates reports in the model's physical
+        coordinates with ``physical_map=model.natural_map()`` (the Jacobian ∂t/∂q at every cell
+        from :meth:`statgeo.grid.ParameterGrid.jacobian_to`).
 
     Returns
     -------
@@ -193,8 +199,13 @@ def reconstruction_errors(
     d = grid.ndim
     t = grid.natural_points().reshape(grid.shape + (d,))
     al = fit_alignment(Fr, Fc, t, mask=mask, scale=(kind == "scale+affine"))
-    nat, phys = grid.natural_names, grid.names
-    Jm = grid.jacobian().reshape(grid.shape + (d, d))
+    nat = grid.natural_names
+    if physical_map is None:
+        phys, Jm = grid.names, grid.jacobian()
+    else:
+        phys = tuple(physical_map.parameter_names) or grid.names
+        Jm = grid.jacobian_to(physical_map)
+    Jm = Jm.reshape(grid.shape + (d, d))
 
     records = []
     Fe = _get(reference_error, "log_z", grid, 0)

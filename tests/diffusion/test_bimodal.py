@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from statgeo.diffusion.toy import BimodalVP, lyapunov_formula, lyapunov_scan
+from statgeo.diffusion.bimodal import BimodalVP, lyapunov_formula, lyapunov_scan
 
 
 def _log_density(x, t, toy):

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from statgeo._checks import check_real
+from statgeo.checks import check_real
 
 __all__ = ["BimodalVP", "lyapunov_formula", "lyapunov_scan"]
 

@@ -1,0 +1,260 @@
+"""Sampling the 2-D Ising model: checkerboard Metropolis and Wolff chains with automatic burn-in.
+
+The engine behind :meth:`statgeo.models.IsingModel.sample` (kernels in
+:mod:`statgeo.models.kernels`):
+
+* ``algorithm="metropolis"``: checkerboard Metropolis, Numba (xoshiro256**, SIMD lanes,
+  ``prange`` over replicas) or CuPy (Philox4x32-10), any (K, η); L must be even.
+* ``algorithm="wolff"``: Wolff single-cluster moves (Numba), with the ghost-spin acceptance at
+  η ≠ 0; any L ≥ 2.
+* ``algorithm="auto"``: Wolff on the Numba backend, Metropolis on CuPy.
+
+Burn-in and thinning (``"auto"``): a pilot run of ``PILOT_BURN`` + ``PILOT_SWEEPS`` sweeps per
+replica measures τ_int of B and |M| (Sokal window, :func:`statgeo.stats.
+integrated_autocorrelation_time`, in sweeps); with τ = max over both observables and the
+replicas of a grid point, burn-in = max(``MIN_BURN_IN``, ⌈20 τ⌉) sweeps in total (the pilot
+sweeps count towards it) and thin = max(1, ⌈2 τ⌉) sweeps between stored samples. See
+``docs/ising_sampling.md``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from statgeo.checks import check_choice, check_int, check_real
+from statgeo.grid import ParameterGrid
+from statgeo.progress import progress_bar
+from statgeo.seeding import as_seed_sequence, xoshiro_states
+from statgeo.stats import integrated_autocorrelation_time
+
+__all__ = ["run_chains", "check_natural_grid", "BACKENDS", "ALGORITHMS"]
+
+logger = logging.getLogger(__name__)
+
+BACKENDS = ("auto", "numba", "cupy")
+ALGORITHMS = ("auto", "metropolis", "wolff")
+#: pilot run lengths (sweeps) for the automatic burn-in/thinning rule, per algorithm
+PILOT_BURN = {"metropolis": 200, "wolff": 20}
+PILOT_SWEEPS = {"metropolis": 1000, "wolff": 200}
+#: minimal total burn-in (sweeps)
+MIN_BURN_IN = {"metropolis": 200, "wolff": 20}
+BURN_IN_TAUS = 20.0
+THIN_TAUS = 2.0
+#: Wolff calibration (warm-up moves, measured moves) fixing the moves per sweep ≈ N/⟨|C|⟩
+WOLFF_CALIBRATION = (50, 100)
+#: Sokal window constant used for τ_int
+SOKAL_C = 5.0
+
+
+# ----------------------------------------------------------------------------- validation
+def check_natural_grid(grid: ParameterGrid) -> tuple[np.ndarray, np.ndarray]:
+    """Validate an Ising grid and return its natural coordinates (K, η), each of shape (size,).
+
+    The grid must have natural names ("K", "eta"), either directly or through
+    :func:`~statgeo.coordinates.ising_temperature_field_map` from (T, H). Requires
+    T > 0 (when the grid has a ``T`` axis), K > 0 (ferromagnet) and finite K, η.
+    """
+    if not isinstance(grid, ParameterGrid):
+        raise TypeError(f"grid must be a statgeo.grid.ParameterGrid, got {type(grid).__name__}")
+    if tuple(grid.natural_names) != ("K", "eta"):
+        raise ValueError(
+            f"grid must have natural coordinates ('K', 'eta') (a (K, eta) grid, or a (T, H) grid with "
+            f"ising_temperature_field_map(J)); got natural names {grid.natural_names}"
+        )
+    if grid.size == 0:
+        raise ValueError("grid must not be empty")
+    if "T" in grid.names:
+        check_real("grid axis T (temperature)", grid["T"].values, low=0.0, low_inclusive=False)
+    with np.errstate(all="ignore"):
+        t = grid.natural_points()
+    K = check_real("grid coupling K = J/T", t[:, 0], low=0.0, low_inclusive=False, high=np.inf,
+                   high_inclusive=False)
+    eta = check_real("grid field eta = H/T", t[:, 1], low=-np.inf, high=np.inf, low_inclusive=False,
+                     high_inclusive=False)
+    return K.astype(np.float64), eta.astype(np.float64)
+
+
+def _check_L(L: Any, algorithm: str) -> int:
+    L = check_int("L", L, min=2)
+    if algorithm == "metropolis" and L % 2:
+        raise ValueError(
+            f"L must be even for the checkerboard Metropolis sampler (the two sublattices of an odd "
+            f"torus are not independent: a site and its wrapped neighbour share a colour), got L={L}; "
+            f"use algorithm='wolff' for odd L"
+        )
+    return L
+
+
+def _resolve(backend: str, algorithm: str) -> tuple[str, str]:
+    check_choice("backend", backend, BACKENDS)
+    check_choice("algorithm", algorithm, ALGORITHMS)
+    if backend == "auto":
+        backend = "numba"
+    if algorithm == "auto":
+        algorithm = "wolff" if backend == "numba" else "metropolis"
+    if backend == "cupy" and algorithm == "wolff":
+        raise ValueError("algorithm='wolff' is implemented for backend='numba' only; use backend='numba' "
+                         "or algorithm='metropolis' with backend='cupy'")
+    return backend, algorithm
+
+
+def _auto_or_int(name: str, value: Any, min: int) -> int | None:
+    if isinstance(value, str):
+        if value != "auto":
+            raise ValueError(f"{name} must be 'auto' or an integer >= {min}, got {value!r}")
+        return None
+    return check_int(name, value, min=min)
+
+
+def _child(ss: np.random.SeedSequence, k: int) -> np.random.SeedSequence:
+    """The k-th child of ``ss`` without mutating it (same seed → same children, always)."""
+    return np.random.SeedSequence(ss.entropy, spawn_key=tuple(ss.spawn_key) + (k,))
+
+
+# ----------------------------------------------------------------------------- engines
+class _NumbaEngine:
+    """Replica state and schedule runner for the Numba kernels."""
+
+    def __init__(self, K: np.ndarray, eta: np.ndarray, L: int, algorithm: str, ss: np.random.SeedSequence):
+        from statgeo.models.kernels import ising_numba as k
+
+        self.k = k
+        self.L = L
+        self.algorithm = algorithm
+        R = K.shape[0]
+        lanes = k.W if algorithm == "metropolis" else 1
+        self.rng = k.rng_lanes(xoshiro_states(ss, R * lanes), R, lanes)
+        init = np.where(eta < 0, -1, 1).astype(np.int8)[:, None, None] * np.ones((1, L, L), np.int8)
+        if algorithm == "metropolis":
+            self.state = k.pack(np.ascontiguousarray(init))
+            self.thr = k.metropolis_thresholds(K, eta)
+        else:
+            self.state = np.ascontiguousarray(init)
+            self.padd = k.wolff_thresholds(K)
+            self.eta = np.ascontiguousarray(eta, dtype=np.float64)
+            size = k.wolff_calibrate(self.state, self.padd, self.eta, self.rng, WOLFF_CALIBRATION[0],
+                                     WOLFF_CALIBRATION[1])
+            self.moves = np.maximum(1, np.rint(L * L / size)).astype(np.int64)
+
+    def run(self, burn: np.ndarray, thin: np.ndarray, n_rec: int, store: bool):
+        R = burn.shape[0]
+        L = self.L
+        spins = np.empty((R, n_rec if store else 0, L, L), np.int8)
+        B = np.empty((R, n_rec), np.int64)
+        M = np.empty((R, n_rec), np.int64)
+        burn = np.ascontiguousarray(burn, np.int64)
+        thin = np.ascontiguousarray(thin, np.int64)
+        if self.algorithm == "metropolis":
+            self.k.metropolis_schedule(self.state, self.thr, self.rng, burn, thin, spins, B, M)
+        else:
+            self.k.wolff_schedule(self.state, self.padd, self.eta, self.moves, self.rng, burn, thin, spins, B, M)
+        return spins, B, M
+
+
+def _make_engine(backend: str, K, eta, L, algorithm, ss):
+    if backend == "numba":
+        return _NumbaEngine(K, eta, L, algorithm, ss)
+    from statgeo.models.kernels.ising_cupy import CupyMetropolisEngine
+
+    return CupyMetropolisEngine(K, eta, L, ss)
+
+
+def _run_chunked(engine, burn, thin, n_rec, store, progress, desc):
+    """Run the schedule in ≤ 20 chunks of records so that a progress bar can advance."""
+    n_chunks = int(min(20, max(1, n_rec)))
+    edges = np.linspace(0, n_rec, n_chunks + 1).astype(int)
+    outs = []
+    zero = np.zeros_like(burn)
+    with progress_bar(total=n_rec, desc=desc, progress=progress) as bar:
+        for c in range(n_chunks):
+            m = int(edges[c + 1] - edges[c])
+            if m == 0:
+                continue
+            outs.append(engine.run(burn if c == 0 else zero, thin, m, store))
+            bar.update(m)
+    spins = np.concatenate([o[0] for o in outs], axis=1)
+    B = np.concatenate([o[1] for o in outs], axis=1)
+    M = np.concatenate([o[2] for o in outs], axis=1)
+    return spins, B, M
+
+
+def run_chains(
+    K: np.ndarray,
+    eta: np.ndarray,
+    L: int,
+    n_samples: int,
+    *,
+    seed: int | np.random.SeedSequence,
+    backend: str = "auto",
+    algorithm: str = "auto",
+    burn_in: int | str = "auto",
+    thin: int | str = "auto",
+    replicas_per_point: int = 1,
+    store_spins: bool = True,
+    progress: bool | None = None,
+) -> dict[str, np.ndarray]:
+    """Sample the Ising model at a flat list of points (K_p, η_p); the engine behind ``sample``.
+
+    Returns a dict with ``spins`` (P, n, L, L) int8 (empty second axis if not ``store_spins``),
+    ``B``, ``M`` (P, n) int64, ``tau_int_B``, ``tau_int_M`` (P,) in sweeps, ``burn_in``,
+    ``thin`` (P,) int64 in sweeps, and the resolved ``backend``/``algorithm``. Samples of the
+    ``replicas_per_point`` independent replicas of a point are concatenated replica by replica.
+    """
+    backend, algorithm = _resolve(backend, algorithm)
+    L = _check_L(L, algorithm)
+    n_samples = check_int("n_samples", n_samples, min=1)
+    rpp = check_int("replicas_per_point", replicas_per_point, min=1)
+    burn_user = _auto_or_int("burn_in", burn_in, 0)
+    thin_user = _auto_or_int("thin", thin, 1)
+    K = np.atleast_1d(check_real("K", K, low=0.0, low_inclusive=False, high=np.inf, high_inclusive=False))
+    eta = np.atleast_1d(check_real("eta", eta, low=-np.inf, high=np.inf, low_inclusive=False,
+                                   high_inclusive=False))
+    if K.shape != eta.shape or K.ndim != 1:
+        raise ValueError(f"K and eta must be 1-D of the same shape, got {K.shape} and {eta.shape}")
+    ss = as_seed_sequence(seed)
+    P = K.shape[0]
+    R = P * rpp
+    Kr = np.repeat(K, rpp)
+    er = np.repeat(eta, rpp)
+    engine = _make_engine(backend, Kr, er, L, algorithm, _child(ss, 0))
+    n_per = -(-n_samples // rpp)
+
+    pilot_total = 0
+    tau_B = tau_M = None
+    if burn_user is None or thin_user is None:
+        pb, ps = PILOT_BURN[algorithm], PILOT_SWEEPS[algorithm]
+        _, Bp, Mp = _run_chunked(engine, np.full(R, pb), np.ones(R, np.int64), ps, False, progress,
+                                 "ising pilot")
+        pilot_total = pb + ps
+        tB = integrated_autocorrelation_time(Bp, axis=-1, c=SOKAL_C).reshape(P, rpp)
+        tM = integrated_autocorrelation_time(np.abs(Mp), axis=-1, c=SOKAL_C).reshape(P, rpp)
+        tau_B, tau_M = tB.max(axis=1), tM.max(axis=1)
+        tau = np.maximum(tau_B, tau_M)
+        if np.any(tau > ps / (4 * SOKAL_C)):
+            logger.warning("pilot run of %d sweeps is short for the largest tau_int=%.1f sweeps; "
+                           "pass burn_in/thin explicitly for such points", ps, float(tau.max()))
+    if burn_user is None:
+        burn_total = np.maximum(MIN_BURN_IN[algorithm], np.ceil(BURN_IN_TAUS * tau)).astype(np.int64)
+        burn_total = np.maximum(burn_total, pilot_total)
+    else:
+        burn_total = np.full(P, max(burn_user, pilot_total), np.int64)
+    thin_pt = (np.maximum(1, np.ceil(THIN_TAUS * tau)).astype(np.int64) if thin_user is None
+               else np.full(P, thin_user, np.int64))
+    extra = np.repeat(burn_total - pilot_total, rpp)
+    spins, B, M = _run_chunked(engine, extra, np.repeat(thin_pt, rpp), n_per, store_spins, progress,
+                               f"ising {algorithm} L={L}")
+    spins = spins.reshape((P, rpp * spins.shape[1]) + spins.shape[2:])[:, :n_samples if store_spins else 0]
+    B = B.reshape(P, rpp * n_per)[:, :n_samples]
+    M = M.reshape(P, rpp * n_per)[:, :n_samples]
+    if tau_B is None:  # no pilot: measure on the stored chain (an upper bound when thin > τ)
+        if n_samples >= 2:
+            tau_B = integrated_autocorrelation_time(B, axis=-1, c=SOKAL_C) * thin_pt
+            tau_M = integrated_autocorrelation_time(np.abs(M), axis=-1, c=SOKAL_C) * thin_pt
+        else:
+            tau_B = tau_M = np.full(P, np.nan)
+    return {"spins": spins, "B": B, "M": M, "tau_int_B": np.asarray(tau_B, np.float64),
+            "tau_int_M": np.asarray(tau_M, np.float64), "burn_in": burn_total, "thin": thin_pt,
+            "backend": backend, "algorithm": algorithm}
