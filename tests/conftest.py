@@ -1,7 +1,7 @@
 """Shared pytest configuration.
 
-* Thread counts are pinned (2-core CI machine): torch and Numba oversubscription made small
-  kernels 20× slower.
+* Thread counts and the quiet environment come from the root ``conftest.py`` (shared with the
+  doctests of the package).
 * ``gpu`` tests are skipped when CuPy or a CUDA device is missing.
 * ``xp`` fixture: the array namespaces the geometry layer is tested on (NumPy,
   array-api-strict, PyTorch CPU), after SciPy's ``scipy/conftest.py``.
@@ -9,26 +9,12 @@
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TQDM_DISABLE", "1")
-os.environ.setdefault("MPLBACKEND", "Agg")
-
 import numpy as np
 import pytest
 
-try:
-    import numba
-
-    numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
-except Exception:  # pragma: no cover - numba is a hard dependency
-    pass
-
+# environment and thread counts are set in the repository's root conftest.py
 try:
     import torch
-
-    torch.set_num_threads(2)
-    torch.set_num_interop_threads(1)
 except Exception:  # torch is optional (diffusion extra)
     torch = None
 

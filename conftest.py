@@ -1,0 +1,39 @@
+"""Pytest configuration shared by the test suite (``tests/``) and the doctests (``statgeo/``).
+
+* Quiet, headless runs: ``TQDM_DISABLE=1``, ``MPLBACKEND=Agg``.
+* Thread counts pinned for a 2-core machine: torch and Numba oversubscription made small
+  kernels 20× slower.
+* Doctests see ``np`` and ``xr`` without importing them.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TQDM_DISABLE", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import xarray as xr  # noqa: E402
+
+try:
+    import numba
+
+    numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+except Exception:  # pragma: no cover - numba is a hard dependency
+    pass
+
+try:
+    import torch
+
+    torch.set_num_threads(2)
+    torch.set_num_interop_threads(1)
+except Exception:  # torch is optional (diffusion extra)
+    pass
+
+
+@pytest.fixture(autouse=True)
+def _doctest_namespace(doctest_namespace):
+    doctest_namespace["np"] = np
+    doctest_namespace["xr"] = xr
