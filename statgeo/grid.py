@@ -301,6 +301,7 @@ class ParameterGrid:
         Parameters
         ----------
         obj : xarray.Dataset or xarray.DataArray
+            Data produced on a grid (samples, references, posteriors, fitted maps).
 
         Returns
         -------
@@ -441,15 +442,33 @@ class ParameterGrid:
 
     # ---------------------------------------------------------------- points
     def mesh(self) -> tuple[np.ndarray, ...]:
-        """Coordinate arrays of shape ``self.shape`` (matrix indexing)."""
+        """Coordinate arrays of the grid points (matrix indexing).
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            One array of shape ``self.shape`` per axis.
+        """
         return tuple(np.meshgrid(*[a.values for a in self.axes], indexing="ij"))
 
     def points(self) -> np.ndarray:
-        """All grid points in C order, shape ``(size, ndim)``, in grid coordinates."""
+        """All grid points in grid coordinates, in C order (last axis fastest).
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(size, ndim)``.
+        """
         return np.stack([m.ravel() for m in self.mesh()], axis=-1)
 
     def natural_points(self) -> np.ndarray:
-        """All grid points in natural coordinates, shape ``(size, ndim)``."""
+        """All grid points in natural coordinates, in C order.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(size, ndim)``.
+        """
         return self.to_natural(self.points())
 
     def to_natural(self, p: Any) -> np.ndarray:
@@ -625,13 +644,24 @@ class ParameterGrid:
 
     # ---------------------------------------------------------------- xarray
     def coords(self) -> dict:
-        """xarray coordinates: one 1-D coordinate per axis, with CF ``long_name``/``units``."""
+        """xarray coordinates: one 1-D coordinate per axis, with CF ``long_name``/``units``.
+
+        Returns
+        -------
+        dict
+            ``{name: (name, values, attrs)}``, ready for ``xr.Dataset(coords=...)``.
+        """
         return {a.name: (a.name, a.values, a.attrs) for a in self.axes}
 
     def natural_coords(self) -> dict:
-        """Natural coordinates as 2-D auxiliary coordinates over the grid dims.
+        """Natural coordinates as auxiliary coordinates over the grid dims.
 
         A natural coordinate whose name is also an axis name gets the suffix ``_natural``.
+
+        Returns
+        -------
+        dict
+            ``{name: (grid dims, values of shape self.shape, attrs)}``.
         """
         t = self.natural_points().reshape(self.shape + (self.ndim,))
         out = {}
@@ -641,10 +671,14 @@ class ParameterGrid:
         return out
 
     def to_json(self) -> str:
-        """A JSON description (axes with values and attrs, the coordinate map's spec).
+        """A JSON description: axes with values and attrs, and the coordinate map's spec.
 
         :meth:`from_json` and :meth:`from_dataset` read it back; a registered coordinate map
         is rebuilt, an anonymous one is recorded by description only.
+
+        Returns
+        -------
+        str
         """
         return json.dumps(
             {

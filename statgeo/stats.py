@@ -108,11 +108,31 @@ class Stats:
 
 
 def autocorrelation(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Normalised autocorrelation ρ(t) along ``axis`` by FFT (zero-padded, biased estimator).
+    """Normalised autocorrelation ρ(t) = C(t)/C(0) along ``axis``, by FFT.
 
-    A constant series has ρ ≡ 1 at t = 0 and 0 elsewhere by convention.
+    C(t) is the zero-padded, biased estimator (1/n) Σ_s (x_s − x̄)(x_{s+t} − x̄) (Sokal 1997,
+    §3). A constant series has ρ ≡ 1 at t = 0 and 0 elsewhere by convention.
+
+    Parameters
+    ----------
+    x : array_like
+        The series (any batch shape), finite.
+    axis : int, default -1
+        The time axis.
+
+    Returns
+    -------
+    numpy.ndarray
+        ρ(t) for t = 0 … n − 1, the shape of ``x``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``x`` is not a finite real array, or ``axis`` is out of range.
     """
-    x = np.moveaxis(np.asarray(x, dtype=np.float64), axis, -1)
+    x = check_array("x", x, dtype_kind="iuf", finite=True)
+    axis = check_int("axis", axis, min=-max(x.ndim, 1), max=max(x.ndim, 1) - 1)
+    x = np.moveaxis(x.astype(np.float64), axis, -1)
     n = x.shape[-1]
     xc = x - x.mean(axis=-1, keepdims=True)
     nfft = 1 << int(np.ceil(np.log2(2 * n)))
@@ -130,13 +150,30 @@ def integrated_autocorrelation_time(x: np.ndarray, axis: int = -1, c: float = 5.
 
     Parameters
     ----------
-    x : array, the series along ``axis`` (any leading batch shape).
-    c : window constant; 5 is usual for roughly exponential decay.
+    x : array_like
+        The series along ``axis`` (any batch shape), finite.
+    axis : int, default -1
+        The time axis.
+    c : float, default 5.0
+        Window constant (> 0); 5 is usual for roughly exponential decay (Sokal 1997, §3).
 
     Returns
     -------
-    τ_int, an array of the batch shape, at least ½.
+    numpy.ndarray
+        τ_int over the batch shape, at least ½ (½ for independent samples).
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``x`` is not a finite real array, ``axis`` out of range or ``c`` ≤ 0.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> float(integrated_autocorrelation_time(rng.standard_normal(4096))) < 1.0
+    True
     """
+    c = float(check_real("c", c, low=0.0, low_inclusive=False, high=np.inf, high_inclusive=False))
     rho = np.moveaxis(autocorrelation(x, axis=axis), axis, -1)
     n = rho.shape[-1]
     taus = 0.5 + np.cumsum(rho[..., 1:], axis=-1) - 0.0  # τ(W) for W = 1..n-1
@@ -196,16 +233,53 @@ def jackknife(
     n_blocks: int = 32,
     axis: int = -1,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Blocked jackknife estimate and error of ``func(*arrays)``.
+    """Blocked jackknife estimate and error of a derived quantity ``func(*arrays)``.
 
-    The series (all the same length along ``axis``) are cut into ``n_blocks`` contiguous blocks;
-    blocks longer than a few τ_int make the leave-one-block-out estimates nearly independent.
-    Returns ``(value, error)`` with value = func on all data and
-    error² = (B − 1)/B · Σ_b (f_b − f̄)² (Efron & Stein; Young, "Everything you wanted to know
-    about data analysis and fitting", 2015, §3.4).
+    The series (all the same length along ``axis``) are cut into B = ``n_blocks`` contiguous
+    blocks; blocks longer than a few τ_int make the leave-one-block-out estimates f_b nearly
+    independent, and error² = (B − 1)/B · Σ_b (f_b − f̄)² (Efron and Stein 1981; Young,
+    "Everything you wanted to know about data analysis and fitting", 2015, §3.4).
+
+    Parameters
+    ----------
+    func : callable
+        Maps the arrays (time along the last axis) to the estimate.
+    arrays : sequence of array_like
+        The series, finite, all of the same length along ``axis``.
+    n_blocks : int, default 32
+        Number of blocks, 2 ≤ n_blocks ≤ length of the series.
+    axis : int, default -1
+        The time axis.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(value, error)``: ``func`` on all data and the jackknife error.
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``func`` is not callable, the arrays are not finite real arrays of one length, or
+        ``n_blocks`` is out of range.
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(1).standard_normal(1000)
+    >>> value, error = jackknife(lambda a: a.var(axis=-1), [x])
+    >>> bool(abs(value - 1.0) < 4 * error)
+    True
     """
-    arrays = [np.moveaxis(np.asarray(a, dtype=np.float64), axis, -1) for a in arrays]
+    if not callable(func):
+        raise TypeError(f"func must be callable, got {type(func).__name__}")
+    if isinstance(arrays, np.ndarray) or not isinstance(arrays, (list, tuple)) or not arrays:
+        raise TypeError("arrays must be a non-empty list or tuple of arrays")
+    checked = [check_array(f"arrays[{i}]", a, dtype_kind="iuf", finite=True) for i, a in enumerate(arrays)]
+    axis = check_int("axis", axis, min=-checked[0].ndim, max=checked[0].ndim - 1)
+    arrays = [np.moveaxis(a.astype(np.float64), axis, -1) for a in checked]
+    if len({a.shape[-1] for a in arrays}) != 1:
+        raise ValueError(f"arrays must have the same length along axis {axis}, got {[a.shape[-1] for a in arrays]}")
     n = arrays[0].shape[-1]
+    n_blocks = check_int("n_blocks", n_blocks, min=2, max=max(n, 2))
     if n_blocks < 2 or n < n_blocks:
         raise ValueError(f"n_blocks must be in [2, n={n}], got {n_blocks}")
     m = (n // n_blocks) * n_blocks

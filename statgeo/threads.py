@@ -19,6 +19,17 @@ __all__ = ["single_threaded_blas"]
 
 @contextlib.contextmanager
 def single_threaded_blas() -> Iterator[None]:
-    """Run BLAS/LAPACK with one thread inside the block; restore the previous limits after."""
+    """Run BLAS/LAPACK with one thread inside the block; restore the previous limits after.
+
+    Yields
+    ------
+    None
+        Inside the ``with`` block BLAS uses one thread.
+
+    Examples
+    --------
+    >>> with single_threaded_blas():
+    ...     x = np.linalg.eigvalsh(np.eye(3))
+    """
     with threadpool_limits(limits=1, user_api="blas"):
         yield
