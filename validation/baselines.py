@@ -1,4 +1,4 @@
-"""The Table 1 baselines: Mean-as-Stat and PCA-VAE (validation.md, "Baselines").
+"""The Table 1 baselines: Mean-as-Stat and PCA-VAE (docs/baselines.md).
 
 Each baseline chooses a statistic s(x) ∈ R^k, then follows one principled route to the same
 outputs as the main method:
@@ -23,7 +23,7 @@ Statistics:
 
 The "PCA-VAE" row of Table 1 takes the better of the two variants (:func:`pick_better`:
 smallest mean normalised RMSE of F and ∇F after affine alignment against the reference), i.e.
-the baseline is given the benefit of the doubt. See ``docs/baselines.md``.
+the baseline is given the benefit of the doubt.
 
 Scale: Φ from g_s is the log-partition of *one sample*; pass ``normalisation = N`` (sites) to
 compare with a log Z per site. Everything is returned in natural coordinates.
@@ -36,9 +36,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import xarray as xr
-from tqdm.auto import tqdm
-
 from statgeo.checks import check_choice, check_int, check_real
+from statgeo.progress import progress_bar, progress_disabled
 from statgeo.seeding import as_seed_sequence
 from statgeo.provenance import config_attr
 from statgeo.geometry.potential_from_metric import potential_from_metric
@@ -61,11 +60,30 @@ log = logging.getLogger(__name__)
 
 # ------------------------------------------------------------------ input handling
 def as_sample_array(samples: Any, grid: ParameterGrid, *, sample_dim: str = "sample") -> np.ndarray:
-    """Samples as a float array of shape (*grid.shape, n_samples, n_features).
+    """Samples as an array of shape (*grid.shape, n_samples, n_features).
 
-    ``samples`` is an ``xarray.DataArray`` with the grid dims, ``sample_dim`` and any feature
-    dims (e.g. ``y, x`` or ``site``; flattened in their order), or an array of shape
-    (*grid.shape, n_samples, *feature_shape).
+    Parameters
+    ----------
+    samples : xarray.DataArray or array_like
+        A DataArray with the grid dims, ``sample_dim`` and any feature dims (e.g. ``y, x`` or
+        ``site``; flattened in their order), or an array of shape
+        (*grid.shape, n_samples, *feature_shape).
+    grid : ParameterGrid
+        The grid the samples were drawn on.
+    sample_dim : str, default "sample"
+        Name of the sample dim of a DataArray.
+
+    Returns
+    -------
+    numpy.ndarray
+        Real numbers (dtype kept), shape (*grid.shape, n_samples, n_features).
+
+    Raises
+    ------
+    TypeError
+        ``grid`` is not a ParameterGrid, ``samples`` is a Dataset or not real.
+    ValueError
+        Missing dims, sizes that do not match the grid, empty or non-finite samples.
     """
     if not isinstance(grid, ParameterGrid):
         raise TypeError(f"grid must be a ParameterGrid, got {type(grid).__name__}")
@@ -101,7 +119,18 @@ def as_sample_array(samples: Any, grid: ParameterGrid, *, sample_dim: str = "sam
 
 # ------------------------------------------------------------------ statistics
 def mean_statistic(x: np.ndarray) -> np.ndarray:
-    """s(x) = (1/D) Σ_i x_i over the feature axis: (*G, n, D) → (*G, n, 1)."""
+    """The Mean-as-Stat statistic s(x) = (1/D) Σ_i x_i over the feature axis.
+
+    Parameters
+    ----------
+    x : array_like
+        Samples, shape (*G, n, D).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, shape (*G, n, 1).
+    """
     return np.mean(np.asarray(x), axis=-1, keepdims=True, dtype=np.float64)
 
 
@@ -153,13 +182,22 @@ def pca_statistics(x: np.ndarray, *, k: int = 2, seed: int | np.random.SeedSeque
 
     Parameters
     ----------
-    x : (*G, n, D) samples (see :func:`as_sample_array`).
-    k : number of components, 1 ≤ k ≤ D.
-    seed : seed of the randomised solver (unused for D ≤ 2048).
+    x : array_like
+        Samples, shape (*G, n, D) (see :func:`as_sample_array`).
+    k : int, default 2
+        Number of components, 1 ≤ k ≤ D.
+    seed : int or numpy.random.SeedSequence, default 0
+        Seed of the randomised solver (unused for D ≤ 2048).
 
     Returns
     -------
-    (*G, n, k) statistics.
+    numpy.ndarray
+        The statistics, shape (*G, n, k).
+
+    Raises
+    ------
+    ValueError
+        ``x`` has fewer than 3 dims, or ``k`` is out of range.
     """
     x = np.asarray(x)
     if x.ndim < 3:
@@ -185,6 +223,7 @@ def vae_statistics(
     lr: float = 2e-3,
     seed: int | np.random.SeedSequence = 0,
     num_threads: int | None = 1,
+    progress: bool | None = None,
 ) -> np.ndarray:
     """Encoder means of a small VAE trained on the samples pooled over the grid.
 
@@ -197,9 +236,37 @@ def vae_statistics(
     for a network this small extra threads only add synchronisation overhead — 6× slower with
     2 threads on a loaded 2-core machine); ``None`` leaves torch's setting alone.
 
+    Parameters
+    ----------
+    x : array_like
+        Samples, shape (*G, n, D).
+    latent_dim : int, default 2
+        Latent dimension (the statistic's k).
+    hidden : int, default 64
+        Width of the hidden layers.
+    steps : int, default 400
+        Adam steps.
+    batch_size : int, default 256
+        Samples per minibatch.
+    lr : float, default 2e-3
+        Learning rate, > 0.
+    seed : int or numpy.random.SeedSequence, default 0
+        Seeds the initialisation and the minibatches (torch's global generator is not touched).
+    num_threads : int or None, default 1
+        torch threads while training (restored afterwards); None leaves them alone.
+    progress : bool or None, default None
+        Progress bar over the training steps (None: on a terminal only; ``TQDM_DISABLE=1``
+        hides it).
+
     Returns
     -------
-    (*G, n, latent_dim) encoder means m(x).
+    numpy.ndarray
+        The encoder means m(x), float64, shape (*G, n, latent_dim).
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad sizes, learning rate or thread count, or ``x`` with fewer than 3 dims.
     """
     import torch
 
@@ -211,6 +278,7 @@ def vae_statistics(
     steps = check_int("steps", steps, min=1)
     batch_size = check_int("batch_size", batch_size, min=1)
     lr = float(check_real("lr", lr, low=0.0, low_inclusive=False))
+    progress_disabled(progress)  # a bad switch fails here, before any work
     ss = as_seed_sequence(seed)
     D = x.shape[-1]
     X = x.reshape(-1, D)
@@ -227,12 +295,12 @@ def vae_statistics(
     if nthreads is not None:
         torch.set_num_threads(nthreads)
     try:
-        return _train_vae(torch, x, Xn, D, latent_dim, hidden, steps, batch_size, lr, ss, binary)
+        return _train_vae(torch, x, Xn, D, latent_dim, hidden, steps, batch_size, lr, ss, binary, progress)
     finally:
         torch.set_num_threads(old_threads)
 
 
-def _train_vae(torch, x, Xn, D, latent_dim, hidden, steps, batch_size, lr, ss, binary) -> np.ndarray:
+def _train_vae(torch, x, Xn, D, latent_dim, hidden, steps, batch_size, lr, ss, binary, progress=None) -> np.ndarray:
     Xt = torch.as_tensor(np.ascontiguousarray(Xn), dtype=torch.float32)
     gen = torch.Generator().manual_seed(int(ss.generate_state(1)[0]))
     act = torch.nn.SiLU
@@ -244,7 +312,7 @@ def _train_vae(torch, x, Xn, D, latent_dim, hidden, steps, batch_size, lr, ss, b
                                   torch.nn.Linear(hidden, D))
     opt = torch.optim.Adam(list(enc.parameters()) + list(dec.parameters()), lr=lr)
     M = Xt.shape[0]
-    for step in tqdm(range(steps), desc="VAE training", leave=False):
+    for step in progress_bar(range(steps), desc="VAE training", progress=progress):
         idx = torch.randint(0, M, (min(batch_size, M),), generator=gen)
         xb = Xt[idx]
         h = enc(xb)
@@ -290,17 +358,40 @@ def statistic_baseline(
 
     Parameters
     ----------
-    stats : (*grid.shape, n, k) statistics.
-    grid : the grid (every axis ≥ 3 points).
-    method : label stored in the attrs.
-    normalisation : positive divisor (e.g. the number of sites N for a log Z per site).
-    smooth, shrinkage, ridge, n_boot, seed : see :func:`statistic_metric`.
-    config : extra settings recorded in the ``config`` attr.
+    stats : array_like
+        The statistics, shape (*grid.shape, n, k).
+    grid : ParameterGrid
+        The grid (every axis ≥ 3 points).
+    method : str, default "statistic"
+        Label stored in the attrs.
+    normalisation : float, default 1.0
+        Positive divisor (e.g. the number of sites N for a log Z per site).
+    smooth : float, default 1.0
+        Gaussian smoothing of μ (and Σ) in grid cells (:func:`statistic_metric`).
+    shrinkage : float, default 0.0
+        Shrinkage of Σ toward its diagonal, in [0, 1].
+    ridge : float, default 1e-6
+        Relative ridge added to Σ.
+    n_boot : int, default 0
+        Bootstrap replicates for ``metric_error`` (0: none).
+    seed : int or numpy.random.SeedSequence, default 0
+        Seed of the bootstrap.
+    config : mapping, optional
+        Extra settings recorded in the ``config`` attr.
 
     Returns
     -------
-    ``xr.Dataset`` with ``log_z`` (grid dims), ``grad_log_z`` (grid dims, ``natural``),
-    ``metric`` (grid dims, ``natural``, ``natural_``) and, with ``n_boot > 0``, ``metric_error``.
+    xarray.Dataset
+        ``log_z`` (grid dims), ``grad_log_z`` (grid dims, ``natural``), ``metric`` (grid dims,
+        ``natural``, ``natural_``) and, with ``n_boot > 0``, ``metric_error``; attrs
+        ``method``, ``config`` and ``grid``.
+
+    Raises
+    ------
+    TypeError
+        ``grid`` is not a ParameterGrid.
+    ValueError
+        An axis with fewer than 3 points, a non-positive normalisation, or bad statistics.
     """
     if not isinstance(grid, ParameterGrid):
         raise TypeError(f"grid must be a ParameterGrid, got {type(grid).__name__}")
@@ -346,7 +437,29 @@ def mean_as_stat(
 ) -> xr.Dataset:
     """Mean-as-Stat baseline: s(x) = mean of x over its features → g_s → Φ, ∇Φ.
 
-    See :func:`statistic_baseline` for the parameters and the returned Dataset.
+    Parameters
+    ----------
+    samples : xarray.DataArray or array_like
+        Samples on the grid (:func:`as_sample_array`).
+    grid : ParameterGrid
+        The grid.
+    sample_dim : str, default "sample"
+        Sample dim of a DataArray.
+    normalisation : float, default 1.0
+        Positive divisor (N for a log Z per site).
+    smooth : float, default 1.0
+        Smoothing in grid cells (:func:`statistic_baseline`).
+    ridge : float, default 1e-6
+        Relative ridge added to Σ.
+    n_boot : int, default 0
+        Bootstrap replicates (0: none).
+    seed : int or numpy.random.SeedSequence, default 0
+        Seed of the bootstrap.
+
+    Returns
+    -------
+    xarray.Dataset
+        As :func:`statistic_baseline`.
     """
     x = as_sample_array(samples, grid, sample_dim=sample_dim)
     return statistic_baseline(mean_statistic(x), grid, method="mean-as-stat", normalisation=normalisation,
@@ -368,12 +481,50 @@ def pca_vae(
     n_boot: int = 0,
     seed: int | np.random.SeedSequence = 0,
 ) -> dict[str, xr.Dataset]:
-    """PCA-VAE baseline, both variants: {"pca": Dataset, "vae": Dataset}.
+    """PCA-VAE baseline, both variants.
 
     ``pca``: s = projections on the ``k`` leading principal components (:func:`pca_statistics`);
-    ``vae``: s = encoder means of a small VAE with latent dim ``k`` (:func:`vae_statistics`,
-    extra options in ``vae``, e.g. ``{"steps": 400, "hidden": 64}``). Each then goes through
-    :func:`statistic_baseline`. Use :func:`pick_better` for the Table 1 row.
+    ``vae``: s = encoder means of a small VAE with latent dim ``k`` (:func:`vae_statistics`).
+    Each then goes through :func:`statistic_baseline`. Use :func:`pick_better` for the Table 1
+    row.
+
+    Parameters
+    ----------
+    samples : xarray.DataArray or array_like
+        Samples on the grid (:func:`as_sample_array`).
+    grid : ParameterGrid
+        The grid.
+    variants : sequence of str, default ("pca", "vae")
+        Which variants to compute.
+    k : int, default 2
+        Components / latent dimension, 1 ≤ k ≤ features.
+    sample_dim : str, default "sample"
+        Sample dim of a DataArray.
+    normalisation : float, default 1.0
+        Positive divisor (N for a log Z per site).
+    smooth : float, default 1.0
+        Smoothing in grid cells (:func:`statistic_baseline`).
+    shrinkage : float, default 0.0
+        Shrinkage of Σ toward its diagonal.
+    ridge : float, default 1e-6
+        Relative ridge added to Σ.
+    vae : mapping, optional
+        Extra keywords of :func:`vae_statistics`, e.g. ``{"steps": 400, "hidden": 64}``.
+    n_boot : int, default 0
+        Bootstrap replicates (0: none).
+    seed : int or numpy.random.SeedSequence, default 0
+        Seed of the PCA solver, the VAE (unless ``vae`` sets one) and the bootstrap.
+
+    Returns
+    -------
+    dict of str to xarray.Dataset
+        ``{"pca": ..., "vae": ...}`` (the requested variants), each as
+        :func:`statistic_baseline`.
+
+    Raises
+    ------
+    ValueError
+        No or unknown variants, or ``k`` out of range.
     """
     vs = tuple(variants)
     if not vs:
@@ -404,8 +555,36 @@ def pick_better(
     *,
     margin: int = 0,
 ) -> tuple[str, xr.Dataset, dict[str, float]]:
-    """The candidate with the smallest mean normalised RMSE of F and ∇F (natural coordinates,
-    affine alignment) against ``reference``; returns (name, dataset, {name: score}).
+    """The candidate closest to the reference: smallest mean normalised RMSE of F and ∇F.
+
+    Measured in natural coordinates after affine alignment
+    (:func:`validation.error_measures.reconstruction_errors`). Choosing with the reference
+    favours the baseline, deliberately (docs/baselines.md).
+
+    Parameters
+    ----------
+    candidates : mapping of str to xarray.Dataset
+        E.g. the output of :func:`pca_vae`.
+    reference : xarray.Dataset or mapping of arrays
+        The reference (``log_z``, ``grad_log_z``).
+    grid : ParameterGrid
+        The grid.
+    margin : int, default 0
+        Cells excluded at every edge of the box.
+
+    Returns
+    -------
+    name : str
+        The better candidate.
+    dataset : xarray.Dataset
+        Its Dataset.
+    scores : dict of str to float
+        The score of every candidate.
+
+    Raises
+    ------
+    ValueError
+        No candidates.
     """
     from validation.error_measures import reconstruction_errors
 

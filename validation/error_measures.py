@@ -1,8 +1,9 @@
-"""Error measures of the Table 1 protocol (validation.md, "Protocol", "Error measures").
+"""Error measures of the Table 1 protocol (docs/baselines.md, "Error measures"; docs/table1.md).
 
 A reconstructed log-partition F_rec is identifiable only up to an affine term ⟨c, t⟩ + b in the
-natural coordinates t (geometry.md, Theorem 3.2), so before measuring it is aligned to the
-reference by least squares over the (optionally margin-trimmed) grid:
+natural coordinates t (Lobashev et al., ICML 2025, Theorem 3.2: posteriors fix the Hessian of
+F, not F itself; docs/geometry_fitting.md), so before measuring it is aligned to the reference
+by least squares over the (optionally margin-trimmed) grid:
 
 * affine (the headline):   F_ref ≈ F_rec + ⟨c, t⟩ + b,
 * scale + affine (beside it): F_ref ≈ s·F_rec + ⟨c, t⟩ + b, reporting the fitted scale s.
@@ -10,10 +11,12 @@ reference by least squares over the (optionally margin-trimmed) grid:
 Gradients are aligned with the same (s, c): ∇F_ref ≈ s·∇F_rec + c; metrics with the same scale:
 g_ref ≈ s·g_rec. For every quantity and component the RMSE over the grid cells and the RMSE
 divided by the standard deviation of the reference over the same cells are reported, in
-natural coordinates and in the grid's physical coordinates (∇_p F = Jᵀ ∇_t F and g_p = Jᵀ g J
-with J = ∂t/∂p from ``grid.jacobian()``; F itself is a scalar). Optional reference error bars
-give the ratio (reconstruction RMSE) / (RMS reference error); validation.md asks for this
-ratio to be at least 10 for a Monte Carlo reference.
+natural coordinates and in physical coordinates p (∇_p F = Jᵀ ∇_t F and g_p = Jᵀ g J with
+J = ∂t/∂p: ``grid.jacobian()`` for the grid's own coordinates, ``grid.jacobian_to(physical_map)``
+for a grid regular in natural coordinates, e.g. ``model.natural_map()``; F itself is a
+scalar). Optional reference error bars give the ratio (reconstruction RMSE) / (RMS reference
+error); for a Monte Carlo reference this ratio should be at least 10, so that the reference's
+own error does not enter the comparison.
 
 Datasets follow the baselines' layout: ``log_z`` over the grid dims, ``grad_log_z`` with one
 extra dim (the natural component), ``metric`` with two extra dims; variables that are absent
@@ -39,7 +42,19 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Alignment:
-    """F_ref ≈ scale·F_rec + ⟨c, t⟩ + b (scale = 1 for the affine alignment)."""
+    """The alignment F_ref ≈ scale·F_rec + ⟨c, t⟩ + b (scale = 1 for the affine alignment).
+
+    Parameters
+    ----------
+    scale : float
+        The fitted scale s (1 for ``kind="affine"``).
+    c : numpy.ndarray
+        The linear term, shape (d,), natural coordinates.
+    b : float
+        The constant.
+    kind : str
+        ``"affine"`` or ``"scale+affine"``.
+    """
 
     scale: float
     c: np.ndarray
@@ -47,20 +62,73 @@ class Alignment:
     kind: str
 
     def apply(self, log_z: np.ndarray, t: np.ndarray) -> np.ndarray:
-        """Aligned values scale·F + ⟨c, t⟩ + b; ``t`` of shape (*F.shape, d)."""
+        """Aligned values scale·F + ⟨c, t⟩ + b.
+
+        Parameters
+        ----------
+        log_z : array_like
+            F on the grid, shape G.
+        t : array_like
+            Natural coordinates of the cells, shape (*G, d).
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape G.
+        """
         return self.scale * np.asarray(log_z) + np.asarray(t) @ self.c + self.b
 
     def apply_gradient(self, grad: np.ndarray) -> np.ndarray:
-        """scale·∇F + c."""
+        """Aligned gradients scale·∇F + c.
+
+        Parameters
+        ----------
+        grad : array_like
+            ∇F in natural coordinates, shape (..., d).
+
+        Returns
+        -------
+        numpy.ndarray
+        """
         return self.scale * np.asarray(grad) + self.c
 
     def apply_metric(self, metric: np.ndarray) -> np.ndarray:
-        """scale·g."""
+        """Aligned metrics scale·g (the affine term has no second derivative).
+
+        Parameters
+        ----------
+        metric : array_like
+            g in natural coordinates, shape (..., d, d).
+
+        Returns
+        -------
+        numpy.ndarray
+        """
         return self.scale * np.asarray(metric)
 
 
 def edge_mask(shape: tuple[int, ...], margin: int) -> np.ndarray:
-    """Boolean mask of the cells at least ``margin`` cells away from every edge of the box."""
+    """Boolean mask of the cells at least ``margin`` cells away from every edge of the box.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The grid shape.
+    margin : int
+        Cells excluded at every edge, ≥ 0, leaving at least one cell per axis.
+
+    Returns
+    -------
+    numpy.ndarray
+        bool, shape ``shape``.
+
+    Raises
+    ------
+    TypeError
+        ``margin`` is not an integer.
+    ValueError
+        ``margin`` is negative or leaves no cell on some axis.
+    """
     m = check_int("margin", margin, min=0)
     if any(2 * m >= n for n in shape):
         raise ValueError(f"margin must leave at least one cell on every axis: margin={m}, grid shape {shape}")
@@ -83,10 +151,23 @@ def fit_alignment(
 
     Parameters
     ----------
-    log_z_ref, log_z_rec : arrays of the grid shape G.
-    t : (*G, d) natural coordinates of the cells.
-    mask : optional boolean array of shape G selecting the cells used.
-    scale : also fit the scale factor s.
+    log_z_ref, log_z_rec : array_like
+        Reference and reconstruction on the grid, shape G.
+    t : array_like
+        Natural coordinates of the cells, shape (*G, d).
+    mask : array_like of bool, optional
+        Shape G, the cells used (default: all).
+    scale : bool, default False
+        Also fit the scale factor s.
+
+    Returns
+    -------
+    Alignment
+
+    Raises
+    ------
+    ValueError
+        Mismatched shapes, non-finite values, or fewer cells than unknowns.
     """
     Fr = np.asarray(log_z_ref, dtype=np.float64)
     Fc = np.asarray(log_z_rec, dtype=np.float64)
@@ -167,26 +248,42 @@ def reconstruction_errors(
 
     Parameters
     ----------
-    reference, reconstruction : ``xarray.Dataset`` (or mapping of arrays) with ``log_z``
-        (grid dims) and optionally ``grad_log_z`` (grid dims + 1 natural component dim) and
-        ``metric`` (grid dims + 2 natural component dims), all in natural coordinates.
-    grid : the :class:`~statgeo.grid.ParameterGrid` both are given on.
-    alignment : ``"affine"`` (headline) or ``"scale+affine"``.
-    margin : number of cells at every box edge excluded from the alignment and the errors.
-    reference_error : optional dataset/mapping of one-sigma errors of the reference with the
-        same variable names; adds ``ref_error_rms`` and ``ratio_to_ref_error`` to the records.
-    physical : also report errors in physical coordinates.
-    physical_map : the map q ↦ t defining the physical coordinates q (default: the grid's own
+    reference, reconstruction : xarray.Dataset or mapping of arrays
+        ``log_z`` (grid dims) and optionally ``grad_log_z`` (grid dims + 1 natural component
+        dim) and ``metric`` (grid dims + 2 natural component dims), all in natural coordinates.
+    grid : ParameterGrid
+        The grid both are given on.
+    alignment : {"affine", "scale+affine"}, default "affine"
+        The headline is affine; scale + affine reports the fitted scale beside it.
+    margin : int, default 0
+        Cells at every box edge excluded from the alignment and the errors.
+    reference_error : xarray.Dataset or mapping of arrays, optional
+        One-sigma errors of the reference with the same variable names; adds
+        ``ref_error_rms`` and ``ratio_to_ref_error`` to the records.
+    physical : bool, default True
+        Also report errors in physical coordinates.
+    physical_map : CoordinateMap, optional
+        The map q ↦ t defining the physical coordinates q (default: the grid's own
         coordinates). A grid regular in natural coordinates reports in the model's physical
         coordinates with ``physical_map=model.natural_map()`` (the Jacobian ∂t/∂q at every cell
         from :meth:`statgeo.grid.ParameterGrid.jacobian_to`).
 
     Returns
     -------
-    dict with ``alignment`` (kind, scale, c, b), ``margin``, ``n_cells``, ``excluded`` (a
-    sentence) and ``records``: a list of dicts (coords ∈ {natural, physical}, quantity, rmse,
-    nrmse = rmse / std(reference over the cells), ref_std[, ref_error_rms, ratio_to_ref_error]).
-    Quantities are named ``F``, ``dF/d<name>``, ``g[<name>,<name>]`` (upper triangle).
+    dict
+        ``alignment`` (kind, scale, c, b), ``margin``, ``n_cells``, ``excluded`` (a sentence)
+        and ``records``: a list of dicts (coords ∈ {natural, physical}, quantity, rmse,
+        nrmse = rmse / std(reference over the cells), ref_std[, ref_error_rms,
+        ratio_to_ref_error]). Quantities are named ``F``, ``dF/d<name>``,
+        ``g[<name>,<name>]`` (upper triangle).
+
+    Raises
+    ------
+    TypeError
+        ``grid`` is not a ParameterGrid, or a dataset is neither a Dataset nor a mapping.
+    ValueError
+        An unknown alignment, a bad margin, no ``log_z``, or variables of the wrong shape or
+        not finite.
     """
     if not isinstance(grid, ParameterGrid):
         raise TypeError(f"grid must be a ParameterGrid, got {type(grid).__name__}")
@@ -257,7 +354,18 @@ def reconstruction_errors(
 
 
 def errors_to_dataframe(result: dict):
-    """The ``records`` of :func:`reconstruction_errors` as a pandas DataFrame (with alignment columns)."""
+    """The ``records`` of :func:`reconstruction_errors` as a pandas DataFrame.
+
+    Parameters
+    ----------
+    result : dict
+        The output of :func:`reconstruction_errors`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per record, with the columns ``alignment`` and ``scale`` added.
+    """
     import pandas as pd
 
     df = pd.DataFrame(result["records"])

@@ -1,12 +1,13 @@
-"""``python -m validation.table1`` — reproduce the paper's Table 1 (validation.md).
+"""``python -m validation.table1`` — reproduce the paper's Table 1 (docs/table1.md).
 
-Stages (each timed, each with a progress bar): references (exact where they exist; cached in
-zarr) → samples through the physics samplers (cached in zarr; Dask tasks when ``--scheduler``
-is given) → per model and seed, the five rows (neural grid posterior, feature-kernel
-posterior, exact-likelihood oracle, Mean-as-Stat, PCA-VAE; seeds run in parallel worker
-processes with one torch/numba thread each) → error measures (mean ± std over seeds),
-acceptance checks, boundary detection → artefacts in ``--out`` (table1.md/.csv/.json,
-table1_maps.nc, PNG figures) and the summary table printed next to the published numbers.
+Stages, each timed, each with a progress bar on a terminal (``TQDM_DISABLE=1`` hides them):
+references (exact where they exist; cached in zarr) → samples through the physics samplers
+(cached in zarr; Dask tasks when ``--scheduler`` is given) → per model and seed, the five rows
+(neural grid posterior, feature-kernel posterior, exact-likelihood oracle, Mean-as-Stat,
+PCA-VAE; seeds run in parallel worker processes with one torch/numba thread each) → error
+measures (mean ± std over seeds), acceptance checks, boundary detection → artefacts in
+``--out`` (table1.md/.csv/.json, table1_maps.nc, PNG figures) and the summary table printed
+next to the published numbers.
 
 Examples
 --------
@@ -37,7 +38,19 @@ log = logging.getLogger("validation.table1")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """Command-line options (validation.md, "Command line")."""
+    """Parse the command-line options (docs/table1.md, the options under the commands).
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    argparse.Namespace
+        ``preset``, ``models``, ``seeds``, ``out``, ``cache``, ``backend``, ``device``,
+        ``scheduler``, ``workers``, ``rows``, ``no_figures``, ``report_only``, ``verbose``.
+    """
     from validation.table1_config import PRESETS
 
     p = argparse.ArgumentParser(prog="python -m validation.table1", description=__doc__.split("\n\n")[0],
@@ -125,7 +138,31 @@ def _task(settings: dict, grid: Any, seed: int, cache: str, backend: str, device
 
 
 def run(argv: Sequence[str] | None = None) -> dict:
-    """Run Table 1 and write the artefacts; returns the results dict (also in table1.json)."""
+    """Run Table 1 and write the artefacts to ``--out``.
+
+    Stages: references, samples (Dask tasks with ``--scheduler``), the rows per (model, seed)
+    in worker processes, then errors, acceptance checks, boundary detection, maps and figures
+    (module docstring). With ``--report-only`` nothing is computed: ``table1.md`` is
+    re-rendered from an existing ``table1.json``.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Command-line arguments (:func:`parse_args`).
+
+    Returns
+    -------
+    dict
+        The results also written to ``table1.json``: ``preset``, ``models`` (per model the
+        settings, grid, reference labels, per-seed and aggregated errors, acceptance checks,
+        boundaries, diagnostics, wall times), ``times``, ``settings``, ``versions``,
+        ``machine``, ``figures``, and ``table`` (the Markdown summary).
+
+    Raises
+    ------
+    ArgumentError
+        An invalid option (raised before any work starts).
+    """
     a = parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if a.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -135,8 +172,7 @@ def run(argv: Sequence[str] | None = None) -> dict:
     if a.report_only:
         return _rerender(Path(a.out))
 
-    from tqdm.auto import tqdm
-
+    from statgeo.progress import progress_bar
     from statgeo.provenance import versions
     from validation.table1_config import get_preset
     from validation.table1_data import build_grid, build_model, get_reference, get_samples
@@ -156,7 +192,7 @@ def run(argv: Sequence[str] | None = None) -> dict:
     # ---- stage 1: references
     t0 = time.perf_counter()
     refs = {}
-    for m in tqdm(models, desc="references", leave=False):
+    for m in progress_bar(models, desc="references"):
         refs[m] = get_reference(settings[m], cache, grid=grids[m])
     times["references"] = time.perf_counter() - t0
 
@@ -167,7 +203,7 @@ def run(argv: Sequence[str] | None = None) -> dict:
         t0 = time.perf_counter()
         with Client(a.scheduler) as client:
             for m in models:
-                for sd in tqdm(range(seeds), desc=f"sampling {m} (dask)", leave=False):
+                for sd in progress_bar(range(seeds), desc=f"sampling {m} (dask)"):
                     get_samples(settings[m], sd, cache, grid=grids[m], backend=a.backend, client=client,
                                 progress=True)
         times["sampling_dask"] = time.perf_counter() - t0
@@ -180,14 +216,14 @@ def run(argv: Sequence[str] | None = None) -> dict:
                           tuple(rows))
     if workers == 1:
         _init_worker_threads_only()
-        for m, sd in tqdm(jobs, desc="rows (model, seed)"):
+        for m, sd in progress_bar(jobs, desc="rows (model, seed)", leave=True):
             results[(m, sd)] = _task(*args(m, sd))
     else:
         ctx = mp.get_context("spawn")
         with cf.ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx,
                                     initializer=_init_worker) as ex:
             futs = {ex.submit(_task, *args(m, sd)): (m, sd) for m, sd in jobs}
-            for f in tqdm(cf.as_completed(futs), total=len(futs), desc="rows (model, seed)"):
+            for f in progress_bar(cf.as_completed(futs), total=len(futs), desc="rows (model, seed)", leave=True):
                 results[futs[f]] = f.result()
     times["rows_wall"] = time.perf_counter() - t0
     for k in sorted({k for r in results.values() for k in r["times"]}):
@@ -306,7 +342,18 @@ def _init_worker_threads_only() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """CLI entry point: run, print the summary table, return the exit status."""
+    """Command-line entry point: run, print the summary table, return the exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Command-line arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success, 2 for an invalid option (its message is printed to stderr).
+    """
     try:
         res = run(argv)
     except ArgumentError as exc:

@@ -1,4 +1,4 @@
-"""Presets of ``python -m validation.table1`` (validation.md, "Command line").
+"""Presets of ``python -m validation.table1`` (docs/table1.md, "The box and presets").
 
 A preset fixes, per model, the system size, the parameter box (a grid regular in the natural
 coordinates), the samples per grid point, the bundle size and the cost knobs of every stage.
@@ -32,9 +32,68 @@ __all__ = ["ModelSettings", "Preset", "PRESETS", "get_preset"]
 class ModelSettings:
     """Settings of one model's part of Table 1.
 
-    ``size`` is L (Ising, L×L torus) or N (TASEP sites). ``axis0``/``axis1`` are
-    ``(lo, hi, n)`` in natural coordinates (Ising: K, η; TASEP: θ_α, θ_β, the grid itself is
-    laid out in (α, β) = e^{−θ} so the samplers see their physical rates).
+    Parameters
+    ----------
+    model : str
+        Registered model name (``"ising"``, ``"tasep"``).
+    size : int
+        L (Ising, L×L torus) or N (TASEP sites).
+    axis0, axis1 : tuple of (float, float, int)
+        ``(start, stop, n)`` of the two natural coordinates (Ising: K, η; TASEP: θ_α, θ_β); the
+        model's ``natural_grid`` lays the grid out (the TASEP grid in (α, β) = e^{−θ}, so the
+        samplers see their physical rates).
+    n_samples : int, default 64
+        Samples per grid point.
+    bundle : int, default 4
+        Samples per bundle n of the posteriors.
+    neural_steps : int, default 600
+        Training steps of the neural grid posterior.
+    neural_batch : int, default 64
+        Bundles per training batch.
+    neural_channels : int, default 16
+        Channels of the per-sample encoder.
+    neural_hidden : int, default 128
+        Width of the logits head.
+    neural_sigma : float, default 1/50
+        Width of the Gaussian target bump, in box units (see the comment at the field).
+    neural_lr : float, default 3e-3
+        Adam learning rate.
+    neural_patience : int, default 12
+        Validation checks without improvement before early stopping.
+    neural_lr_schedule : {"constant", "cosine"}, default "constant"
+        Learning-rate schedule.
+    neural_calibration : {"heldout_samples", "grid_points", "none"}, default "heldout_samples"
+        Temperature scaling of the network's output (see the comment at the field).
+    neural_output_model : {"width", "bump"}, default "width"
+        How the fit reads the network's output (see the comment at the field).
+    bundles_per_origin : int, default 16
+        Bundle posteriors averaged per origin.
+    kernel_dim : int, default 4
+        Whitened PCA components of the learned features used by the kernel posterior.
+    kernel_queries : int, default 8
+        Query bundles per origin of the kernel posterior.
+    kernel_temperature : {"closed_form", "width"}, default "closed_form"
+        Effective temperature of the kernel posterior
+        (:func:`validation.table1_methods.kernel_temperature_per_sample`).
+    fit_steps : int, default 80
+        L-BFGS iterations of the log-partition fit (early stopping may end it sooner).
+    fit_model : str, default "icnn"
+        Potential model of the fit.
+    vae_steps : int, default 300
+        Training steps of the PCA-VAE baseline's VAE.
+    margin : int, default 1
+        Cells excluded at every edge of the box from alignment and errors.
+    reference : {"exact", "mc_anchored", "auto"}, default "exact"
+        Ising reference kind (``IsingModel.reference``).
+    reference_samples : int, default 0
+        Samples behind Monte Carlo references; 0 means the model's default.
+    fisher : {"auto", "enumeration", "samples"}, default "auto"
+        How the TASEP observable Fisher metric is computed (``TasepModel.reference``).
+
+    Raises
+    ------
+    ValueError
+        An unknown choice, or ``neural_output_model="bump"`` with calibration.
     """
 
     model: str
@@ -94,12 +153,32 @@ class ModelSettings:
                              f"neural_calibration='none', got {self.neural_calibration!r}")
 
     def to_dict(self) -> dict:
+        """The settings as a plain dict (JSON-serialisable).
+
+        Returns
+        -------
+        dict
+        """
         return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)
 class Preset:
-    """A named set of :class:`ModelSettings` plus defaults for the run."""
+    """A named set of :class:`ModelSettings` plus defaults for the run.
+
+    Parameters
+    ----------
+    name : str
+        The preset's name (``--preset``).
+    models : dict of str to ModelSettings
+        Settings per model name.
+    seeds : int, default 3
+        Independent runs (``--seeds`` overrides it).
+    workers : int, default 2
+        Parallel worker processes (``--workers`` overrides it).
+    description : str, default ""
+        One line for humans.
+    """
 
     name: str
     models: dict[str, ModelSettings] = field(default_factory=dict)
@@ -108,6 +187,12 @@ class Preset:
     description: str = ""
 
     def to_dict(self) -> dict:
+        """The preset as a plain dict, models included (JSON-serialisable).
+
+        Returns
+        -------
+        dict
+        """
         return {"name": self.name, "seeds": self.seeds, "workers": self.workers, "description": self.description,
                 "models": {k: v.to_dict() for k, v in self.models.items()}}
 
@@ -173,6 +258,21 @@ PRESETS: dict[str, Preset] = {
 
 
 def get_preset(name: str) -> Preset:
-    """The preset called ``name`` (one of :data:`PRESETS`)."""
+    """The preset called ``name``.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`PRESETS` (``"quick"``, ``"tiny"``, ``"paper"``).
+
+    Returns
+    -------
+    Preset
+
+    Raises
+    ------
+    ValueError
+        ``name`` is not a preset.
+    """
     check_choice("preset", name, tuple(PRESETS))
     return PRESETS[name]

@@ -41,19 +41,60 @@ MARKER = ".complete"
 
 # ----------------------------------------------------------------------------- model and grid
 def build_model(s: ModelSettings) -> PhysicsModel:
-    """The model of the settings (``s.model`` of size ``s.size``)."""
+    """The model of the settings: ``make_model(s.model, s.size)``.
+
+    Parameters
+    ----------
+    s : ModelSettings
+        The model's settings.
+
+    Returns
+    -------
+    PhysicsModel
+    """
     return make_model(s.model, s.size)
 
 
 def build_grid(s: ModelSettings, model: PhysicsModel | None = None) -> ParameterGrid:
-    """The model's parameter grid, regular in natural coordinates (``s.axis0``, ``s.axis1``)."""
+    """The model's parameter grid, regular in natural coordinates (``s.axis0``, ``s.axis1``).
+
+    Laid out by the model's ``natural_grid``: the Ising grid in (K, η), the TASEP grid in
+    (α, β) = e^{−θ} (docs/grids_and_coordinates.md).
+
+    Parameters
+    ----------
+    s : ModelSettings
+        The model's settings.
+    model : PhysicsModel, optional
+        The model (default :func:`build_model`).
+
+    Returns
+    -------
+    ParameterGrid
+    """
     model = build_model(s) if model is None else model
     return model.natural_grid(**dict(zip(model.natural_names, (s.axis0, s.axis1))))
 
 
 # ----------------------------------------------------------------------------- cache
 def cache_key(s: ModelSettings, what: str, **extra: Any) -> str:
-    """A short hash of everything that determines the cached data."""
+    """The cache name of a store: the model, a label and a short hash of what determines the data.
+
+    Parameters
+    ----------
+    s : ModelSettings
+        The model's settings (model, size, box; samples per point for samples; the reference
+        settings for references).
+    what : str
+        ``"samples"`` or ``"reference"``.
+    **extra
+        Further determinants (seed, rows per chunk).
+
+    Returns
+    -------
+    str
+        ``"<model>_<what>_<12 hex digits>"``.
+    """
     payload = {"model": s.model, "size": s.size, "axis0": s.axis0, "axis1": s.axis1, "what": what, **extra}
     if what == "samples":
         payload["n_samples"] = s.n_samples
@@ -108,7 +149,7 @@ def _chunks(n_rows: int, rows_per_chunk: int) -> list[tuple[int, int]]:
 
 def get_samples(s: ModelSettings, seed: int, cache: Path, *, grid: ParameterGrid | None = None,
                 backend: str = "auto", client: Any = None, rows_per_chunk: int | None = None,
-                progress: bool = False) -> xr.Dataset:
+                progress: bool | None = False) -> xr.Dataset:
     """Samples of one seed over the whole grid (the model's own Dataset), from the zarr cache or fresh.
 
     Parameters
@@ -127,8 +168,8 @@ def get_samples(s: ModelSettings, seed: int, cache: Path, *, grid: ParameterGrid
         Chunks become tasks on the cluster (default: in-process).
     rows_per_chunk : int, optional
         Grid rows per chunk (default: all rows in-process, 4 rows with Dask).
-    progress : bool, default False
-        Progress bar over chunks.
+    progress : bool or None, default False
+        Progress bar over chunks (None: on a terminal only; ``TQDM_DISABLE=1`` hides it).
 
     Returns
     -------
@@ -146,10 +187,10 @@ def get_samples(s: ModelSettings, seed: int, cache: Path, *, grid: ParameterGrid
     root.mkdir(parents=True, exist_ok=True)
     chunks = _chunks(n_rows, rpc)
     todo = [(c, r) for c, r in enumerate(chunks) if not _complete(root / f"chunk{c:04d}.zarr")]
-    from tqdm.auto import tqdm
+    from statgeo.progress import progress_bar
 
-    bar = tqdm(total=len(chunks), initial=len(chunks) - len(todo), desc=f"sampling {s.model} seed {seed}",
-               leave=False, disable=not progress)
+    bar = progress_bar(total=len(chunks), initial=len(chunks) - len(todo), desc=f"sampling {s.model} seed {seed}",
+                       progress=progress)
     if client is None:
         for c, r in todo:
             _write_store(_sample_chunk(s, grid, r, [seed, c], backend), root / f"chunk{c:04d}.zarr")
@@ -175,13 +216,43 @@ def get_samples(s: ModelSettings, seed: int, cache: Path, *, grid: ParameterGrid
 
 
 def sample_array(ds: xr.Dataset, grid: ParameterGrid, model: PhysicsModel) -> np.ndarray:
-    """The configurations as float32 (grid.size, S, *configuration shape) in flat C order of the grid."""
+    """The configurations as float32, one row per grid point in flat C order.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Samples of ``model`` on ``grid``.
+    grid : ParameterGrid
+        The grid.
+    model : PhysicsModel
+        The model that drew them (it names the configuration variable).
+
+    Returns
+    -------
+    numpy.ndarray
+        float32, shape (grid.size, S, *configuration shape).
+    """
     x = model.configurations(ds).transpose(*grid.names, "sample", ...).values
     return x.reshape((grid.size,) + x.shape[grid.ndim:]).astype(np.float32)
 
 
 def sufficient_statistic_array(ds: xr.Dataset, grid: ParameterGrid, model: ExponentialFamilyModel) -> np.ndarray:
-    """The sufficient statistics as (grid.size, S, d) in flat C order of the grid."""
+    """The sufficient statistics, one row per grid point in flat C order.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Samples of ``model`` on ``grid``.
+    grid : ParameterGrid
+        The grid.
+    model : ExponentialFamilyModel
+        The model that drew them.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (grid.size, S, d), statistics ordered like the natural coordinates.
+    """
     st = model.sufficient_statistics(ds).transpose(*grid.names, "sample", "statistic").values
     return st.reshape(grid.size, -1, st.shape[-1])
 
@@ -203,7 +274,26 @@ def _reference(s: ModelSettings, model: PhysicsModel, grid: ParameterGrid, seed:
 
 def get_reference(s: ModelSettings, cache: Path, *, grid: ParameterGrid | None = None, seed: int = 12345
                   ) -> xr.Dataset:
-    """The model's reference per site on its grid (natural coordinates), cached in zarr."""
+    """The model's reference per site on its grid (natural coordinates), cached in zarr.
+
+    ``model.reference(grid, per_site=True, ...)``: F = ln Z / N, ∇F, ∇²F (and F_obs / N for
+    the TASEP), labelled in the attrs ``label``, ``metric_label`` and ``fobs_label``.
+
+    Parameters
+    ----------
+    s : ModelSettings
+        The model's settings.
+    cache : Path
+        Directory of the zarr stores.
+    grid : ParameterGrid, optional
+        The model's grid (default :func:`build_grid`).
+    seed : int, default 12345
+        Seed of a Monte Carlo reference (unused by exact ones).
+
+    Returns
+    -------
+    xarray.Dataset
+    """
     model = build_model(s)
     grid = build_grid(s, model) if grid is None else grid
     path = Path(cache) / (cache_key(s, "reference", seed=seed) + ".zarr")

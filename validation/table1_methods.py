@@ -1,4 +1,4 @@
-"""The five rows of Table 1 for one model and one seed (validation.md, "Rows").
+"""The five rows of Table 1 for one model and one seed (docs/table1.md, "Stages", step 3).
 
 1. ``ours_neural``  — neural grid posterior (:class:`NeuralGridPosterior`, bundles of n at the
    origin, averaged per origin) → JSD fit. ``neural_output_model="bump"`` (quick, tiny): the fit
@@ -8,8 +8,10 @@
 2. ``ours_kernel``  — feature-kernel posterior on a *learned* embedding: the neural posterior
    network's per-sample encoder features, mean-pooled over a bundle of n samples (as the network
    itself pools), reduced by PCA to ``kernel_dim`` whitened components; Gaussian kernel with the
-   temperature chosen by held-out likelihood and the width-based effective temperature of
-   :mod:`statgeo.geometry.posterior_kernel`. No model knowledge (not the exact statistics).
+   temperature chosen by held-out likelihood and the effective temperature of
+   :func:`kernel_temperature_per_sample` (the Gaussian-kernel closed form of
+   :mod:`statgeo.geometry.posterior_kernel` by default). No model knowledge (not the exact
+   statistics).
 3. ``oracle``       — the model's exact-likelihood posterior (``model.exact_posterior``: Ising,
    exponential family with (B, M) and the exact ln Z; TASEP, exact per-configuration
    log-likelihood Σ_k ln P(τ_k | θ) from the matrix representation) of bundles of n, averaged
@@ -66,10 +68,34 @@ def _from_ds(ds: xr.Dataset, grid: ParameterGrid) -> dict[str, np.ndarray]:
 
 def learned_features(ng: Any, x: np.ndarray, n: int, bundles_per_origin: int, k: int, seed: int
                      ) -> tuple[np.ndarray, np.ndarray]:
-    """Bundle features from a trained NeuralGridPosterior's encoder: mean over n samples, PCA to
-    k whitened components.
+    """Bundle features from a trained NeuralGridPosterior's encoder, PCA-whitened.
 
-    Returns (features (C·B, k), origin index (C·B,)).
+    For every origin, ``bundles_per_origin`` bundles of n samples are drawn with replacement;
+    the encoder's per-sample features are averaged over each bundle (as the network pools),
+    centred and projected on the k leading principal components, each scaled to unit
+    variance.
+
+    Parameters
+    ----------
+    ng : NeuralGridPosterior
+        A trained network (its ``sample_features``).
+    x : numpy.ndarray
+        Samples, shape (C, S, *configuration shape), origins in flat C order.
+    n : int
+        Samples per bundle.
+    bundles_per_origin : int
+        Bundles B per origin.
+    k : int
+        Components kept (fewer if the features have lower rank).
+    seed : int
+        Seed of the bundle draws.
+
+    Returns
+    -------
+    features : numpy.ndarray
+        Shape (C·B, k).
+    origin : numpy.ndarray
+        Flat grid index of each row's origin, shape (C·B,).
     """
     C, S = x.shape[:2]
     f = ng.sample_features(x)
@@ -104,7 +130,29 @@ def kernel_temperature_per_sample(post: xr.DataArray, z: np.ndarray, grid: Param
     is n · n_b (the assumption "the features extracted all information" is the same as the
     neural posterior's width estimate; a loss of information shows up as the fitted scale).
     Interior rows are those whose mean ± 3σ stays in the box; if there are none, 2σ, then 1σ,
-    then the h → 0 limit n/2. Returns (temperature, how it was obtained).
+    then the h → 0 limit n/2.
+
+    Parameters
+    ----------
+    post : xarray.DataArray
+        The kernel posterior (its attr ``temperature`` is the kernel temperature τ).
+    z : numpy.ndarray
+        The whitened bundle features, shape (C·B, k) (:func:`learned_features`).
+    grid : ParameterGrid
+        The grid.
+    n : int
+        Samples per bundle.
+    bundles_per_origin : int
+        Bundles B per origin.
+    method : {"closed_form", "width"}, default "closed_form"
+        Which estimate (above).
+
+    Returns
+    -------
+    temperature : float
+        The per-sample effective temperature.
+    how : str
+        How it was obtained (recorded in the diagnostics).
     """
     from statgeo.geometry.posterior_kernel import kernel_effective_temperature, width_effective_temperature
     from statgeo.geometry.statistic_metric import statistic_metric
@@ -127,9 +175,24 @@ def kernel_temperature_per_sample(post: xr.DataArray, z: np.ndarray, grid: Param
 
 
 def pc1_mean_correlation(xs: np.ndarray, seed: int = 0) -> float:
-    """|corr(s₁, x̄)| over all samples: how close the leading principal component is to the
-    mean (mean spin / mean occupation), i.e. whether PCA's statistic contains the exact
-    sufficient statistic of the Ising field direction (evidence for the exemption)."""
+    """|corr(s₁, x̄)| over all samples: how close the leading principal component is to the mean.
+
+    Whether PCA's statistic contains the mean spin / mean occupation, i.e. the exact
+    sufficient statistic of the Ising field direction (the evidence for exempting PCA-VAE's
+    field columns, docs/table1.md).
+
+    Parameters
+    ----------
+    xs : numpy.ndarray
+        Samples, shape (*grid shape, S, D).
+    seed : int, default 0
+        Seed of the PCA solver.
+
+    Returns
+    -------
+    float
+        The absolute correlation, in [0, 1].
+    """
     from validation.baselines import mean_statistic, pca_statistics
 
     p1 = pca_statistics(xs, k=1, seed=seed).reshape(-1)
@@ -140,9 +203,30 @@ def pc1_mean_correlation(xs: np.ndarray, seed: int = 0) -> float:
 
 def run_rows(s: ModelSettings, grid: ParameterGrid, samples: xr.Dataset, reference: xr.Dataset, seed: int, *,
              rows: tuple[str, ...] = ROWS, device: str = "cpu") -> dict:
-    """Run the requested rows for one model and seed.
+    """Run the requested rows for one model and seed (module docstring).
 
-    Returns {"recon": {row: {log_z, grad_log_z, metric}}, "diag": {row: {...}}, "times": {stage: s}}.
+    Parameters
+    ----------
+    s : ModelSettings
+        The model's settings.
+    grid : ParameterGrid
+        The model's grid.
+    samples : xarray.Dataset
+        The seed's samples on ``grid``.
+    reference : xarray.Dataset
+        The reference per site (its exact ln Z feeds the Ising oracle).
+    seed : int
+        The run's seed; every random choice of the rows is derived from it.
+    rows : tuple of str, default ROWS
+        Which rows to run.
+    device : str, default "cpu"
+        torch device of the neural posterior.
+
+    Returns
+    -------
+    dict
+        ``{"recon": {row: {"log_z", "grad_log_z", "metric"}}, "diag": {row: {...}},
+        "times": {stage: seconds}}``; reconstructions per site on the grid's natural points.
     """
     import torch
 

@@ -30,7 +30,8 @@ __all__ = ["PUBLISHED", "seed_errors", "aggregate", "acceptance", "detect_bounda
 
 log = logging.getLogger(__name__)
 
-#: validation.md, "Published numbers" (RMSE; the paper's normalisation is not stated)
+#: the paper's Table 1 as published (RMSE; its normalisation is not stated, so compare rankings
+#: and ratios, not digits; docs/table1.md)
 PUBLISHED = {
     "ising": {"Ours (convex)": ("0.0883 ± 0.0006", "0.1106 ± 0.0002", "0.1237 ± 0.0016"),
               "Mean-as-Stat": ("0.0981", "0.4766", "1.0936"),
@@ -46,7 +47,19 @@ def exempt_columns(model: PhysicsModel) -> set[tuple[str, str]]:
 
     The per-sample mean is exact along the model's ``mean_statistic_for`` natural coordinates
     (the Ising mean spin M/N for the field direction η, and H at fixed T): Mean-as-Stat's
-    derivative and metric columns along them are reported as they come out.
+    derivative and metric columns along them are reported as they come out (docs/table1.md,
+    "Why a column can favour Mean-as-Stat").
+
+    Parameters
+    ----------
+    model : PhysicsModel
+        The model.
+
+    Returns
+    -------
+    set of tuple of str
+        ``("mean_as_stat", quantity)`` pairs, quantities named like the error records
+        (``"dF/deta"``, ``"g[H,H]"``, …).
     """
     out = set()
     for nat in model.mean_statistic_for:
@@ -62,7 +75,32 @@ def _rec(d: dict, keys=("log_z", "grad_log_z", "metric")) -> dict:
 
 def seed_errors(s: ModelSettings, model: PhysicsModel, grid: ParameterGrid, reference: xr.Dataset,
                 recon: dict[str, dict]) -> list[dict]:
-    """Error records of every row of one seed (flat list of dicts), natural and physical coordinates."""
+    """Error records of every row of one seed, in natural and physical coordinates.
+
+    Every row is measured with both alignments (affine; scale + affine) against ln Z / N and,
+    for the metric, against F_obs / N where the reference has it. Physical coordinates are the
+    model's (its ``natural_map``), reached with the Jacobian of
+    :meth:`statgeo.grid.ParameterGrid.jacobian_to`.
+
+    Parameters
+    ----------
+    s : ModelSettings
+        The model's settings (the margin).
+    model : PhysicsModel
+        The model.
+    grid : ParameterGrid
+        The grid (regular in natural coordinates).
+    reference : xarray.Dataset
+        The reference per site.
+    recon : dict
+        Row name → ``{"log_z", "grad_log_z", "metric"}`` arrays on the grid.
+
+    Returns
+    -------
+    list of dict
+        One record per (row, alignment, reference, coords, quantity) with ``rmse``, ``nrmse``,
+        ``ref_std``, the fitted ``scale`` and the ``excluded`` cells.
+    """
     out = []
     ref = _rec({k: reference[k].values for k in ("log_z", "grad_log_z", "metric")})
     refs = [("lnZ", ref)]
@@ -83,7 +121,19 @@ def seed_errors(s: ModelSettings, model: PhysicsModel, grid: ParameterGrid, refe
 
 
 def aggregate(records: list[dict]) -> list[dict]:
-    """Mean ± std over seeds for every (row, alignment, reference, coords, quantity)."""
+    """Mean ± standard deviation over seeds for every (row, alignment, reference, coords, quantity).
+
+    Parameters
+    ----------
+    records : list of dict
+        The records of :func:`seed_errors` of all seeds.
+
+    Returns
+    -------
+    list of dict
+        One entry per group with ``rmse``, ``nrmse``, ``scale`` and their ``*_std`` (ddof = 1;
+        0 for one seed), ``n_seeds`` and ``ref_std``.
+    """
     groups: dict[tuple, list[dict]] = {}
     for r in records:
         groups.setdefault((r["row"], r["alignment"], r["reference"], r["coords"], r["quantity"]), []).append(r)
@@ -118,13 +168,29 @@ def _columns(model: PhysicsModel, coords: str, metric: bool = False) -> list[str
 
 
 def acceptance(model: PhysicsModel, agg: list[dict], pc1_corr: float | None = None) -> list[dict]:
-    """The acceptance checks of validation.md ("What reproduced means") for one model.
+    """The acceptance checks of Table 1 for one model (docs/table1.md, "Acceptance, honestly").
 
     Ours (neural) must beat each baseline on every column (mean + std of ours < mean − std of
     the baseline: error bars not overlapping), except the :func:`exempt_columns`, which are
     reported as they come out (for PCA-VAE too when its leading component is the mean,
-    |corr(PC1, x̄)| = ``pc1_corr`` > 0.99, measured); the oracle must be below ours. Checked on the normalised RMSE
-    after affine alignment in both coordinate systems, for F and both first derivatives.
+    |corr(PC1, x̄)| = ``pc1_corr`` > 0.99, measured); the oracle must be below ours; ours
+    (kernel) must beat the better baseline. Checked on the normalised RMSE after affine
+    alignment in both coordinate systems, for F and both first derivatives.
+
+    Parameters
+    ----------
+    model : PhysicsModel
+        The model.
+    agg : list of dict
+        The aggregates of :func:`aggregate`.
+    pc1_corr : float, optional
+        The smallest |corr(PC1, x̄)| over the seeds (None: unknown, no PCA-VAE exemption).
+
+    Returns
+    -------
+    list of dict
+        One check per (coords, quantity, comparison): ``check``, ``pass``, ``exempt``,
+        ``ours``, ``other``.
     """
     checks = []
     exempt_set = exempt_columns(model)
@@ -175,8 +241,32 @@ def _natural_axes(grid: ParameterGrid) -> tuple[list[np.ndarray], tuple[slice, s
 
 def detect_boundaries(model: PhysicsModel, grid: ParameterGrid, metric: np.ndarray, *, threshold: float = 2.0
                       ) -> dict:
-    """Boundary score of a natural-coordinate metric map, extracted ridges and their distance to
-    the model's exact phase lines (in grid cells). Honest: at small sizes the lines are crossovers."""
+    """Boundary score of a metric map, extracted ridges and their distance to the exact phase lines.
+
+    Score: robust-normalised log λ_max(g) (:func:`statgeo.geometry.boundary_score`); ridges
+    above ``threshold`` (:func:`statgeo.geometry.extract_boundaries`); distances in grid cells
+    to the model's phase lines (:meth:`PhysicsModel.phase_diagram`), and where a detected line
+    ends relative to the point that ends the exact one. At small sizes the exact lines are
+    finite-size crossovers, so the distances are reported as measured.
+
+    Parameters
+    ----------
+    model : PhysicsModel
+        The model.
+    grid : ParameterGrid
+        The grid (natural coordinates).
+    metric : numpy.ndarray
+        The metric on the grid, shape (*grid.shape, 2, 2), natural coordinates.
+    threshold : float, default 2.0
+        Ridge threshold in robust standard deviations.
+
+    Returns
+    -------
+    dict
+        ``n_curves``, ``threshold``, ``curves``, ``score``, ``axes`` and, when curves were
+        found, ``max_cells``, ``mean_cells``, ``coverage_cells`` and per special point its
+        distance.
+    """
     axes, fl = _natural_axes(grid)
     g = np.asarray(metric)[fl[0], fl[1]]
     g = 0.5 * (g + np.swapaxes(g, -1, -2))
@@ -215,7 +305,17 @@ def _fmt(a: dict | None, key: str = "nrmse") -> str:
 
 
 def format_tables(results: dict) -> str:
-    """Markdown: per model the headline table next to the published numbers, then the rest."""
+    """The Markdown report: per model the headline table next to the published numbers, then the rest.
+
+    Parameters
+    ----------
+    results : dict
+        The results of :func:`validation.table1.run` (``models``, ``times``).
+
+    Returns
+    -------
+    str
+    """
     lines = []
     for name, res in results["models"].items():
         agg = res["aggregate"]
@@ -309,7 +409,22 @@ def format_tables(results: dict) -> str:
 
 # ----------------------------------------------------------------------------- files
 def write_artefacts(out: Path, results: dict, maps: dict[str, xr.Dataset]) -> list[Path]:
-    """table1.md / .csv / .json and table1_maps.nc (h5netcdf, one group per model)."""
+    """Write table1.md, table1.csv, table1.json and table1_maps.nc (h5netcdf, one group per model).
+
+    Parameters
+    ----------
+    out : Path
+        Output directory (created if needed).
+    results : dict
+        The results of the run.
+    maps : dict of str to xarray.Dataset
+        Per model: reference, reconstructions and error maps.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
     out.mkdir(parents=True, exist_ok=True)
     written = []
     md = out / "table1.md"
@@ -349,8 +464,29 @@ def _json_default(o: Any) -> Any:
 
 
 def make_figures(out: Path, model: PhysicsModel, grid: ParameterGrid, maps: xr.Dataset, boundaries: dict) -> list[Path]:
-    """PNG figures: reference vs reconstruction (F, both first derivatives), metric components,
-    error maps, detected boundaries over the exact phase diagram (natural coordinates)."""
+    """PNG figures of one model, in natural coordinates.
+
+    Reference vs reconstruction (F, both first derivatives), metric components, error maps,
+    and the detected boundaries over the exact phase diagram.
+
+    Parameters
+    ----------
+    out : Path
+        Output directory.
+    model : PhysicsModel
+        The model.
+    grid : ParameterGrid
+        The grid.
+    maps : xarray.Dataset
+        The model's maps (reference, aligned reconstructions).
+    boundaries : dict
+        Row → result of :func:`detect_boundaries`.
+
+    Returns
+    -------
+    list of Path
+        The figures written.
+    """
     import matplotlib
 
     matplotlib.use("Agg")

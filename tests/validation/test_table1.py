@@ -9,7 +9,7 @@ the Table 1 ordering that a preset this small resolves honestly:
   fixes, while the oracle uses the exact statistics (B, M);
 * the oracle reproduces the exact Ising metric better than the Mean-as-Stat metric in the
   K–K component, and its fitted scale (scale + affine alignment) is within 30 % of 1
-  (the effective temperature n/2 of bundle-averaged exact posteriors, geometry.md);
+  (the effective temperature n/2 of bundle-averaged exact posteriors, docs/geometry_fitting.md);
 * the TASEP oracle matches ln Z_N / N to a normalised RMSE below 0.3 and reports both
   references (ln Z_N and F_obs), each labelled.
 
