@@ -1,4 +1,4 @@
-"""Benchmark of the exact Ising references (performance.md, "Exact references").
+"""Benchmark of the exact Ising references (docs/performance.md, "The scripts" and "Targets").
 
     python benchmarks/bench_ising_exact.py            # full (≈ 1 min)
     python benchmarks/bench_ising_exact.py --smoke    # seconds

@@ -1,4 +1,5 @@
-"""Benchmark of the Ising samplers (performance.md, "Ising Metropolis, CPU" and "Ising near T_c").
+"""Benchmark of the Ising samplers (docs/performance.md, "The scripts" and "Targets"; results in
+docs/ising_sampling.md, "Performance").
 
 Run ``python benchmarks/bench_ising_sampler.py [--smoke]``. Prints
 

@@ -1,4 +1,5 @@
-"""Benchmarks for the open TASEP (performance.md: TASEP row and exact references row).
+"""Benchmarks for the open TASEP (docs/performance.md, "The scripts" and "Targets"; results in
+docs/tasep.md, "Performance").
 
 Measures, with baselines from the same run:
 

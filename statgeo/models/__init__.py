@@ -10,7 +10,11 @@ its phase diagram (docs/models.md):
 * :class:`TasepModel` — the open TASEP with N sites, ln Z_N in θ = (−ln α, −ln β)
   (docs/tasep.md).
 
-The exact results on their own live in :mod:`statgeo.models.exact`.
+The exact results on their own live in :mod:`statgeo.models.exact`. Every entry point refuses
+bad input before any work (docs/conventions.md, "Errors and bad input"); the caps on sizes and
+run lengths are listed in docs/ising_sampling.md and docs/tasep.md ("Limits"). The first use of a
+Numba kernel compiles it once (cached on disk) and says so (docs/ising_sampling.md, "First call:
+Numba compilation").
 """
 
 from statgeo.models.ising import IsingModel, sufficient_statistics, thermodynamics

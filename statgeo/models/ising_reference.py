@@ -1,7 +1,7 @@
 """Monte Carlo reference for the Ising model at h ≠ 0, anchored to the exact h = 0 line.
 
-No exact result exists for L beyond the transfer matrix (L ≈ 12) at η ≠ 0 (physics.md,
-"Larger L at h ≠ 0"). Since ∂ log Z/∂η = ⟨M⟩,
+No exact result exists at η ≠ 0 for lattices beyond the reach of the transfer matrix
+(L ≤ 12; docs/ising_exact.md, "Which method where"). Since ∂ log Z/∂η = ⟨M⟩,
 
     log Z(K, η) = log Z_Kaufman(K) + ∫₀^η ⟨M⟩_{K,η'} dη',
 
@@ -15,31 +15,72 @@ end correction per interval, which the measured slope d⟨M⟩/dη = Var(M) make
 Nodes are independent chains, so the statistical error is
 σ²(I) = Σ_k w_k² σ²(⟨M⟩_k) + Σ_k c_k² σ²(Var(M)_k) with the rule's weights w_k, c_k.
 The gradient (⟨B⟩, ⟨M⟩) and the metric Cov(B, M) at each grid point are sample estimates
-(:func:`statgeo.models.thermodynamics`: τ-corrected errors, blocked jackknife).
+(:func:`statgeo.models.thermodynamics`: τ-corrected errors, blocked jackknife). See
+docs/ising_sampling.md, "Monte Carlo reference anchored to h = 0".
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from statgeo.checks import check_int
+from statgeo.checks import check_array, check_int, check_real
 from statgeo.seeding import as_seed_sequence
 from statgeo.provenance import config_attr, versions
 from statgeo.grid import ParameterGrid
 from statgeo.models.exact.ising_kaufman import kaufman_log_z
-from statgeo.models.ising_sampling import check_natural_grid, run_chains
+from statgeo.models.ising_sampling import (
+    MIN_PILOT_SWEEPS,
+    _auto_or_int,
+    _check_L,
+    _resolve,
+    check_natural_grid,
+    run_chains,
+)
+from statgeo.progress import progress_disabled
 from statgeo.stats import estimate, jackknife
 
-__all__ = ["ising_mc_reference", "quadrature_nodes", "anchored_integral"]
+__all__ = ["ising_mc_reference", "quadrature_nodes", "anchored_integral", "MAX_QUADRATURE_STEPS"]
 
 logger = logging.getLogger(__name__)
 
+#: largest ``n_quad`` accepted (every node is a Monte Carlo chain; 8 is the default)
+MAX_QUADRATURE_STEPS = 10_000
 
-def quadrature_nodes(etas: np.ndarray, n_quad: int) -> np.ndarray:
-    """Sorted η nodes: 0, ``n_quad`` equal steps out to the largest |η| on each side, and ``etas``."""
+
+def quadrature_nodes(etas: Any, n_quad: int) -> np.ndarray:
+    """Sorted η nodes of the anchored integral: 0, equal steps out to the largest |η|, and ``etas``.
+
+    Parameters
+    ----------
+    etas : array_like
+        The η values that must be nodes (the grid's values at one K), finite reals; lists
+        are accepted.
+    n_quad : int
+        Equal steps from 0 to the largest |η| on each side, 1 ≤ n_quad ≤ 10000.
+
+    Returns
+    -------
+    numpy.ndarray
+        Sorted distinct nodes (float64), 0 included.
+
+    Raises
+    ------
+    TypeError
+        ``etas`` is not real or ``n_quad`` not an integer.
+    ValueError
+        ``etas`` empty or not finite, ``n_quad`` out of range.
+
+    Examples
+    --------
+    >>> quadrature_nodes([0.3, -0.1], 3).tolist()
+    [-0.1, -0.066..., -0.033..., 0.0, 0.1, 0.2, 0.3]
+    """
+    etas = check_array("etas", etas, dtype_kind="iuf")
+    n_quad = check_int("n_quad", n_quad, min=1, max=MAX_QUADRATURE_STEPS)
     etas = np.asarray(etas, np.float64)
     nodes = [np.zeros(1), etas]
     hi, lo = etas.max(initial=0.0), etas.min(initial=0.0)
@@ -50,11 +91,61 @@ def quadrature_nodes(etas: np.ndarray, n_quad: int) -> np.ndarray:
     return np.unique(np.concatenate(nodes))
 
 
-def anchored_integral(nodes: np.ndarray, f: np.ndarray, df: np.ndarray, target: float) -> tuple[float, np.ndarray, np.ndarray]:
+def anchored_integral(nodes: Any, f: Any, df: Any, target: float) -> tuple[float, np.ndarray, np.ndarray]:
     """∫₀^target f dη by the end-corrected trapezoid rule on ``nodes`` (which contain 0 and target).
 
-    Returns (value, w, c): value = Σ w_k f_k + Σ c_k f'_k, so that the weights propagate errors.
+    Per interval [a, b]: (b − a)/2 · (f_a + f_b) + (b − a)²/12 · (f'_a − f'_b) (module
+    docstring), summed from 0 to ``target`` (either direction).
+
+    Parameters
+    ----------
+    nodes : array_like
+        Strictly increasing 1-D nodes, finite, containing 0 and ``target`` exactly.
+    f : array_like
+        The integrand at the nodes (same shape), finite.
+    df : array_like
+        Its derivative at the nodes (same shape), finite.
+    target : float
+        The upper limit, one of the nodes.
+
+    Returns
+    -------
+    value : float
+        Σ w_k f_k + Σ c_k f'_k.
+    w : numpy.ndarray
+        The weights of f (for error propagation).
+    c : numpy.ndarray
+        The weights of f'.
+
+    Raises
+    ------
+    TypeError
+        A non-real argument.
+    ValueError
+        Shapes differ, values not finite, nodes not increasing, or 0 / ``target`` not a node.
+
+    Examples
+    --------
+    >>> x = np.linspace(0.0, 1.0, 5)
+    >>> round(anchored_integral(x, x**2, 2 * x, 1.0)[0], 12)  # exact for cubics
+    0.333333333333
     """
+    nodes = check_array("nodes", nodes, ndim=1, dtype_kind="iuf")
+    f = check_array("f", f, ndim=1, dtype_kind="iuf")
+    df = check_array("df", df, ndim=1, dtype_kind="iuf")
+    if isinstance(target, np.ndarray) and target.dtype.kind not in "iuf":
+        raise TypeError(f"target must be a real number, got dtype {target.dtype}")
+    target_arr = check_real("target", target)
+    if target_arr.ndim != 0:
+        raise ValueError(f"target must be a scalar, got shape {target_arr.shape}")
+    if f.shape != nodes.shape or df.shape != nodes.shape:
+        raise ValueError(f"nodes, f and df must have the same shape, got {nodes.shape}, {f.shape}, {df.shape}")
+    if nodes.size > 1 and not np.all(np.diff(nodes) > 0):
+        raise ValueError("nodes must be strictly increasing")
+    if not np.any(nodes == 0.0):
+        raise ValueError("nodes must contain 0 (the anchor of the integral)")
+    if not np.any(nodes == target):
+        raise ValueError(f"target must be one of the nodes, got {target!r}")
     i0 = int(np.flatnonzero(nodes == 0.0)[0])
     it = int(np.flatnonzero(nodes == target)[0])
     w = np.zeros(nodes.shape)
@@ -81,9 +172,10 @@ def ising_mc_reference(
     algorithm: str = "auto",
     burn_in: int | str = "auto",
     thin: int | str = "auto",
+    pilot_sweeps: int | str = "auto",
     replicas_per_point: int = 1,
     n_blocks: int = 32,
-    progress: bool = True,
+    progress: bool | None = None,
 ) -> xr.Dataset:
     """MC-anchored log Z, ∇ log Z and metric of the L×L Ising torus over a (K, η) grid.
 
@@ -92,27 +184,71 @@ def ising_mc_reference(
 
     Parameters
     ----------
-    grid : ParameterGrid with natural names ("K", "eta").
-    L : linear size (even for Metropolis). n_samples : samples per node (≥ 2·n_blocks).
-    seed : int ≥ 0 or SeedSequence. n_quad : equal quadrature steps from 0 to the largest |η|
-        on each side (the grid's own η values are added as nodes).
-    backend, algorithm, burn_in, thin, replicas_per_point : passed to
-        :func:`statgeo.models.run_chains`.
-    n_blocks : jackknife blocks for the covariances.
+    grid : ParameterGrid
+        Natural names ("K", "eta"), 0 < K ≤ 5 (Kaufman's range).
+    L : int
+        Linear size (even for Metropolis), 2 ≤ L ≤ 32768.
+    n_samples : int
+        Samples per quadrature node, ≥ 2 · ``n_blocks``.
+    seed : int or numpy.random.SeedSequence
+        Seed of the chains.
+    n_quad : int, default 8
+        Equal quadrature steps from 0 to the largest |η| on each side (the grid's own η values
+        are added as nodes), 1 ≤ n_quad ≤ 10000.
+    backend : {"auto", "numba", "cupy"}, default "auto"
+        Passed to :func:`statgeo.models.run_chains`.
+    algorithm : {"auto", "metropolis", "wolff"}, default "auto"
+        Passed to :func:`statgeo.models.run_chains`.
+    burn_in : int or "auto", default "auto"
+        Passed to :func:`statgeo.models.run_chains`.
+    thin : int or "auto", default "auto"
+        Passed to :func:`statgeo.models.run_chains`.
+    pilot_sweeps : int or "auto", default "auto"
+        Passed to :func:`statgeo.models.run_chains`.
+    replicas_per_point : int, default 1
+        Passed to :func:`statgeo.models.run_chains`.
+    n_blocks : int, default 32
+        Jackknife blocks for the covariances, ≥ 2.
+    progress : bool or None, default None
+        Progress bars of the chains (None: on a terminal only; ``TQDM_DISABLE=1`` hides them).
 
     Returns
     -------
-    xr.Dataset laid out like ``ising_exact``'s: ``log_z``, ``log_z_per_site``,
-    ``grad_log_z`` (…, natural), ``metric`` (…, natural, natural_), ``grad_log_z_grid``
-    (…, param), ``metric_grid`` (…, param, param_) (pulled back to the grid coordinates), each
-    with a ``*_error`` companion; attrs ``method = "mc_anchored"``, ``L``, ``N``, ``config``. Quadrature (discretisation) error is not included in
-    ``log_z_error``; the end-corrected rule makes it O(Δη⁴).
+    xarray.Dataset
+        Laid out like :func:`~statgeo.models.exact.ising_exact`'s: ``log_z``,
+        ``log_z_per_site``, ``grad_log_z`` (…, natural), ``metric`` (…, natural, natural_),
+        ``grad_log_z_grid`` (…, param), ``metric_grid`` (…, param, param_) (pulled back to the
+        grid coordinates), each with a ``*_error`` companion; attrs ``method =
+        "mc_anchored"``, ``L``, ``N``, ``config``. Quadrature (discretisation) error is not
+        included in ``log_z_error``; the end-corrected rule makes it O(Δη⁴).
+
+    Raises
+    ------
+    TypeError, ValueError
+        A bad grid or argument (see :func:`statgeo.models.run_chains` for the sampler's), K
+        outside (0, 5], ``n_samples`` < 2 · ``n_blocks``.
+
+    Examples
+    --------
+    >>> from statgeo.grid import ParameterGrid
+    >>> g = ParameterGrid.from_ranges(K=[0.3], eta=[0.0, 0.1])
+    >>> ref = ising_mc_reference(g, 4, 64, seed=0, n_quad=2, burn_in=50, thin=2, progress=False)
+    >>> ref.log_z.dims, bool(ref.log_z_error.isel(eta=0) == 0)
+    (('K', 'eta'), True)
     """
     K, eta = check_natural_grid(grid)
-    L = check_int("L", L, min=2)
-    n_quad = check_int("n_quad", n_quad, min=1)
+    backend_r, algorithm_r = _resolve(backend, algorithm)
+    L = _check_L(L, algorithm_r)
+    n_quad = check_int("n_quad", n_quad, min=1, max=MAX_QUADRATURE_STEPS)
     n_blocks = check_int("n_blocks", n_blocks, min=2)
     n_samples = check_int("n_samples", n_samples, min=2 * n_blocks)
+    as_seed_sequence(seed)
+    _auto_or_int("burn_in", burn_in, 0)
+    _auto_or_int("thin", thin, 1)
+    _auto_or_int("pilot_sweeps", pilot_sweeps, MIN_PILOT_SWEEPS)
+    check_int("replicas_per_point", replicas_per_point, min=1)
+    progress_disabled(progress)
+    check_real("grid coupling K = J/T", K, low=0.0, low_inclusive=False, high=5.0)
     # quadrature nodes per distinct K
     Ku = np.unique(K)
     node_sets = [quadrature_nodes(eta[K == k], n_quad) for k in Ku]
@@ -120,7 +256,8 @@ def ising_mc_reference(
     en = np.concatenate(node_sets)
     logger.info("mc_anchored reference: %d grid points, %d MC nodes", K.size, Kn.size)
     out = run_chains(Kn, en, L, n_samples, seed=seed, backend=backend, algorithm=algorithm, burn_in=burn_in,
-                     thin=thin, replicas_per_point=replicas_per_point, store_spins=False, progress=progress)
+                     thin=thin, replicas_per_point=replicas_per_point, store_spins=False, progress=progress,
+                     pilot_sweeps=pilot_sweeps)
     B = out["B"].astype(np.float64)
     M = out["M"].astype(np.float64)
     sM = estimate(M)
@@ -208,7 +345,8 @@ def ising_mc_reference(
             "Conventions": "CF-1.8",
             "config": config_attr({"L": L, "n_samples": n_samples, "seed": as_seed_sequence(seed), "n_quad": n_quad,
                                    "backend": out["backend"], "algorithm": out["algorithm"],
-                                   "burn_in": burn_in, "thin": thin, "replicas_per_point": replicas_per_point,
+                                   "burn_in": burn_in, "thin": thin, "pilot_sweeps": out["pilot_sweeps"],
+                                   "replicas_per_point": replicas_per_point,
                                    "n_blocks": n_blocks, "n_nodes": int(Kn.size), "grid": grid.to_json(),
                                    "quadrature": "trapezoid with Euler-Maclaurin end correction (f' = Var M)"}),
             "versions": config_attr(versions()),

@@ -9,36 +9,53 @@ The engine behind :meth:`statgeo.models.IsingModel.sample` (kernels in
   η ≠ 0; any L ≥ 2.
 * ``algorithm="auto"``: Wolff on the Numba backend, Metropolis on CuPy.
 
-Burn-in and thinning (``"auto"``): a pilot run of ``PILOT_BURN`` + ``PILOT_SWEEPS`` sweeps per
-replica measures τ_int of B and |M| (Sokal window, :func:`statgeo.stats.
-integrated_autocorrelation_time`, in sweeps); with τ = max over both observables and the
-replicas of a grid point, burn-in = max(``MIN_BURN_IN``, ⌈20 τ⌉) sweeps in total (the pilot
-sweeps count towards it) and thin = max(1, ⌈2 τ⌉) sweeps between stored samples. See
-``docs/ising_sampling.md``.
+Burn-in and thinning (``"auto"``): a pilot run of ``PILOT_BURN`` + ``pilot_sweeps`` sweeps per
+replica (``pilot_sweeps="auto"``: ``PILOT_SWEEPS``, 1000 sweeps for Metropolis, 200 for Wolff)
+measures τ_int of B and |M| (Sokal window, :func:`statgeo.stats.integrated_autocorrelation_time`
+with c = 5, in sweeps); with τ = max over both observables and the replicas of a grid point,
+burn-in = max(``MIN_BURN_IN``, ⌈20 τ⌉) sweeps in total (the pilot sweeps count towards it) and
+thin = max(1, ⌈2 τ⌉) sweeps between stored samples. A window estimate needs a series of about
+4 c τ = 20 τ; when the pilot is shorter than that at some point, a warning names the
+``pilot_sweeps`` that would be long enough.
+
+Limits (refused at once, docs/ising_sampling.md, "Limits"): ``burn_in``, ``thin`` and
+``pilot_sweeps`` ≤ 10⁸ sweeps; at most 10¹⁵ spin updates per call (replicas × sweeps × L²);
+arrays larger than the machine's memory (:func:`statgeo.checks.check_allocation`).
+
+The first call in a fresh environment compiles the Numba kernels (about 20–60 s); a progress
+bar and an INFO log message say so, and the compiled code is cached on disk for later runs
+(docs/ising_sampling.md, "First call: Numba compilation").
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import numpy as np
 
-from statgeo.checks import check_choice, check_int, check_real
+from statgeo.checks import check_allocation, check_choice, check_int, check_real
 from statgeo.grid import ParameterGrid
-from statgeo.progress import progress_bar
+from statgeo.models._compile import compile_notice
+from statgeo.models._limits import MAX_SWEEPS, check_sweeps, check_work
+from statgeo.progress import progress_bar, progress_disabled
 from statgeo.seeding import as_seed_sequence, xoshiro_states
 from statgeo.stats import integrated_autocorrelation_time
 
-__all__ = ["run_chains", "check_natural_grid", "BACKENDS", "ALGORITHMS"]
+__all__ = ["run_chains", "check_natural_grid", "BACKENDS", "ALGORITHMS", "MAX_L"]
 
 logger = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "numba", "cupy")
 ALGORITHMS = ("auto", "metropolis", "wolff")
+#: largest linear size accepted: one L×L int8 configuration is 2^30 bytes at L = 32768
+MAX_L = 2**15
 #: pilot run lengths (sweeps) for the automatic burn-in/thinning rule, per algorithm
 PILOT_BURN = {"metropolis": 200, "wolff": 20}
 PILOT_SWEEPS = {"metropolis": 1000, "wolff": 200}
+#: shortest pilot accepted (sweeps): a shorter series cannot measure τ_int
+MIN_PILOT_SWEEPS = 10
 #: minimal total burn-in (sweeps)
 MIN_BURN_IN = {"metropolis": 200, "wolff": 20}
 BURN_IN_TAUS = 20.0
@@ -51,11 +68,37 @@ SOKAL_C = 5.0
 
 # ----------------------------------------------------------------------------- validation
 def check_natural_grid(grid: ParameterGrid) -> tuple[np.ndarray, np.ndarray]:
-    """Validate an Ising grid and return its natural coordinates (K, η), each of shape (size,).
+    """Validate an Ising grid and return its natural coordinates (K, η) at every point.
 
-    The grid must have natural names ("K", "eta"), either directly or through
-    :func:`~statgeo.coordinates.ising_temperature_field_map` from (T, H). Requires
-    T > 0 (when the grid has a ``T`` axis), K > 0 (ferromagnet) and finite K, η.
+    The grid must have natural names ("K", "eta"), either directly (a grid in (K, η) with the
+    identity map) or through :func:`~statgeo.coordinates.ising_temperature_field_map` from
+    (T, H). Requires T > 0 (when the grid has a ``T`` axis), K > 0 (ferromagnet) and finite
+    K, η.
+
+    Parameters
+    ----------
+    grid : ParameterGrid
+        The grid to check.
+
+    Returns
+    -------
+    K, eta : numpy.ndarray
+        float64 arrays of shape (grid.size,), the points in flat C order.
+
+    Raises
+    ------
+    TypeError
+        ``grid`` is not a :class:`~statgeo.grid.ParameterGrid`.
+    ValueError
+        Its natural coordinates are not ("K", "eta"), T ≤ 0, K ≤ 0 or a coordinate is not
+        finite.
+
+    Examples
+    --------
+    >>> from statgeo.grid import ParameterGrid
+    >>> K, eta = check_natural_grid(ParameterGrid.from_ranges(K=[0.3, 0.4], eta=[0.0]))
+    >>> K.tolist(), eta.tolist()
+    ([0.3, 0.4], [0.0, 0.0])
     """
     if not isinstance(grid, ParameterGrid):
         raise TypeError(f"grid must be a statgeo.grid.ParameterGrid, got {type(grid).__name__}")
@@ -78,13 +121,16 @@ def check_natural_grid(grid: ParameterGrid) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_L(L: Any, algorithm: str) -> int:
-    L = check_int("L", L, min=2)
+    L = check_int("L", L, min=2, max=MAX_L)
     if algorithm == "metropolis" and L % 2:
         raise ValueError(
             f"L must be even for the checkerboard Metropolis sampler (the two sublattices of an odd "
             f"torus are not independent: a site and its wrapped neighbour share a colour), got L={L}; "
             f"use algorithm='wolff' for odd L"
         )
+    if algorithm == "wolff" and L >= 2**15:
+        raise ValueError(f"L must be an integer in [2, {2**15 - 1}] for algorithm='wolff' (the cluster stack "
+                         f"packs the row and column in 16 bits each), got {L}; use algorithm='metropolis'")
     return L
 
 
@@ -104,9 +150,15 @@ def _resolve(backend: str, algorithm: str) -> tuple[str, str]:
 def _auto_or_int(name: str, value: Any, min: int) -> int | None:
     if isinstance(value, str):
         if value != "auto":
-            raise ValueError(f"{name} must be 'auto' or an integer >= {min}, got {value!r}")
+            raise ValueError(f"{name} must be 'auto' or an integer in [{min}, {MAX_SWEEPS}], got {value!r}")
         return None
-    return check_int(name, value, min=min)
+    return check_sweeps(name, value, min=min)
+
+
+def _check_flag(name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def _child(ss: np.random.SeedSequence, k: int) -> np.random.SeedSequence:
@@ -154,7 +206,7 @@ class _NumbaEngine:
         return spins, B, M
 
 
-def _make_engine(backend: str, K, eta, L, algorithm, ss):
+def _make_engine(backend, K, eta, L, algorithm, ss):
     if backend == "numba":
         return _NumbaEngine(K, eta, L, algorithm, ss)
     from statgeo.models.kernels.ising_cupy import CupyMetropolisEngine
@@ -181,9 +233,26 @@ def _run_chunked(engine, burn, thin, n_rec, store, progress, desc):
     return spins, B, M
 
 
+def _check_memory(R: int, L: int, n_per: int, pilot: int, store: bool, algorithm: str) -> None:
+    """Refuse, before any allocation, arrays the machine cannot hold."""
+    names = "K/eta (points), replicas_per_point and L"
+    check_allocation("the replica states (points × replicas, L, L)", (R, L, L), np.int8, names=names)
+    if algorithm == "metropolis":
+        check_allocation("the random-number lanes (points × replicas, 4, 16)", (R, 4, 16), np.uint64, names=names)
+    if pilot:
+        check_allocation("the pilot run's B and M records, chunks and joined (4, points × replicas, "
+                         "pilot_sweeps)", (4, R, pilot), np.int64, names="K/eta (points), replicas_per_point and "
+                                                                           "pilot_sweeps")
+    check_allocation("the B and M records, chunks and joined (4, points × replicas, samples per replica)",
+                     (4, R, n_per), np.int64, names="K/eta (points) and n_samples")
+    if store:
+        check_allocation("the spins array, chunks and joined (2, points × replicas, samples per replica, L, L)",
+                         (2, R, n_per, L, L), np.int8, names="K/eta (points), n_samples and L")
+
+
 def run_chains(
-    K: np.ndarray,
-    eta: np.ndarray,
+    K: Any,
+    eta: Any,
     L: int,
     n_samples: int,
     *,
@@ -195,13 +264,68 @@ def run_chains(
     replicas_per_point: int = 1,
     store_spins: bool = True,
     progress: bool | None = None,
-) -> dict[str, np.ndarray]:
+    pilot_sweeps: int | str = "auto",
+) -> dict[str, Any]:
     """Sample the Ising model at a flat list of points (K_p, η_p); the engine behind ``sample``.
 
-    Returns a dict with ``spins`` (P, n, L, L) int8 (empty second axis if not ``store_spins``),
-    ``B``, ``M`` (P, n) int64, ``tau_int_B``, ``tau_int_M`` (P,) in sweeps, ``burn_in``,
-    ``thin`` (P,) int64 in sweeps, and the resolved ``backend``/``algorithm``. Samples of the
-    ``replicas_per_point`` independent replicas of a point are concatenated replica by replica.
+    Each point runs ``replicas_per_point`` independent chains from a cold start (all spins
+    sign(η), +1 at η = 0): burn-in, then ``n_samples`` records ``thin`` sweeps apart, split
+    between the replicas (replica by replica). With ``"auto"`` burn-in or thinning, a pilot
+    run measures τ_int first (module docstring).
+
+    Parameters
+    ----------
+    K, eta : array_like
+        Natural parameters K = J/T > 0 and η = H/T of the points, 1-D of the same length
+        (lists are accepted), finite.
+    L : int
+        Linear size, 2 ≤ L ≤ 32768 (even for Metropolis, < 32768 for Wolff).
+    n_samples : int
+        Records per point, ≥ 1.
+    seed : int or numpy.random.SeedSequence
+        Same seed, backend and arguments → identical output, whatever the number of threads.
+    backend : {"auto", "numba", "cupy"}, default "auto"
+        ``"auto"`` is ``"numba"``.
+    algorithm : {"auto", "metropolis", "wolff"}, default "auto"
+        ``"auto"``: Wolff on Numba, Metropolis on CuPy.
+    burn_in : int or "auto", default "auto"
+        Total equilibration sweeps before the first record, in [0, 10⁸].
+    thin : int or "auto", default "auto"
+        Sweeps between records, in [1, 10⁸].
+    replicas_per_point : int, default 1
+        Independent chains per point (the records are split between them).
+    store_spins : bool, default True
+        Keep the configurations (else only B and M are recorded).
+    progress : bool or None, default None
+        Progress bars of the pilot and the main run, and of a first-use Numba compilation
+        (None: on a terminal only; ``TQDM_DISABLE=1`` hides them).
+    pilot_sweeps : int or "auto", default "auto"
+        Length of the pilot run that sets ``"auto"`` burn-in and thinning, in sweeps, in
+        [10, 10⁸]; ``"auto"`` is 1000 for Metropolis and 200 for Wolff. Unused when both
+        ``burn_in`` and ``thin`` are given.
+
+    Returns
+    -------
+    dict
+        ``spins`` (P, n_samples, L, L) int8 (empty second axis if not ``store_spins``),
+        ``B``, ``M`` (P, n_samples) int64, ``tau_int_B``, ``tau_int_M`` (P,) in sweeps,
+        ``burn_in``, ``thin`` (P,) int64 in sweeps, ``pilot_sweeps`` (int, 0 when no pilot
+        ran) and the resolved ``backend`` and ``algorithm``.
+
+    Raises
+    ------
+    TypeError
+        A count is not an integer, ``K``/``eta`` not real, ``seed``, ``store_spins`` or
+        ``progress`` of the wrong type.
+    ValueError
+        A value out of range (the message gives the range), ``K`` and ``eta`` of different
+        shapes, arrays that cannot fit in memory, or more than 10¹⁵ spin updates.
+
+    Examples
+    --------
+    >>> out = run_chains([0.3, 0.4], [0.0, 0.1], 4, 8, seed=0, burn_in=20, thin=1, progress=False)
+    >>> out["B"].shape, out["spins"].shape
+    ((2, 8), (2, 8, 4, 4))
     """
     backend, algorithm = _resolve(backend, algorithm)
     L = _check_L(L, algorithm)
@@ -209,6 +333,12 @@ def run_chains(
     rpp = check_int("replicas_per_point", replicas_per_point, min=1)
     burn_user = _auto_or_int("burn_in", burn_in, 0)
     thin_user = _auto_or_int("thin", thin, 1)
+    pilot_user = _auto_or_int("pilot_sweeps", pilot_sweeps, MIN_PILOT_SWEEPS)
+    store_spins = _check_flag("store_spins", store_spins)
+    progress_disabled(progress)  # TypeError for anything but True, False, None
+    for name, v in (("K", K), ("eta", eta)):
+        if isinstance(v, np.ndarray) and v.dtype.kind not in "iuf":
+            raise TypeError(f"{name} must be a real number or array of reals, got dtype {v.dtype}")
     K = np.atleast_1d(check_real("K", K, low=0.0, low_inclusive=False, high=np.inf, high_inclusive=False))
     eta = np.atleast_1d(check_real("eta", eta, low=-np.inf, high=np.inf, low_inclusive=False,
                                    high_inclusive=False))
@@ -217,35 +347,48 @@ def run_chains(
     ss = as_seed_sequence(seed)
     P = K.shape[0]
     R = P * rpp
+    n_per = -(-n_samples // rpp)
+    need_pilot = burn_user is None or thin_user is None
+    ps = (PILOT_SWEEPS[algorithm] if pilot_user is None else pilot_user) if need_pilot else 0
+    pb = PILOT_BURN[algorithm] if need_pilot else 0
+    _check_memory(R, L, n_per, ps, store_spins, algorithm)
+    # the work known before the pilot: pilot + burn-in + records at the given (or the least) thinning
+    burn_known = 0 if burn_user is None else max(burn_user - (pb + ps), 0)
+    check_work("spin updates", R * (pb + ps + burn_known + n_per * (thin_user or 1)) * L * L,
+               "K/eta (points), replicas_per_point, n_samples, burn_in, thin, pilot_sweeps and L")
     Kr = np.repeat(K, rpp)
     er = np.repeat(eta, rpp)
-    engine = _make_engine(backend, Kr, er, L, algorithm, _child(ss, 0))
-    n_per = -(-n_samples // rpp)
+    with compile_notice(progress, f"the Ising {algorithm} sampler"):
+        engine = _make_engine(backend, Kr, er, L, algorithm, _child(ss, 0))
 
-    pilot_total = 0
-    tau_B = tau_M = None
-    if burn_user is None or thin_user is None:
-        pb, ps = PILOT_BURN[algorithm], PILOT_SWEEPS[algorithm]
-        _, Bp, Mp = _run_chunked(engine, np.full(R, pb), np.ones(R, np.int64), ps, False, progress,
-                                 "ising pilot")
-        pilot_total = pb + ps
-        tB = integrated_autocorrelation_time(Bp, axis=-1, c=SOKAL_C).reshape(P, rpp)
-        tM = integrated_autocorrelation_time(np.abs(Mp), axis=-1, c=SOKAL_C).reshape(P, rpp)
-        tau_B, tau_M = tB.max(axis=1), tM.max(axis=1)
-        tau = np.maximum(tau_B, tau_M)
-        if np.any(tau > ps / (4 * SOKAL_C)):
-            logger.warning("pilot run of %d sweeps is short for the largest tau_int=%.1f sweeps; "
-                           "pass burn_in/thin explicitly for such points", ps, float(tau.max()))
-    if burn_user is None:
-        burn_total = np.maximum(MIN_BURN_IN[algorithm], np.ceil(BURN_IN_TAUS * tau)).astype(np.int64)
-        burn_total = np.maximum(burn_total, pilot_total)
-    else:
-        burn_total = np.full(P, max(burn_user, pilot_total), np.int64)
-    thin_pt = (np.maximum(1, np.ceil(THIN_TAUS * tau)).astype(np.int64) if thin_user is None
-               else np.full(P, thin_user, np.int64))
-    extra = np.repeat(burn_total - pilot_total, rpp)
-    spins, B, M = _run_chunked(engine, extra, np.repeat(thin_pt, rpp), n_per, store_spins, progress,
-                               f"ising {algorithm} L={L}")
+        pilot_total = 0
+        tau_B = tau_M = None
+        if need_pilot:
+            _, Bp, Mp = _run_chunked(engine, np.full(R, pb), np.ones(R, np.int64), ps, False, progress,
+                                     "ising pilot")
+            pilot_total = pb + ps
+            tB = integrated_autocorrelation_time(Bp, axis=-1, c=SOKAL_C).reshape(P, rpp)
+            tM = integrated_autocorrelation_time(np.abs(Mp), axis=-1, c=SOKAL_C).reshape(P, rpp)
+            tau_B, tau_M = tB.max(axis=1), tM.max(axis=1)
+            tau = np.maximum(tau_B, tau_M)
+            if np.any(tau > ps / (4 * SOKAL_C)):
+                logger.warning("pilot run of %d sweeps is short for the largest tau_int=%.1f sweeps; pass "
+                               "pilot_sweeps>=%d, or burn_in/thin explicitly for such points", ps,
+                               float(tau.max()), int(math.ceil(4 * SOKAL_C * float(tau.max()))))
+        if burn_user is None:
+            burn_total = np.maximum(MIN_BURN_IN[algorithm], np.ceil(BURN_IN_TAUS * tau)).astype(np.int64)
+            burn_total = np.maximum(burn_total, pilot_total)
+        else:
+            burn_total = np.full(P, max(burn_user, pilot_total), np.int64)
+        thin_pt = (np.maximum(1, np.ceil(THIN_TAUS * tau)).astype(np.int64) if thin_user is None
+                   else np.full(P, thin_user, np.int64))
+        extra = np.repeat(burn_total - pilot_total, rpp)
+        if need_pilot:  # the automatic burn-in and thinning are known now: the rest of the run
+            rest = float(np.sum((burn_total - pilot_total).astype(np.float64) + float(n_per) * thin_pt))
+            check_work("spin updates", int(rest * rpp * L * L),
+                       "the measured tau_int (automatic burn_in/thin), n_samples, replicas_per_point and L")
+        spins, B, M = _run_chunked(engine, extra, np.repeat(thin_pt, rpp), n_per, store_spins, progress,
+                                   f"ising {algorithm} L={L}")
     spins = spins.reshape((P, rpp * spins.shape[1]) + spins.shape[2:])[:, :n_samples if store_spins else 0]
     B = B.reshape(P, rpp * n_per)[:, :n_samples]
     M = M.reshape(P, rpp * n_per)[:, :n_samples]
@@ -257,4 +400,4 @@ def run_chains(
             tau_B = tau_M = np.full(P, np.nan)
     return {"spins": spins, "B": B, "M": M, "tau_int_B": np.asarray(tau_B, np.float64),
             "tau_int_M": np.asarray(tau_M, np.float64), "burn_in": burn_total, "thin": thin_pt,
-            "backend": backend, "algorithm": algorithm}
+            "pilot_sweeps": int(ps), "backend": backend, "algorithm": algorithm}

@@ -23,13 +23,16 @@ the attrs of a Dataset it produced (docs/models.md).
 from __future__ import annotations
 
 import abc
+import inspect
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 import xarray as xr
 
+from statgeo.checks import check_choice
 from statgeo.coordinates import CoordinateMap
 from statgeo.grid import ParameterGrid
 
@@ -41,17 +44,26 @@ __all__ = ["PhysicsModel", "ExponentialFamilyModel", "PhaseDiagram", "MODELS", "
 class PhaseDiagram:
     """A model's phase boundaries in natural coordinates (thermodynamic limit).
 
-    Attributes
+    Filled by :meth:`PhysicsModel.phase_diagram`; a boundary detector's output is compared
+    with it (docs/models.md).
+
+    Parameters
     ----------
     lines : dict of str to numpy.ndarray
         Name → dense points (n, d) along each boundary line, in natural coordinates.
-    points : dict of str to tuple of float
+    points : dict of str to tuple of float, optional
         Name → special point (critical point, triple point) in natural coordinates.
-    line_ends : dict of str to str
+    line_ends : dict of str to str, optional
         Special points that end a line, mapped to that line's name: a detector's ridge along
         the line should stop there (e.g. the Ising line η = 0 ends at the critical point).
-    description : str
+    description : str, optional
         One line for humans.
+
+    Examples
+    --------
+    >>> from statgeo.models import TasepModel
+    >>> TasepModel(10).phase_diagram().points["triple_point"]
+    (0.693..., 0.693...)
     """
 
     lines: dict[str, np.ndarray]
@@ -60,7 +72,13 @@ class PhaseDiagram:
     description: str = ""
 
     def all_line_points(self) -> np.ndarray:
-        """Every line's points stacked in the order of ``lines``, shape (n, d)."""
+        """Every line's points stacked in the order of ``lines``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape (n, d), natural coordinates.
+        """
         return np.concatenate(list(self.lines.values()))
 
 
@@ -150,11 +168,22 @@ class PhysicsModel(abc.ABC):
 
     @abc.abstractmethod
     def config(self) -> dict[str, Any]:
-        """The arguments that rebuild the model: ``{"model": name, ...}`` (JSON-serialisable)."""
+        """The arguments that rebuild the model (JSON-serialisable).
+
+        Returns
+        -------
+        dict
+            ``{"model": name, **constructor arguments}``, see :func:`model_from_config`.
+        """
 
     @abc.abstractmethod
     def natural_map(self) -> CoordinateMap:
-        """Map from the physical parameters to the natural coordinates, with its Jacobian."""
+        """Map from the physical parameters to the natural coordinates, with its Jacobian.
+
+        Returns
+        -------
+        CoordinateMap
+        """
 
     @abc.abstractmethod
     def natural_grid(self, **ranges: tuple[float, float, int]) -> ParameterGrid:
@@ -174,7 +203,25 @@ class PhysicsModel(abc.ABC):
     @abc.abstractmethod
     def sample(self, grid: ParameterGrid, n_samples: int, *, seed: int | np.random.SeedSequence,
                **options: Any) -> xr.Dataset:
-        """Draw ``n_samples`` configurations at every grid point (labelled Dataset)."""
+        """Draw ``n_samples`` configurations at every grid point.
+
+        Parameters
+        ----------
+        grid : ParameterGrid
+            Where to sample, laid out as the model expects (see :meth:`natural_grid`).
+        n_samples : int
+            Configurations per grid point.
+        seed : int or numpy.random.SeedSequence
+            Same seed and arguments → identical output.
+        **options
+            The model's sampler options.
+
+        Returns
+        -------
+        xarray.Dataset
+            The configurations in :attr:`configuration_variable`, dims (grid dims…, sample,
+            site dims…), and the attrs ``model``, ``model_config`` and ``grid``.
+        """
 
     def configurations(self, samples: xr.Dataset) -> xr.DataArray:
         """The configurations of a :meth:`sample` Dataset, dims (grid dims…, sample, site dims…).
@@ -192,17 +239,35 @@ class PhysicsModel(abc.ABC):
         ------
         TypeError
             ``samples`` is not a Dataset holding :attr:`configuration_variable`.
+        ValueError
+            ``samples`` records no grid, or its grid does not match its dims.
         """
         if not isinstance(samples, xr.Dataset) or self.configuration_variable not in samples:
             raise TypeError(f"samples must be an xr.Dataset from {type(self).__name__}.sample (with the variable "
                             f"{self.configuration_variable!r}), got {type(samples).__name__}")
-        grid = ParameterGrid.from_dataset(samples)
+        try:
+            grid = ParameterGrid.from_dataset(samples)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"samples must record the grid they were drawn on (attrs['grid'], as "
+                             f"{type(self).__name__}.sample writes it): {exc}") from exc
         return samples[self.configuration_variable].transpose(*grid.names, "sample", ...)
 
     # ------------------------------------------------------------------ references
     @abc.abstractmethod
     def exact(self, grid: ParameterGrid, **options: Any) -> xr.Dataset:
-        """Exact references over ``grid``: ``log_z``, ``grad_log_z``, ``metric`` (natural)."""
+        """Exact references over ``grid``: ``log_z``, ``grad_log_z``, ``metric`` (natural).
+
+        Parameters
+        ----------
+        grid : ParameterGrid
+            Where to evaluate them.
+        **options
+            The model's options (method, progress, ...).
+
+        Returns
+        -------
+        xarray.Dataset
+        """
 
     def reference(self, grid: ParameterGrid, **options: Any) -> xr.Dataset:
         """The best available reference over ``grid``, labelled for what it is.
@@ -217,6 +282,7 @@ class PhysicsModel(abc.ABC):
         Parameters
         ----------
         grid : ParameterGrid
+            Where to evaluate the reference.
         **options
             Passed to the model's reference.
 
@@ -234,11 +300,34 @@ class PhysicsModel(abc.ABC):
         The oracle of the method: p(t | x_1..x_n) ∝ Π_k p(x_k | t) over the grid cells
         (uniform prior), bundle posteriors averaged per origin, effective temperature n/2
         (docs/geometry_fitting.md).
+
+        Parameters
+        ----------
+        samples : xarray.Dataset
+            Output of :meth:`sample` on ``grid``.
+        grid : ParameterGrid
+            The grid the samples were drawn on (origins and cells).
+        n : int
+            Samples per bundle, 1 ≤ n ≤ samples per point.
+        seed : int or numpy.random.SeedSequence
+            Shuffles the samples of each origin before cutting bundles.
+        **options
+            The model's options.
+
+        Returns
+        -------
+        xarray.DataArray
+            Dims (origin, cell).
         """
 
     @abc.abstractmethod
     def phase_diagram(self) -> PhaseDiagram:
-        """The model's phase boundaries in natural coordinates."""
+        """The model's phase boundaries in natural coordinates.
+
+        Returns
+        -------
+        PhaseDiagram
+        """
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "model")
@@ -252,46 +341,74 @@ class PhysicsModel(abc.ABC):
 
 
 class ExponentialFamilyModel(PhysicsModel):
-    """A model p(x | t) = h(x) exp(⟨t, f(x)⟩ − log Z(t)) with known sufficient statistics f."""
+    """A model p(x | t) = h(x) exp(⟨t, f(x)⟩ − log Z(t)) with known sufficient statistics f.
+
+    Abstract: :class:`statgeo.models.IsingModel` is the concrete one (f = (B, M)). For such a
+    model the gradient of log Z is E[f] and its Hessian, Cov(f), is the Fisher metric
+    (docs/geometry_metric.md).
+    """
 
     #: names of the sufficient statistics, ordered like the natural coordinates
     statistic_names: ClassVar[tuple[str, ...]]
 
     @abc.abstractmethod
     def sufficient_statistics(self, samples: xr.Dataset) -> xr.DataArray:
-        """f(x) per sample, with a trailing ``statistic`` dim ordered like the natural coordinates."""
+        """f(x) per sample, with a trailing ``statistic`` dim ordered like the natural coordinates.
+
+        Parameters
+        ----------
+        samples : xarray.Dataset
+            Output of :meth:`sample`.
+
+        Returns
+        -------
+        xarray.DataArray
+            Dims (grid dims…, sample, statistic).
+        """
 
 
 #: name → model class; filled by :func:`register_model`
 MODELS: dict[str, type[PhysicsModel]] = {}
 
 
-def register_model(cls: type[PhysicsModel]) -> type[PhysicsModel]:
-    """Class decorator adding a :class:`PhysicsModel` subclass to :data:`MODELS` under ``cls.name``.
+def register_model(model_class: type[PhysicsModel]) -> type[PhysicsModel]:
+    """Class decorator adding a :class:`PhysicsModel` subclass to :data:`MODELS` under its ``name``.
 
     Parameters
     ----------
-    cls : type
-        A subclass of :class:`PhysicsModel` whose ``name`` is not yet registered.
+    model_class : type
+        A concrete subclass of :class:`PhysicsModel` whose ``name`` (a non-empty string) is not
+        yet registered to another class.
 
     Returns
     -------
     type
-        ``cls``.
+        ``model_class``.
 
     Raises
     ------
     TypeError
-        ``cls`` is not a :class:`PhysicsModel` subclass.
+        ``model_class`` is not a :class:`PhysicsModel` subclass, or its ``name`` is not a string.
     ValueError
-        Its ``name`` is taken by another class.
+        Its ``name`` is empty or taken by another class.
+
+    Examples
+    --------
+    >>> from statgeo.models import IsingModel
+    >>> register_model(IsingModel) is IsingModel  # registering again is a no-op
+    True
     """
-    if not (isinstance(cls, type) and issubclass(cls, PhysicsModel)):
-        raise TypeError(f"cls must be a PhysicsModel subclass, got {cls!r}")
-    if cls.name in MODELS and MODELS[cls.name] is not cls:
-        raise ValueError(f"a model named {cls.name!r} is already registered ({MODELS[cls.name].__name__})")
-    MODELS[cls.name] = cls
-    return cls
+    if not (isinstance(model_class, type) and issubclass(model_class, PhysicsModel)):
+        raise TypeError(f"model_class must be a PhysicsModel subclass, got {model_class!r}")
+    name = getattr(model_class, "name", None)
+    if not isinstance(name, str):
+        raise TypeError(f"model_class must set the class attribute name (a string), got {name!r}")
+    if not name:
+        raise ValueError("model_class.name must be a non-empty string")
+    if name in MODELS and MODELS[name] is not model_class:
+        raise ValueError(f"model_class.name {name!r} is already registered ({MODELS[name].__name__})")
+    MODELS[name] = model_class
+    return model_class
 
 
 def make_model(name: str, size: int, **params: Any) -> PhysicsModel:
@@ -300,9 +417,9 @@ def make_model(name: str, size: int, **params: Any) -> PhysicsModel:
     Parameters
     ----------
     name : str
-        One of :data:`MODELS`.
+        One of :data:`MODELS` (``"ising"``, ``"tasep"``).
     size : int
-        L for the Ising model, N for the TASEP.
+        L for the Ising model, N for the TASEP (checked by the model's constructor).
     **params
         Further constructor arguments (e.g. ``J``).
 
@@ -312,12 +429,34 @@ def make_model(name: str, size: int, **params: Any) -> PhysicsModel:
 
     Raises
     ------
+    TypeError
+        ``size`` is not an integer, or an unknown constructor argument is given.
     ValueError
-        ``name`` is not registered.
+        ``name`` is not registered, or a value is out of range.
+
+    Examples
+    --------
+    >>> make_model("ising", 8)
+    IsingModel(L=8, J=1.0)
     """
-    if name not in MODELS:
-        raise ValueError(f"model must be one of {tuple(sorted(MODELS))}, got {name!r}")
-    return MODELS[name](size, **params)
+    check_choice("name", name, tuple(sorted(MODELS)))
+    return _build(MODELS[name], {"size": size, **params}, "params")
+
+
+def _build(model_class: type[PhysicsModel], arguments: dict[str, Any], what: str) -> PhysicsModel:
+    """``model_class(**arguments)``, with the size argument renamed and unknown names refused."""
+    params = inspect.signature(model_class.__init__).parameters
+    names = [n for n in params if n != "self"]
+    args = dict(arguments)
+    if "size" in args:
+        if names[0] in args:
+            raise TypeError(f"{what} gives the size twice (size and {names[0]})")
+        args[names[0]] = args.pop("size")
+    unknown = sorted(set(args) - set(names))
+    if unknown:
+        raise TypeError(f"{what} has arguments {unknown} that {model_class.__name__} does not take; it takes "
+                        f"{names}")
+    return model_class(**args)
 
 
 def model_from_config(config: dict[str, Any]) -> PhysicsModel:
@@ -334,14 +473,23 @@ def model_from_config(config: dict[str, Any]) -> PhysicsModel:
 
     Raises
     ------
+    TypeError
+        ``config`` is not a mapping, or holds arguments the model does not take.
     ValueError
-        No or an unknown ``"model"`` entry.
+        No or an unknown ``"model"`` entry, or a value out of range.
+
+    Examples
+    --------
+    >>> model_from_config({"model": "tasep", "N": 10})
+    TasepModel(N=10)
     """
+    if not isinstance(config, Mapping):
+        raise TypeError(f"config must be a dict like {{'model': 'ising', 'L': 8}}, got {type(config).__name__}")
     config = dict(config)
     name = config.pop("model", None)
-    if name not in MODELS:
+    if not isinstance(name, str) or name not in MODELS:
         raise ValueError(f"config['model'] must be one of {tuple(sorted(MODELS))}, got {name!r}")
-    return MODELS[name](**config)
+    return _build(MODELS[name], config, "config")
 
 
 def model_from_dataset(ds: xr.Dataset | xr.DataArray) -> PhysicsModel:
@@ -358,11 +506,57 @@ def model_from_dataset(ds: xr.Dataset | xr.DataArray) -> PhysicsModel:
 
     Raises
     ------
+    TypeError
+        ``ds`` is not an xarray Dataset or DataArray.
     ValueError
-        ``ds`` records no model.
+        ``ds`` records no model, or an unreadable one.
+
+    Examples
+    --------
+    >>> from statgeo.models import TasepModel
+    >>> m = TasepModel(4)
+    >>> ds = m.sample(m.natural_grid(theta_alpha=(0.5, 1.0, 2), theta_beta=(0.5, 1.0, 2)), 2, seed=0)
+    >>> model_from_dataset(ds)
+    TasepModel(N=4)
     """
-    text = getattr(ds, "attrs", {}).get("model_config")
+    if not isinstance(ds, (xr.Dataset, xr.DataArray)):
+        raise TypeError(f"ds must be an xarray Dataset or DataArray, got {type(ds).__name__}")
+    text = ds.attrs.get("model_config")
     if text is None:
         raise ValueError("the Dataset records no model (no attrs['model_config']); it was not produced by a "
                          "statgeo.models sampler or reference")
-    return model_from_config(json.loads(text))
+    try:
+        config = json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"ds.attrs['model_config'] is not a model's JSON description: {str(text)[:80]!r}") from exc
+    if not isinstance(config, dict):
+        raise ValueError(f"ds.attrs['model_config'] is not a model's JSON description: {str(text)[:80]!r}")
+    return model_from_config(config)
+
+
+def _check_range(name: str, axis_range: Any) -> Any:
+    """A ``(start, stop, n)`` tuple or a list/array of values, else a TypeError naming ``name``."""
+    if not isinstance(axis_range, (tuple, list, np.ndarray)):
+        raise TypeError(f"{name} must be a (start, stop, n) tuple or a list of values, got "
+                        f"{type(axis_range).__name__} {axis_range!r:.60}")
+    return axis_range
+
+
+def _check_samples(samples: Any, grid: Any, variables: tuple[str, ...], owner: str) -> int:
+    """Check that ``samples`` is a Dataset from ``owner`` laid out on ``grid``; samples per point."""
+    if not isinstance(samples, xr.Dataset) or any(v not in samples for v in variables):
+        raise TypeError(f"samples must be an xr.Dataset from {owner} (with the variables {list(variables)}), got "
+                        f"{type(samples).__name__}")
+    if not isinstance(grid, ParameterGrid):
+        raise TypeError(f"grid must be a statgeo.grid.ParameterGrid, got {type(grid).__name__}")
+    if "sample" not in samples.dims:
+        raise ValueError("samples must have a 'sample' dimension")
+    for a in grid.axes:
+        if a.name not in samples.dims or samples.sizes[a.name] != a.size:
+            raise ValueError(f"samples must be laid out on grid: a dimension {a.name!r} of length {a.size}, got dims "
+                             f"{dict(samples.sizes)}")
+        if a.name in samples.coords:
+            v = np.asarray(samples[a.name].values, dtype=np.float64)
+            if not np.allclose(v, a.values, rtol=1e-9, atol=1e-12):
+                raise ValueError(f"samples were drawn on another grid: their {a.name!r} values differ from grid's")
+    return int(samples.sizes["sample"])

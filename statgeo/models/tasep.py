@@ -21,16 +21,25 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from statgeo.checks import check_choice, check_int
+from statgeo.checks import check_allocation, check_choice, check_int, check_real
 from statgeo.coordinates import CoordinateMap, tasep_rates_map
 from statgeo.geometry.posterior import posterior_dataarray
 from statgeo.geometry.posterior_exact import average_per_origin, cut_bundles
 from statgeo.grid import Axis, ParameterGrid
 from statgeo.models.exact.tasep import check_tasep_grid, tasep_exact
 from statgeo.models.exact.tasep_matrix import configuration_log_prob, enumerate_law, sample_exact
-from statgeo.models.physics_model import PhaseDiagram, PhysicsModel, per_site_reference, register_model
+from statgeo.models._compile import compile_notice
+from statgeo.models._limits import MAX_SWEEPS, check_sweeps, check_work
+from statgeo.models.physics_model import (
+    PhaseDiagram,
+    PhysicsModel,
+    _check_range,
+    _check_samples,
+    per_site_reference,
+    register_model,
+)
 from statgeo.models.tasep_mc import BACKENDS, _resolve_backend, simulate_mc
-from statgeo.progress import progress_bar
+from statgeo.progress import progress_bar, progress_disabled
 from statgeo.provenance import config_attr, versions
 from statgeo.seeding import as_seed_sequence
 
@@ -50,7 +59,7 @@ class TasepModel(PhysicsModel):
     Parameters
     ----------
     N : int
-        Number of sites, 1 ≤ N ≤ 100000.
+        Number of sites, 1 ≤ N ≤ 100000 (the exact sampler costs O(N²) per sample).
 
     Raises
     ------
@@ -66,6 +75,8 @@ class TasepModel(PhysicsModel):
     >>> ds = m.sample(g, 16, seed=0, progress=False)
     >>> ds.occupation.dims
     ('alpha', 'beta', 'sample', 'site')
+    >>> m.exact(g, density=False).log_z.shape
+    (4, 4)
     """
 
     name = "tasep"
@@ -88,11 +99,23 @@ class TasepModel(PhysicsModel):
         return self.N
 
     def config(self) -> dict[str, Any]:
-        """``{"model": "tasep", "N": N}``."""
+        """The arguments that rebuild the model.
+
+        Returns
+        -------
+        dict
+            ``{"model": "tasep", "N": N}``.
+        """
         return {"model": self.name, "N": self.N}
 
     def natural_map(self) -> CoordinateMap:
-        """(α, β) ↦ θ = (−ln α, −ln β)."""
+        """(α, β) ↦ θ = (−ln α, −ln β).
+
+        Returns
+        -------
+        CoordinateMap
+            :func:`statgeo.coordinates.tasep_rates_map`.
+        """
         return tasep_rates_map()
 
     def natural_grid(self, *, theta_alpha: tuple[float, float, int],
@@ -101,18 +124,39 @@ class TasepModel(PhysicsModel):
 
         Parameters
         ----------
-        theta_alpha, theta_beta : tuple
-            ``(start, stop, n)`` of each natural coordinate, θ ≥ 0 (rates in (0, 1]).
+        theta_alpha : tuple
+            ``(start, stop, n)`` of θ_α = −ln α (or a list of values), 0 ≤ θ ≤ 700 (rates in
+            (0, 1]).
+        theta_beta : tuple
+            ``(start, stop, n)`` of θ_β = −ln β (or a list of values), 0 ≤ θ ≤ 700.
 
         Returns
         -------
         ParameterGrid
             Axes ``alpha``, ``beta`` with :func:`~statgeo.coordinates.tasep_rates_map`.
+
+        Raises
+        ------
+        TypeError, ValueError
+            A range that :meth:`statgeo.grid.ParameterGrid.from_ranges` refuses, θ outside
+            [0, 700], or θ values that give equal rates.
+
+        Examples
+        --------
+        >>> g = TasepModel(10).natural_grid(theta_alpha=(0.0, 1.0, 3), theta_beta=[0.5])
+        >>> g.names, g["alpha"].values.round(3).tolist()
+        (('alpha', 'beta'), [0.368, 0.607, 1.0])
         """
         axes = []
-        for name, label, spec in (("alpha", "entry rate α", theta_alpha), ("beta", "exit rate β", theta_beta)):
-            theta = ParameterGrid.from_ranges(**{f"theta_{name}": spec})[f"theta_{name}"].values
-            axes.append(Axis(name, np.sort(np.exp(-theta)), label, "1"))
+        for name, label, axis_range in (("alpha", "entry rate α", theta_alpha),
+                                        ("beta", "exit rate β", theta_beta)):
+            theta = ParameterGrid.from_ranges(**{f"theta_{name}": _check_range(f"theta_{name}", axis_range)})
+            theta = theta[f"theta_{name}"].values
+            check_real(f"theta_{name}", theta, low=0.0, high=700.0)
+            values = np.sort(np.exp(-theta))
+            if values.size > 1 and not np.all(np.diff(values) > 0):
+                raise ValueError(f"theta_{name} values are too close: they give equal rates e^(-theta)")
+            axes.append(Axis(name, values, label, "1"))
         grid = ParameterGrid(axes, tasep_rates_map())
         check_tasep_grid(grid)
         return grid
@@ -125,55 +169,98 @@ class TasepModel(PhysicsModel):
 
         Parameters
         ----------
-        grid : ParameterGrid with axes ``alpha``, ``beta`` in (0, 1].
-        n_samples : configurations per grid point.
-        seed : int or SeedSequence; one spawned stream per grid point (same seed → same output).
-        method : "exact" (i.i.d. from the stationary law; Numba only) or "mc" (continuous-time MC).
-        backend : "auto" | "numba" | "cupy" ("cupy" for ``method="mc"`` only).
-        n_replicas : MC replicas per point (default min(n_samples, 64)); each records
-            ceil(n_samples / n_replicas) snapshots, the first ``n_samples`` (replica-major) are kept.
-        burn_in, spacing : MC sweeps (defaults :func:`default_burn_in`, N).
-        progress : show a progress bar (None: on a terminal only; ``TQDM_DISABLE=1`` hides it).
+        grid : ParameterGrid
+            Axes ``alpha``, ``beta`` with values in (0, 1] (e.g. :meth:`natural_grid`).
+        n_samples : int
+            Configurations per grid point, ≥ 1.
+        seed : int or numpy.random.SeedSequence
+            One spawned stream per grid point (same seed → same output).
+        method : {"exact", "mc"}, default "exact"
+            ``"exact"``: i.i.d. from the stationary law (Numba); ``"mc"``: continuous-time Monte
+            Carlo of the process (:func:`statgeo.models.simulate_mc`).
+        backend : {"auto", "numba", "cupy"}, default "auto"
+            ``"cupy"`` for ``method="mc"`` only.
+        n_replicas : int, optional
+            MC replicas per point (default min(n_samples, 64)); each records
+            ceil(n_samples / n_replicas) snapshots, the first ``n_samples`` (replica-major) are
+            kept. Used by ``method="mc"`` only.
+        burn_in : int, optional
+            MC burn-in in sweeps, in [0, 10⁸] (default :func:`statgeo.models.default_burn_in`,
+            refused when it exceeds 10⁸). Used by ``method="mc"`` only.
+        spacing : int, optional
+            MC sweeps between snapshots, in [1, 10⁸] (default N). Used by ``method="mc"`` only.
+        progress : bool or None, default None
+            Progress bar over the grid points and of a first-use Numba compilation (None: on a
+            terminal only; ``TQDM_DISABLE=1`` hides it).
 
         Returns
         -------
-        xr.Dataset with ``occupation`` int8 (alpha, beta, sample, site); for ``method="mc"`` also
-        ``current`` (alpha, beta, replica, bond) and ``density_time_average``
-        (alpha, beta, replica, site) per replica.
+        xarray.Dataset
+            ``occupation`` int8 (alpha, beta, sample, site); for ``method="mc"`` also
+            ``current`` (alpha, beta, replica, bond), ``density_time_average`` (alpha, beta,
+            replica, site) per replica and ``burn_in`` (alpha, beta).
+
+        Raises
+        ------
+        TypeError
+            A count is not an integer, ``grid`` not a ParameterGrid, a bad ``seed`` or
+            ``progress``.
+        ValueError
+            A value out of range, ``backend="cupy"`` with ``method="exact"``, arrays larger
+            than the machine's memory (points × n_samples × N bytes), or more work than
+            10¹⁵ elementary updates (exact: points × n_samples × N²; MC: hop attempts).
+
+        Examples
+        --------
+        >>> m = TasepModel(6)
+        >>> g = m.natural_grid(theta_alpha=(0.2, 1.5, 2), theta_beta=(0.2, 1.5, 2))
+        >>> ds = m.sample(g, 8, seed=0, method="mc", backend="numba", n_replicas=4, burn_in=200, spacing=6)
+        >>> ds.occupation.shape, ds.current.dims
+        ((2, 2, 8, 6), ('alpha', 'beta', 'replica', 'bond'))
         """
         A, B = check_tasep_grid(grid)
         n_samples = check_int("n_samples", n_samples, min=1)
         method = check_choice("method", method, METHODS)
         backend = check_choice("backend", backend, BACKENDS)
+        if n_replicas is not None:
+            n_replicas = check_int("n_replicas", n_replicas, min=1)
+        if burn_in is not None:
+            burn_in = check_sweeps("burn_in", burn_in, min=0)
+        if spacing is not None:
+            spacing = check_sweeps("spacing", spacing, min=1)
+        progress_disabled(progress)
+        ss = as_seed_sequence(seed)
+        N = self.N
+        check_allocation("the occupation array (alpha, beta, n_samples, N)", A.shape + (n_samples, N), np.int8,
+                         names="the grid, n_samples and N")
         if method == "exact" and backend == "cupy":
             raise ValueError("backend='cupy' is available for method='mc' only; the exact sampler runs on 'numba'")
         if method == "mc":
-            n_replicas = min(n_samples, 64) if n_replicas is None else check_int("n_replicas", n_replicas, min=1)
-            if burn_in is not None:
-                burn_in = check_int("burn_in", burn_in, min=0)
-            if spacing is not None:
-                spacing = check_int("spacing", spacing, min=1)
+            n_replicas = min(n_samples, 64) if n_replicas is None else n_replicas
+            n_snap = -(-n_samples // n_replicas)
+            _check_mc_work(N, A, B, n_replicas, n_snap, burn_in, spacing)
             backend = _resolve_backend(backend)
         else:
+            check_allocation("the exact sampler's right vectors (N + 1, N + 2)", (N + 1, N + 2), names="N")
+            check_work("operations", A.size * n_samples * N * N,
+                       "the grid, n_samples and N (points × n_samples × N²)")
             backend = "numba"
-        ss = as_seed_sequence(seed)
         children = ss.spawn(A.size)
-        N = self.N
         occ = np.empty(A.shape + (n_samples, N), dtype=np.int8)
         if method == "mc":
-            n_snap = -(-n_samples // n_replicas)
             cur = np.empty(A.shape + (n_replicas, N + 1))
             dens = np.empty(A.shape + (n_replicas, N))
             burn = np.empty(A.shape, dtype=np.int64)
-        for m in progress_bar(range(A.size), desc=f"TASEP {method} sampling", progress=progress):
-            i = np.unravel_index(m, A.shape)
-            if method == "exact":
-                occ[i] = sample_exact(N, A[i], B[i], n_samples, children[m])
-            else:
-                r = simulate_mc(N, A[i], B[i], n_replicas, n_snap, seed=children[m], burn_in=burn_in,
-                                spacing=spacing, backend=backend)
-                occ[i] = r.snapshots.reshape(-1, N)[:n_samples]
-                cur[i], dens[i], burn[i] = r.current, r.density, r.burn_in
+        with compile_notice(progress, f"the TASEP {method} sampler"):
+            for m in progress_bar(range(A.size), desc=f"TASEP {method} sampling", progress=progress):
+                i = np.unravel_index(m, A.shape)
+                if method == "exact":
+                    occ[i] = sample_exact(N, A[i], B[i], n_samples, children[m])
+                else:
+                    r = simulate_mc(N, A[i], B[i], n_replicas, n_snap, seed=children[m], burn_in=burn_in,
+                                    spacing=spacing, backend=backend)
+                    occ[i] = r.snapshots.reshape(-1, N)[:n_samples]
+                    cur[i], dens[i], burn[i] = r.current, r.density, r.burn_in
         dims = ("alpha", "beta")
         data = {"occupation": (dims + ("sample", "site"), occ,
                                {"long_name": "site occupation τ_i", "units": "1"})}
@@ -202,27 +289,54 @@ class TasepModel(PhysicsModel):
                          "references": "Derrida, Evans, Hakim, Pasquier, J. Phys. A 26, 1493 (1993)"})
         return ds
 
-    def exact(self, grid: ParameterGrid, **options: Any) -> xr.Dataset:
-        """Exact references over ``grid``: :func:`statgeo.models.exact.tasep_exact` with this N."""
-        return tasep_exact(grid, self.N, **options)
+    def exact(self, grid: ParameterGrid, fisher: str = "auto", *, n_fisher_samples: int = 4096,
+              seed: int | np.random.SeedSequence = 0, density: bool = True,
+              progress: bool | None = None) -> xr.Dataset:
+        """Exact references over ``grid``: :func:`statgeo.models.exact.tasep_exact` with this N.
+
+        Parameters
+        ----------
+        grid : ParameterGrid
+            Axes ``alpha``, ``beta``.
+        fisher : {"auto", "enumeration", "samples", "none"}, default "auto"
+            How F_obs is computed.
+        n_fisher_samples : int, default 4096
+            Exact samples per grid point for ``fisher="samples"``.
+        seed : int or numpy.random.SeedSequence, default 0
+            Seed of those samples.
+        density : bool, default True
+            Compute the density profile.
+        progress : bool or None, default None
+            Progress bars (None: on a terminal only).
+
+        Returns
+        -------
+        xarray.Dataset
+            See :func:`~statgeo.models.exact.tasep_exact`.
+        """
+        return tasep_exact(grid, self.N, fisher, n_fisher_samples=n_fisher_samples, seed=seed, density=density,
+                           progress=progress)
 
     def reference(self, grid: ParameterGrid, *, fisher: str = "auto", n_samples: int = 4096,
-                  seed: int | np.random.SeedSequence = 0, per_site: bool = False) -> xr.Dataset:
+                  seed: int | np.random.SeedSequence = 0, per_site: bool = False,
+                  progress: bool | None = None) -> xr.Dataset:
         """Exact ln Z_N, its derivatives and the observable Fisher metric F_obs over ``grid``.
 
         Parameters
         ----------
         grid : ParameterGrid
             Axes ``alpha``, ``beta``.
-        fisher : {"auto", "enumeration", "samples"}
+        fisher : {"auto", "enumeration", "samples"}, default "auto"
             How F_obs is computed (exact enumeration up to N = 14 by default, else from
             ``n_samples`` exact samples with exact scores).
         n_samples : int, default 4096
-            Exact samples per grid point for ``fisher="samples"``.
-        seed : int or SeedSequence, default 0
+            Exact samples per grid point for ``fisher="samples"``, ≥ 2.
+        seed : int or numpy.random.SeedSequence, default 0
             Seed of those samples.
         per_site : bool, default False
             Divide ln Z_N, its derivatives and F_obs (and its error) by N.
+        progress : bool or None, default None
+            Progress bar of the F_obs loop (None: on a terminal only).
 
         Returns
         -------
@@ -230,8 +344,25 @@ class TasepModel(PhysicsModel):
             ``log_z``, ``grad_log_z``, ``metric`` (= ∇²_θ ln Z_N), ``observable_fisher`` (+
             ``_error``), ``current``; attrs ``reference_label``, ``metric_label``,
             ``observable_fisher_label``.
+
+        Raises
+        ------
+        TypeError, ValueError
+            A bad grid, ``fisher``, ``n_samples``, ``seed``, ``per_site`` or ``progress``.
+
+        Examples
+        --------
+        >>> m = TasepModel(8)
+        >>> g = m.natural_grid(theta_alpha=(0.2, 1.5, 2), theta_beta=(0.2, 1.5, 2))
+        >>> m.reference(g, per_site=True).attrs["observable_fisher_label"]
+        'observable Fisher F_obs / N (exact enumeration, N=8)'
         """
-        ref = tasep_exact(grid, self.N, fisher=fisher, n_fisher_samples=n_samples, seed=seed, density=False)
+        check_choice("fisher", fisher, ("auto", "enumeration", "samples"))
+        check_int("n_samples", n_samples, min=2)
+        if not isinstance(per_site, (bool, np.bool_)):
+            raise TypeError(f"per_site must be True or False, got {per_site!r}")
+        ref = tasep_exact(grid, self.N, fisher=fisher, n_fisher_samples=n_samples, seed=seed, density=False,
+                          progress=progress)
         fmethod = json.loads(ref.attrs["config"])["fisher"]["method"]
         how = "exact enumeration" if fmethod == "enumeration" else "exact samples"
         per = " / N" if per_site else ""
@@ -249,32 +380,72 @@ class TasepModel(PhysicsModel):
 
         p(θ_c | τ_1..τ_n) ∝ exp Σ_k ln P(τ_k | θ_c) over the grid cells (uniform prior), with
         ln P from the matrix representation (Derrida et al. 1993); bundle posteriors averaged
-        per origin, effective temperature n/2. For N ≤ 16 the table of ln P over all 2^N
-        configurations is built per cell and looked up; beyond, ln P is evaluated per sample
-        and cell (O(C · samples · N²)).
+        per origin, effective temperature n/2 (docs/geometry_fitting.md). For N ≤ 16 the
+        table of ln P over all 2^N configurations is built per cell and looked up; beyond,
+        ln P is evaluated per sample and cell (O(C² · samples · N²) for C cells).
 
         Parameters
         ----------
         samples : xarray.Dataset
-            Output of :meth:`sample` on ``grid``.
+            Output of :meth:`sample` on ``grid`` (occupations 0/1).
         grid : ParameterGrid
+            The grid the samples were drawn on (origins and cells).
         n : int
-            Configurations per bundle.
-        seed : int or SeedSequence
+            Configurations per bundle, 1 ≤ n ≤ samples per point.
+        seed : int or numpy.random.SeedSequence
             Shuffles the samples of each origin before cutting bundles.
 
         Returns
         -------
         xarray.DataArray
             Dims (origin, cell), see :mod:`statgeo.geometry.posterior`.
+
+        Raises
+        ------
+        TypeError
+            ``samples`` is not a Dataset from :meth:`sample`, ``grid`` not a ParameterGrid,
+            ``n`` not an integer, or a bad ``seed``.
+        ValueError
+            ``samples`` not laid out on ``grid`` or not this model's (N sites, 0/1), ``n`` out
+            of range, a table of log-likelihoods larger than memory, or more than 10¹⁵
+            operations.
+
+        Examples
+        --------
+        >>> m = TasepModel(6)
+        >>> g = m.natural_grid(theta_alpha=(0.2, 1.5, 2), theta_beta=(0.2, 1.5, 2))
+        >>> post = m.exact_posterior(m.sample(g, 8, seed=0), g, 4, seed=1)
+        >>> post.shape, bool(np.allclose(post.sum("cell"), 1.0))
+        ((4, 4), True)
         """
-        n = check_int("n", n, min=1)
+        n_per = _check_samples(samples, grid, (self.configuration_variable,), "TasepModel.sample")
+        check_tasep_grid(grid)
+        n = check_int("n", n, min=1, max=n_per)
+        as_seed_sequence(seed)
+        occ = samples[self.configuration_variable]
+        if occ.sizes.get("site") != self.N:
+            raise ValueError(f"samples must hold configurations of N={self.N} sites, got dims {dict(occ.sizes)}")
+        C = grid.size
+        Bn = n_per // n
+        check_allocation("the log-likelihood table (origins, bundles, cells)", (C, Bn, C), np.float64,
+                         names="the grid, the samples per point and n")
+        if self.N > ORACLE_ENUMERATION_MAX_N:
+            check_work("operations", C * C * Bn * n * self.N ** 2,
+                       "the grid, the samples and N (cells² × samples × N²)")
         x = self.configurations(samples).values
+        if x.dtype.kind not in "biu" or not np.isin(x, (0, 1)).all():
+            raise ValueError("samples must hold occupations 0 and 1 (integers)")
         x = x.reshape((grid.size,) + x.shape[grid.ndim:])
         return _exact_posterior_from_array(x, grid, self.N, n, seed)
 
     def phase_diagram(self) -> PhaseDiagram:
-        """First-order line α = β < ½; continuous lines α = ½ (β ≥ ½) and β = ½ (α ≥ ½)."""
+        """First-order line α = β < ½; continuous lines α = ½ (β ≥ ½) and β = ½ (α ≥ ½).
+
+        Returns
+        -------
+        PhaseDiagram
+            The three lines and the ``"triple_point"`` (α, β) = (½, ½), in θ coordinates.
+        """
         l2 = math.log(2.0)
         s = np.linspace(0, 10, 4001)
         return PhaseDiagram(
@@ -284,6 +455,40 @@ class TasepModel(PhysicsModel):
             points={"triple_point": (l2, l2)},
             description="open TASEP (N -> infinity): low density, high density, maximal current",
         )
+
+
+def _relaxation_times(N: int, A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """:func:`relaxation_time_estimate` at every point (vectorised; for the work check only)."""
+    a, b = A.ravel(), B.ravel()
+    m = np.minimum(a, b)
+    with np.errstate(divide="ignore"):
+        inv_ab = np.where(a != b, 1.0 / np.abs(a - b), np.inf)
+        inv_m = np.where(m != 0.5, 1.0 / np.abs(1.0 - 2.0 * m), np.inf)
+    t = N * np.minimum(float(N), np.maximum(np.maximum(math.sqrt(N), inv_ab), inv_m))
+    return np.where((a >= 0.5) & (b >= 0.5), N ** 1.5, t)
+
+
+def _check_mc_work(N: int, A: np.ndarray, B: np.ndarray, n_replicas: int, n_snap: int, burn_in: int | None,
+                   spacing: int | None) -> None:
+    """Refuse a Monte Carlo run over the grid that cannot finish (or needs too much memory)."""
+    check_allocation("the per-replica currents and densities (2, alpha, beta, n_replicas, N + 1)",
+                     (2,) + A.shape + (n_replicas, N + 1), names="the grid, n_replicas and N")
+    check_allocation("the snapshots of one point (n_replicas, snapshots per replica, N)", (n_replicas, n_snap, N),
+                     np.int8, names="n_replicas, n_samples and N")
+    sp = N if spacing is None else spacing
+    if burn_in is None:
+        burn = np.ceil(4.0 * _relaxation_times(N, A, B)) + 100
+        worst = float(burn.max())
+        if worst > MAX_SWEEPS:
+            k = int(np.argmax(burn))
+            raise ValueError(f"burn_in: the default burn-in at N={N}, alpha={A.ravel()[k]:g}, beta={B.ravel()[k]:g} "
+                             f"is {worst:.3g} sweeps, more than the cap of {MAX_SWEEPS} sweeps; pass burn_in "
+                             f"explicitly or use method='exact'")
+        sweeps = float(np.sum(burn)) + A.size * float(n_snap) * sp
+    else:
+        sweeps = A.size * (float(burn_in) + float(n_snap) * sp)
+    check_work("hop attempts", int(sweeps * n_replicas * (N + 1)),
+               "the grid, n_replicas, n_samples, burn_in, spacing and N")
 
 
 def _exact_posterior_from_array(x: np.ndarray, grid: ParameterGrid, N: int, n: int,

@@ -1,4 +1,4 @@
-"""Cross-checks of the exact Ising references (physics.md, "Exact references").
+"""Cross-checks of the exact Ising references (docs/ising_exact.md, "Which method where").
 
 Every exact method is checked against an independent one:
 brute-force loops (in this file) → enumeration counts; enumeration ↔ Kaufman (h = 0);

@@ -118,7 +118,7 @@ def test_large_L_against_kaufman(algorithm):
 
 
 def test_wolff_decorrelates_faster_at_Kc():
-    """τ_int(|M|) at K_c, L = 32: Metropolis ~ 40 sweeps (physics.md), Wolff ~ 1."""
+    """τ_int(|M|) at K_c, L = 32: Metropolis ~ 40 sweeps (docs/ising_sampling.md), Wolff ~ 1."""
     g = ParameterGrid.from_ranges(K=[K_C], eta=[0.0])
     m = IsingModel(32)
     tw = float(m.sample(g, 50, seed=1, algorithm="wolff", progress=False)["tau_int_M"].squeeze())

@@ -1,4 +1,4 @@
-"""Exact TASEP references against independent exact computations (physics.md, TASEP cross-checks)."""
+"""Exact TASEP references against independent exact computations (docs/tasep.md)."""
 
 from __future__ import annotations
 
@@ -228,7 +228,7 @@ def test_observable_fisher_bounded_by_complete_data_hessian(N, alpha, beta):
 
 
 def test_observable_fisher_differs_by_about_30_percent_at_n8():
-    # physics.md: at N = 8, (α, β) = (0.3, 0.7) the two metrics differ by ~30 %
+    # docs/tasep.md, "Which log Z is which": at N = 8, (α, β) = (0.3, 0.7) the two metrics differ by ~30 %
     F = observable_fisher_enumeration(8, 0.3, 0.7)
     H = log_partition_derivatives(8, 0.3, 0.7)[2]
     rel = np.linalg.norm(H - F) / np.linalg.norm(H)

@@ -8,7 +8,13 @@ momentum-blocked row transfer matrix (L ≤ 12, any field) and :func:`ising_exac
 Open TASEP (:mod:`statgeo.models.exact.tasep`, docs/tasep.md): ln Z_N in closed form, current
 and density profile, the finite matrix representation (probabilities, scores, enumeration,
 exact sampling), the observable Fisher information and :func:`tasep_exact` on a grid. The
-TASEP functions ``log_partition``, ``current`` … take (N, α, β).
+TASEP functions ``log_partition``, ``current`` … take (N, α, β); N is capped at
+``CLOSED_FORM_MAX_N`` = 10⁶ for the O(N) closed forms and ``QUADRATIC_MAX_N`` = 10⁵ for the
+O(N²) routines.
+
+Every function checks its arguments first and refuses bad ones with a ``TypeError`` or
+``ValueError`` naming the argument and the accepted range (docs/conventions.md, "Errors and
+bad input").
 """
 
 from statgeo.models.exact.ising import (
@@ -30,7 +36,9 @@ from statgeo.models.exact.ising import (
     transfer_matrix_thermo,
 )
 from statgeo.models.exact.tasep import (
+    CLOSED_FORM_MAX_N,
     ENUMERATION_AUTO_MAX_N,
+    QUADRATIC_MAX_N,
     MAX_ENUMERATION_N,
     check_rates,
     check_tasep_grid,
@@ -89,4 +97,6 @@ __all__ = [
     "observable_fisher_from_samples",
     "MAX_ENUMERATION_N",
     "ENUMERATION_AUTO_MAX_N",
+    "CLOSED_FORM_MAX_N",
+    "QUADRATIC_MAX_N",
 ]

@@ -1,7 +1,7 @@
 """Exact references for the 2-D Ising model on the L×L torus (public API).
 
 H(s) = −J Σ_⟨ij⟩ s_i s_j − h Σ_i s_i, N = L², K = J/T, η = h/T, B = Σ_⟨ij⟩ s_i s_j (2N bonds),
-M = Σ_i s_i; p(s | K, η) = exp(K B + η M − ln Z(K, η)) (physics.md, "2-D Ising model").
+M = Σ_i s_i; p(s | K, η) = exp(K B + η M − ln Z(K, η)) (docs/ising_exact.md, "Conventions").
 ``ln Z`` is the total log-partition function unless a name says "per site".
 
 ==========================  =======================================================  ============
@@ -27,6 +27,7 @@ from statgeo.checks import check_choice, check_int, check_real
 from statgeo.provenance import config_attr, versions
 from statgeo.coordinates import ising_temperature_field_map
 from statgeo.grid import ParameterGrid
+from statgeo.progress import progress_disabled
 from statgeo.models.exact.ising_enumeration import ENUMERATION_L_MAX, IsingDensityOfStates
 from statgeo.models.exact.ising_kaufman import KAUFMAN_K_MAX, KAUFMAN_L_MAX, kaufman_log_z, kaufman_thermo
 from statgeo.models.exact.ising_onsager import (
@@ -112,12 +113,13 @@ def _choose_method(method: str, L: int, K: np.ndarray, eta: np.ndarray) -> str:
     return method
 
 
-def ising_exact(grid: ParameterGrid, L: int, J: float = 1.0, method: str = "auto") -> xr.Dataset:
+def ising_exact(grid: ParameterGrid, L: int, J: float = 1.0, method: str = "auto", *,
+                progress: bool | None = None) -> xr.Dataset:
     r"""Exact ln Z, ∇ ln Z and the Fisher metric ∇² ln Z of the L×L Ising torus over a grid.
 
     In natural coordinates t = (K, η): ∇_t ln Z = (⟨B⟩, ⟨M⟩) and g(t) = ∇²_t ln Z = Cov(B, M).
     Pulled back to the grid coordinates p with J_ij = ∂t_i/∂p_j (``grid.jacobian()``):
-    ∇_p ln Z = Jᵀ ∇_t ln Z and g_p = Jᵀ g_t J (physics.md, "2-D Ising model").
+    ∇_p ln Z = Jᵀ ∇_t ln Z and g_p = Jᵀ g_t J (docs/ising_exact.md, docs/geometry_metric.md).
 
     Parameters
     ----------
@@ -126,14 +128,19 @@ def ising_exact(grid: ParameterGrid, L: int, J: float = 1.0, method: str = "auto
         map, or in (T, H) with ``ising_temperature_field_map(J)``. A (T, H) grid given
         without a map gets ``ising_temperature_field_map(J)``.
     L : int
-        Linear size (N = L² spins), L ≥ 2.
-    J : float
-        Coupling (energy unit), used only to map a bare (T, H) grid; recorded in attrs.
-    method : {"auto", "enumeration", "transfer_matrix", "kaufman"}
+        Linear size (N = L² spins), 2 ≤ L ≤ 2²⁰ (the method's own limit applies: 5 for
+        enumeration, 12 for the transfer matrix).
+    J : float, default 1.0
+        Coupling (energy unit) > 0, used only to map a bare (T, H) grid; recorded in attrs.
+    method : {"auto", "enumeration", "transfer_matrix", "kaufman"}, default "auto"
         ``auto``: enumeration for L ≤ 4, transfer matrix for L ≤ 12, Kaufman for larger L
-        when η = 0 at every point; otherwise ValueError (use ``statgeo.models.ising_reference``).
-        Kaufman gives ln Z, ⟨B⟩, Var(B); ⟨M⟩ = Cov(B, M) = 0 by symmetry; Var(M) (the η–η
-        metric entry) has no closed form and is NaN.
+        when η = 0 at every point; otherwise ValueError (use
+        :func:`statgeo.models.ising_mc_reference`). Kaufman gives ln Z, ⟨B⟩, Var(B);
+        ⟨M⟩ = Cov(B, M) = 0 by symmetry; Var(M) (the η–η metric entry) has no closed form and
+        is NaN.
+    progress : bool or None, default None
+        Progress bar of the transfer-matrix loop (None: on a terminal only; ``TQDM_DISABLE=1``
+        hides it).
 
     Returns
     -------
@@ -145,21 +152,33 @@ def ising_exact(grid: ParameterGrid, L: int, J: float = 1.0, method: str = "auto
     Raises
     ------
     TypeError
-        ``grid`` is not a ParameterGrid, or L is not an integer.
+        ``grid`` is not a ParameterGrid, ``L`` is not an integer, a bad ``J`` or ``progress``.
     ValueError
         L < 2, L too large for the method, K outside (0, 5] for Kaufman, non-finite natural
         coordinates, natural coordinates not ("K", "eta"), or η ≠ 0 for Kaufman.
+
+    Examples
+    --------
+    >>> from statgeo.grid import ParameterGrid
+    >>> g = ParameterGrid.from_ranges(K=(0.3, 0.5, 3), eta=(0.0, 0.1, 2))
+    >>> ds = ising_exact(g, 4)
+    >>> ds.attrs["method"], ds.metric.dims
+    ('enumeration', ('K', 'eta', 'natural', 'natural_'))
+    >>> ising_exact(ParameterGrid.from_ranges(K=(0.3, 0.5, 3), eta=[0.0]), 64).attrs["method"]
+    'kaufman'
     """
     if not isinstance(grid, ParameterGrid):
         raise TypeError(f"grid must be a statgeo.grid.ParameterGrid, got {type(grid).__name__}")
-    L = check_int("L", L, min=2)
+    L = check_int("L", L, min=2, max=KAUFMAN_L_MAX)
     J = float(check_real("J", J, low=0.0, low_inclusive=False, high=np.inf, high_inclusive=False))
     method = check_choice("method", method, METHODS)
+    progress_disabled(progress)
     if grid.ndim != 2:
         raise ValueError(f"grid must have 2 axes (natural coordinates K, eta), got {grid.ndim}")
     grid = _natural_grid(grid, J)
 
-    t = grid.natural_points()
+    with np.errstate(all="ignore"):  # T = 0 maps to inf: refused just below
+        t = grid.natural_points()
     if not np.isfinite(t).all():
         raise ValueError("the grid's natural coordinates (K, eta) must be finite (check T != 0)")
     K, eta = t[:, 0], t[:, 1]
@@ -170,7 +189,7 @@ def ising_exact(grid: ParameterGrid, L: int, J: float = 1.0, method: str = "auto
     if method == "enumeration":
         log_z, grad, hess = IsingDensityOfStates.from_enumeration(L).thermo(K, eta)
     elif method == "transfer_matrix":
-        log_z, grad, hess = transfer_matrix_thermo(K, eta, L)
+        log_z, grad, hess = transfer_matrix_thermo(K, eta, L, progress=progress)
     else:
         check_real("K", K, low=0.0, low_inclusive=False, high=KAUFMAN_K_MAX)
         log_z, mean_B, var_B = kaufman_thermo(K, L)

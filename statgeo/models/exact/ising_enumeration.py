@@ -18,11 +18,13 @@ from __future__ import annotations
 import functools
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numba
 import numpy as np
 
-from statgeo.checks import check_broadcast_reals, check_int
+from statgeo.checks import check_allocation, check_array, check_broadcast_reals, check_int
+from statgeo.models._compile import compile_notice
 
 __all__ = ["IsingDensityOfStates", "ENUMERATION_L_MAX"]
 
@@ -72,7 +74,8 @@ def _counts(L: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     h_unsat, up, v_unsat = _row_tables(L)
     counts = np.zeros((2 * N + 1, N + 1), dtype=np.int64)
     logger.info("enumerating the %d states of the %dx%d Ising torus", 1 << N, L, L)
-    _count_kernel(L, h_unsat, up, v_unsat, counts)
+    with compile_notice(None, "the Ising enumeration"):
+        _count_kernel(L, h_unsat, up, v_unsat, counts)
     u, n = np.nonzero(counts)
     B = (2 * N - 2 * u).astype(np.int64)
     M = (2 * n - N).astype(np.int64)
@@ -86,20 +89,33 @@ def _counts(L: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 class IsingDensityOfStates:
     """The joint density of states g(B, M) of the L×L Ising torus, and exact thermodynamics.
 
-    Attributes
+    Usually built by :meth:`from_enumeration`; the constructor checks a table given by hand.
+
+    Parameters
     ----------
     L : int
-        Linear size (N = L² spins, 2N bonds).
-    B, M : numpy.ndarray of int64
-        Support of g: bond sum B = Σ_⟨ij⟩ s_i s_j and magnetisation M = Σ_i s_i.
-    counts : numpy.ndarray of int64
-        g(B, M): number of configurations with that (B, M); sums to 2^N.
+        Linear size, L ≥ 2 (N = L² spins, 2N bonds).
+    B : array_like of int
+        Support of g, bond sums B = Σ_⟨ij⟩ s_i s_j ∈ [−2N, 2N] (1-D; lists are accepted).
+    M : array_like of int
+        Magnetisations M = Σ_i s_i ∈ [−N, N], same shape as ``B``.
+    counts : array_like of int
+        g(B, M) ≥ 1: number of configurations with that (B, M), same shape as ``B``.
+
+    Raises
+    ------
+    TypeError
+        ``L`` is not an integer, or an array does not hold integers.
+    ValueError
+        ``L`` < 2, arrays empty, not 1-D or of different shapes, values out of range.
 
     Examples
     --------
     >>> dos = IsingDensityOfStates.from_enumeration(3)
     >>> int(dos.counts.sum())
     512
+    >>> bool(np.isclose(dos.log_z(0.0, 0.0), 9 * np.log(2)))  # 2^9 states at K = η = 0
+    True
     """
 
     L: int
@@ -107,12 +123,51 @@ class IsingDensityOfStates:
     M: np.ndarray
     counts: np.ndarray
 
+    def __post_init__(self) -> None:
+        L = check_int("L", self.L, min=2)
+        N = L * L
+        arrays = {}
+        for name, lo, hi in (("B", -2 * N, 2 * N), ("M", -N, N), ("counts", 1, None)):
+            v = getattr(self, name)
+            a = check_array(name, v, ndim=1, dtype_kind="iu")
+            if a.min() < lo or (hi is not None and a.max() > hi):
+                raise ValueError(f"{name} must hold integers in [{lo}, {hi if hi is not None else 'inf'}] for L={L}, "
+                                 f"got values in [{a.min()}, {a.max()}]")
+            arrays[name] = v if isinstance(v, np.ndarray) else a.astype(np.int64)
+        if not (arrays["B"].shape == arrays["M"].shape == arrays["counts"].shape):
+            raise ValueError(f"B, M and counts must have the same shape, got {arrays['B'].shape}, "
+                             f"{arrays['M'].shape} and {arrays['counts'].shape}")
+        object.__setattr__(self, "L", L)
+        for name, a in arrays.items():
+            object.__setattr__(self, name, a)
+
     @classmethod
     def from_enumeration(cls, L: int) -> "IsingDensityOfStates":
-        """Count g(B, M) by visiting all 2^(L²) configurations (2 ≤ L ≤ 5; cached per L).
+        """Count g(B, M) by visiting all 2^(L²) configurations (cached in memory per L).
 
-        Cost 2^(L²) row-table look-ups: about 0.5 s for L = 5 (plus one Numba compilation,
-        cached on disk).
+        Cost 2^(L²) row-table look-ups: about 0.5 s for L = 5 (plus, on first use, the
+        compilation of a Numba kernel, cached on disk).
+
+        Parameters
+        ----------
+        L : int
+            Linear size, 2 ≤ L ≤ 5 (L = 5: 33.5 million states).
+
+        Returns
+        -------
+        IsingDensityOfStates
+
+        Raises
+        ------
+        TypeError
+            ``L`` is not an integer.
+        ValueError
+            ``L`` outside [2, 5].
+
+        Examples
+        --------
+        >>> int(IsingDensityOfStates.from_enumeration(2).counts.sum())  # 2^(2·2) states
+        16
         """
         L = check_int("L", L, min=2, max=ENUMERATION_L_MAX)
         B, M, g = _counts(L)
@@ -120,11 +175,14 @@ class IsingDensityOfStates:
 
     @property
     def N(self) -> int:
+        """Number of spins N = L²."""
         return self.L * self.L
 
     # ------------------------------------------------------------------ internals
     def _check(self, K, eta) -> tuple[np.ndarray, np.ndarray]:
-        return check_broadcast_reals(K=K, eta=eta)
+        K, eta = check_broadcast_reals(K=K, eta=eta)
+        check_allocation("the results (points, 2, 2)", K.shape + (2, 2), names="the broadcast shape of K and eta")
+        return K, eta
 
     def _moments(self, K, eta, order: int):
         K, eta = self._check(K, eta)
@@ -166,32 +224,81 @@ class IsingDensityOfStates:
         return out
 
     # ------------------------------------------------------------------ public
-    def log_z(self, K, eta) -> np.ndarray:
+    def log_z(self, K: Any, eta: Any) -> np.ndarray:
         r"""Exact ln Z(K, η) = ln Σ_{B,M} g(B, M) exp(K B + η M) (log-sum-exp).
 
         Parameters
         ----------
-        K, eta : array_like
-            Natural parameters K = J/T and η = h/T (finite reals, broadcast together).
+        K : array_like
+            Coupling K = J/T (finite reals; lists are accepted).
+        eta : array_like
+            Reduced field η = h/T (finite reals), broadcast with ``K``.
 
         Returns
         -------
         numpy.ndarray
             Total ln Z, broadcast shape of (K, eta).
+
+        Raises
+        ------
+        TypeError, ValueError
+            Non-real, NaN or infinite values, or shapes that do not broadcast.
         """
         return self._moments(K, eta, 0)[0]
 
-    def gradient(self, K, eta) -> np.ndarray:
-        r"""Exact ∇_{(K, η)} ln Z = (⟨B⟩, ⟨M⟩), shape (..., 2)."""
+    def gradient(self, K: Any, eta: Any) -> np.ndarray:
+        r"""Exact ∇_{(K, η)} ln Z = (⟨B⟩, ⟨M⟩).
+
+        Parameters
+        ----------
+        K : array_like
+            Coupling K = J/T (finite reals).
+        eta : array_like
+            Reduced field η = h/T (finite reals), broadcast with ``K``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape (..., 2).
+        """
         return self._moments(K, eta, 1)[1]
 
-    def hessian(self, K, eta) -> np.ndarray:
-        r"""Exact ∇² ln Z = Cov(B, M) (the Fisher metric in (K, η)), shape (..., 2, 2).
+    def hessian(self, K: Any, eta: Any) -> np.ndarray:
+        r"""Exact ∇² ln Z = Cov(B, M), the Fisher metric in (K, η).
 
         Computed as centred sums Σ p (x − ⟨x⟩)(y − ⟨y⟩), p = g e^{KB+ηM}/Z.
+
+        Parameters
+        ----------
+        K : array_like
+            Coupling K = J/T (finite reals).
+        eta : array_like
+            Reduced field η = h/T (finite reals), broadcast with ``K``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape (..., 2, 2).
         """
         return self._moments(K, eta, 2)[2]
 
-    def thermo(self, K, eta) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(log_z, gradient, hessian)`` in one pass."""
+    def thermo(self, K: Any, eta: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(log_z, gradient, hessian)`` in one pass.
+
+        Parameters
+        ----------
+        K : array_like
+            Coupling K = J/T (finite reals).
+        eta : array_like
+            Reduced field η = h/T (finite reals), broadcast with ``K``.
+
+        Returns
+        -------
+        log_z : numpy.ndarray
+            Shape S (the broadcast shape).
+        gradient : numpy.ndarray
+            Shape S + (2,).
+        hessian : numpy.ndarray
+            Shape S + (2, 2).
+        """
         return tuple(self._moments(K, eta, 2))

@@ -37,10 +37,12 @@ from __future__ import annotations
 
 import functools
 import logging
+from typing import Any
 
 import numpy as np
 
-from statgeo.checks import check_broadcast_reals, check_int
+from statgeo.checks import check_allocation, check_broadcast_reals, check_int
+from statgeo.progress import progress_bar, progress_disabled
 from statgeo.threads import single_threaded_blas
 
 __all__ = ["transfer_matrix_log_z", "transfer_matrix_thermo", "TRANSFER_MATRIX_L_MAX"]
@@ -92,6 +94,7 @@ def _structure(L: int):
 def _check_args(K, eta, L):
     L = check_int("L", L, min=2, max=TRANSFER_MATRIX_L_MAX)
     K, eta = check_broadcast_reals(K=K, eta=eta)
+    check_allocation("the results (points, 2, 2)", K.shape + (2, 2), names="the broadcast shape of K and eta")
     return K, eta, L
 
 
@@ -185,8 +188,9 @@ def _block(K: np.ndarray, eta: np.ndarray, L: int, order: int):
     return log_z, grad, hess
 
 
-def _run(K, eta, L, order):
+def _run(K, eta, L, order, progress=None):
     K, eta, L = _check_args(K, eta, L)
+    progress_disabled(progress)
     shape = K.shape
     k = K.ravel()
     e = eta.ravel()
@@ -197,12 +201,7 @@ def _run(K, eta, L, order):
     out = [np.empty(n), np.empty((n, 2)), np.empty((n, 2, 2))][: 1 + 2 * (order >= 1)]
     if n > step and L >= 10:
         logger.info("transfer matrix L=%d at %d points", L, n)
-    try:
-        from tqdm.auto import tqdm
-
-        it = tqdm(range(0, n, step), desc=f"transfer matrix L={L}", disable=None, leave=False)
-    except ImportError:  # pragma: no cover
-        it = range(0, n, step)
+    it = progress_bar(range(0, n, step), desc=f"transfer matrix L={L}", progress=progress)
     with np.errstate(under="ignore"), single_threaded_blas():
         for i in it:
             res = _block(k[i:i + step], e[i:i + step], L, order)
@@ -214,33 +213,51 @@ def _run(K, eta, L, order):
     return res
 
 
-def transfer_matrix_log_z(K, eta, L: int) -> np.ndarray:
+def transfer_matrix_log_z(K: Any, eta: Any, L: int, *, progress: bool | None = None) -> np.ndarray:
     r"""Exact total ln Z(K, η) = ln Tr T^L of the L×L Ising torus (2 ≤ L ≤ 12).
 
     Uses the momentum-block eigenvalues of the symmetric row transfer matrix (module
-    docstring); accurate to ~1e-14 relative.
+    docstring); accurate to ~1e-14 relative. Cost: about 2^L/L-sized eigenproblems per point
+    (milliseconds at L = 12).
 
     Parameters
     ----------
-    K, eta : array_like
-        Natural parameters K = J/T and η = h/T (finite reals, broadcast together; any sign).
+    K : array_like
+        Coupling K = J/T (finite real, any sign; lists are accepted).
+    eta : array_like
+        Reduced field η = h/T (finite real), broadcast with ``K``.
     L : int
         Linear size, 2 ≤ L ≤ 12.
+    progress : bool or None, default None
+        Progress bar over blocks of points (None: on a terminal only).
 
     Returns
     -------
     numpy.ndarray
         ln Z, broadcast shape of (K, eta).
 
+    Raises
+    ------
+    TypeError
+        ``K``/``eta`` not real, ``L`` not an integer, a bad ``progress``.
+    ValueError
+        NaN or infinite ``K``/``eta``, shapes that do not broadcast, ``L`` out of range.
+
     References
     ----------
     H. A. Kramers and G. H. Wannier, Phys. Rev. 60, 252 (1941); R. J. Baxter, *Exactly Solved
     Models in Statistical Mechanics* (1982), ch. 2.
+
+    Examples
+    --------
+    >>> bool(np.isclose(transfer_matrix_log_z(0.0, 0.0, 3), 9 * np.log(2)))  # 2^9 states
+    True
     """
-    return _run(K, eta, L, 0)[0]
+    return _run(K, eta, L, 0, progress)[0]
 
 
-def transfer_matrix_thermo(K, eta, L: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def transfer_matrix_thermo(K: Any, eta: Any, L: int, *,
+                           progress: bool | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""Exact ln Z, ∇ ln Z = (⟨B⟩, ⟨M⟩) and ∇² ln Z = Cov(B, M) by the transfer matrix.
 
     The derivatives are analytic, from the eigen-decomposition of each momentum block
@@ -249,15 +266,36 @@ def transfer_matrix_thermo(K, eta, L: int) -> tuple[np.ndarray, np.ndarray, np.n
 
     Parameters
     ----------
-    K, eta : array_like
-        Natural parameters (finite reals, broadcast together).
+    K : array_like
+        Coupling K = J/T (finite real; lists are accepted).
+    eta : array_like
+        Reduced field η = h/T (finite real), broadcast with ``K``.
     L : int
         Linear size, 2 ≤ L ≤ 12.
+    progress : bool or None, default None
+        Progress bar over blocks of points (None: on a terminal only).
 
     Returns
     -------
-    log_z : numpy.ndarray, shape S
-    gradient : numpy.ndarray, shape S + (2,)
-    hessian : numpy.ndarray, shape S + (2, 2)
+    log_z : numpy.ndarray
+        Shape S (the broadcast shape).
+    gradient : numpy.ndarray
+        Shape S + (2,): (⟨B⟩, ⟨M⟩).
+    hessian : numpy.ndarray
+        Shape S + (2, 2): Cov(B, M).
+
+    Raises
+    ------
+    TypeError
+        ``K``/``eta`` not real, ``L`` not an integer, a bad ``progress``.
+    ValueError
+        NaN or infinite ``K``/``eta``, shapes that do not broadcast, ``L`` out of range, or a
+        broadcast shape too large for memory.
+
+    Examples
+    --------
+    >>> lz, g, h = transfer_matrix_thermo([0.2, 0.3], 0.0, 4)
+    >>> g.shape, h.shape, bool(np.allclose(g[:, 1], 0.0))
+    ((2, 2), (2, 2, 2), True)
     """
-    return tuple(_run(K, eta, L, 2))
+    return tuple(_run(K, eta, L, 2, progress))

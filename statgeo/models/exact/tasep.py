@@ -4,10 +4,10 @@ Collects the closed forms (:mod:`.tasep_closed`), the finite matrix representati
 (:mod:`.tasep_matrix`) and the observable Fisher information (:mod:`.tasep_fisher`), and
 re-exports their public functions.
 
-Which "log Z" is which (physics.md): ``log_z`` = ln Z_N is the log-partition function of a
-latent-count exponential family in θ = (−ln α, −ln β); its Hessian ``hessian_log_z`` is the
-complete-data Fisher information. Configurations only reveal ``observable_fisher``
-F_obs = ∇²_θ ln Z_N − E[Cov(counts | τ)] ⪯ ∇²_θ ln Z_N.
+Which "log Z" is which (docs/tasep.md, "Which log Z is which"): ``log_z`` = ln Z_N is the
+log-partition function of a latent-count exponential family in θ = (−ln α, −ln β); its Hessian
+``hessian_log_z`` is the complete-data Fisher information. Configurations only reveal
+``observable_fisher`` F_obs = ∇²_θ ln Z_N − E[Cov(counts | τ)] ⪯ ∇²_θ ln Z_N.
 """
 
 from __future__ import annotations
@@ -16,13 +16,16 @@ import logging
 
 import numpy as np
 import xarray as xr
-from tqdm.auto import tqdm
 
-from statgeo.checks import check_choice, check_int
-from statgeo.seeding import as_seed_sequence
-from statgeo.provenance import config_attr, versions
+from statgeo.checks import check_allocation, check_choice, check_int
 from statgeo.grid import ParameterGrid
+from statgeo.models._compile import compile_notice
+from statgeo.models._limits import check_work
 from statgeo.models.exact.tasep_closed import (
+    CLOSED_FORM_MAX_N,
+    QUADRATIC_MAX_N,
+    _WHY_QUADRATIC,
+    _check_N,
     check_rates,
     current,
     density_profile,
@@ -41,6 +44,9 @@ from statgeo.models.exact.tasep_matrix import (
     sample_exact,
     tasep_matrices,
 )
+from statgeo.progress import progress_bar, progress_disabled
+from statgeo.provenance import config_attr, versions
+from statgeo.seeding import as_seed_sequence
 
 __all__ = [
     "check_rates",
@@ -62,6 +68,8 @@ __all__ = [
     "observable_fisher_from_samples",
     "MAX_ENUMERATION_N",
     "ENUMERATION_AUTO_MAX_N",
+    "CLOSED_FORM_MAX_N",
+    "QUADRATIC_MAX_N",
 ]
 
 logger = logging.getLogger(__name__)
@@ -74,7 +82,33 @@ _PHYSICAL = ["alpha", "beta"]
 
 
 def check_tasep_grid(grid: ParameterGrid) -> tuple[np.ndarray, np.ndarray]:
-    """Validate a TASEP grid (axes named ``alpha``, ``beta`` with values in (0, 1]); return the mesh."""
+    """Validate a TASEP grid (axes ``alpha``, ``beta`` with values in (0, 1]) and return its mesh.
+
+    Parameters
+    ----------
+    grid : ParameterGrid
+        Axes named ``alpha``, ``beta`` in that order (e.g.
+        :meth:`statgeo.models.TasepModel.natural_grid`).
+
+    Returns
+    -------
+    alpha, beta : numpy.ndarray
+        The mesh, each of shape ``grid.shape``.
+
+    Raises
+    ------
+    TypeError
+        ``grid`` is not a :class:`~statgeo.grid.ParameterGrid`.
+    ValueError
+        Wrong axes, or a rate outside (0, 1].
+
+    Examples
+    --------
+    >>> from statgeo.grid import ParameterGrid
+    >>> A, B = check_tasep_grid(ParameterGrid.from_ranges(alpha=[0.3, 0.6], beta=[0.5]))
+    >>> A.shape
+    (2, 1)
+    """
     if not isinstance(grid, ParameterGrid):
         raise TypeError(f"grid must be a statgeo.grid.ParameterGrid, got {type(grid).__name__}")
     if grid.names != ("alpha", "beta"):
@@ -94,7 +128,8 @@ def _jacobian(A: np.ndarray, B: np.ndarray) -> np.ndarray:
 
 
 def tasep_exact(grid: ParameterGrid, N: int, fisher: str = "auto", *, n_fisher_samples: int = 4096,
-                seed: int | np.random.SeedSequence = 0, density: bool = True) -> xr.Dataset:
+                seed: int | np.random.SeedSequence = 0, density: bool = True,
+                progress: bool | None = None) -> xr.Dataset:
     """Exact TASEP references over an (α, β) grid.
 
     Variables (dims ``alpha``, ``beta`` plus those named):
@@ -102,7 +137,7 @@ def tasep_exact(grid: ParameterGrid, N: int, fisher: str = "auto", *, n_fisher_s
     * ``log_z`` = ln Z_N (closed form, DEHP 1993), ``log_z_per_site`` = ln Z_N / N;
     * ``grad_log_z`` (``natural``) = ∇_θ ln Z_N and ``hessian_log_z`` (``natural``, ``natural_``)
       = ∇²_θ ln Z_N, the complete-data Fisher information of the latent-count family; ``metric``
-      is the same array (the Hessian metric of ``log_z``, as in the Model protocol);
+      is the same array (the Hessian metric of ``log_z``, as every model's reference has);
     * ``observable_fisher`` (``natural``, ``natural_``) = F_obs = E[s sᵀ], s = ∂_θ ln P(τ):
       exact by enumeration (``fisher="enumeration"``; default for N ≤ 14) or from
       ``n_fisher_samples`` exact samples with exact scores (``fisher="samples"``), with
@@ -115,22 +150,75 @@ def tasep_exact(grid: ParameterGrid, N: int, fisher: str = "auto", *, n_fisher_s
 
     Parameters
     ----------
-    grid : ParameterGrid with axes ``alpha``, ``beta`` (values in (0, 1]).
-    N : number of sites ≥ 1.
-    fisher : "auto" | "enumeration" | "samples" | "none".
-    n_fisher_samples : exact samples per grid point for ``fisher="samples"``.
-    seed : seed of the exact samples (one spawned stream per grid point).
-    density : compute the density profile (O(N²) per point).
+    grid : ParameterGrid
+        Axes ``alpha``, ``beta`` (values in (0, 1]), e.g. from
+        :meth:`statgeo.models.TasepModel.natural_grid`.
+    N : int
+        Number of sites: 1 ≤ N ≤ 10⁶ for ``fisher="none"`` without ``density`` (closed forms,
+        O(N) per point), N ≤ 10⁵ otherwise (O(N²) per point), N ≤ 22 for enumeration.
+    fisher : {"auto", "enumeration", "samples", "none"}, default "auto"
+        How F_obs is computed; ``"auto"``: enumeration for N ≤ 14, exact samples above.
+    n_fisher_samples : int, default 4096
+        Exact samples per grid point for ``fisher="samples"``, ≥ 2.
+    seed : int or numpy.random.SeedSequence, default 0
+        Seed of the exact samples (one spawned stream per grid point).
+    density : bool, default True
+        Compute the density profile (O(N²) per point).
+    progress : bool or None, default None
+        Progress bar of the F_obs loop over grid points (``fisher="samples"``) and of a
+        first-use Numba compilation (None: on a terminal only; ``TQDM_DISABLE=1`` hides it).
+
+    Returns
+    -------
+    xarray.Dataset
+        The variables above with coordinates ``alpha``, ``beta``, ``theta_alpha``,
+        ``theta_beta`` (and ``site``); attrs ``config`` (JSON) and ``references``.
+
+    Raises
+    ------
+    TypeError
+        ``grid`` is not a ParameterGrid, a count is not an integer, a bad ``seed``,
+        ``density`` or ``progress``.
+    ValueError
+        Bad axes or rates, ``N`` or ``n_fisher_samples`` out of range, an unknown ``fisher``,
+        or more than 10¹⁵ operations (points × n_fisher_samples × N² for exact samples).
+
+    Examples
+    --------
+    >>> from statgeo.models import TasepModel
+    >>> g = TasepModel(8).natural_grid(theta_alpha=(0.2, 1.5, 3), theta_beta=(0.2, 1.5, 3))
+    >>> ds = tasep_exact(g, 8)
+    >>> ds.observable_fisher.dims
+    ('alpha', 'beta', 'natural', 'natural_')
+    >>> bool((np.linalg.eigvalsh(ds.missing_information.values) > -1e-12).all())  # F_obs ⪯ ∇² ln Z_N
+    True
     """
     A, B = check_tasep_grid(grid)
-    N = check_int("N", N, min=1)
     fisher = check_choice("fisher", fisher, ("auto", "enumeration", "samples", "none"))
+    if not isinstance(density, (bool, np.bool_)):
+        raise TypeError(f"density must be True or False, got {density!r}")
+    N = check_int("N", N, min=1)
+    if fisher == "none" and not density:
+        N = _check_N(N, CLOSED_FORM_MAX_N, "the closed forms cost O(N) time and memory per point")
+    else:
+        N = _check_N(N, QUADRATIC_MAX_N, _WHY_QUADRATIC)
     n_fisher_samples = check_int("n_fisher_samples", n_fisher_samples, min=2)
     ss = as_seed_sequence(seed)
+    progress_disabled(progress)
     if fisher == "auto":
         fisher = "enumeration" if N <= ENUMERATION_AUTO_MAX_N else "samples"
     if fisher == "enumeration" and N > MAX_ENUMERATION_N:
         raise ValueError(f"N must be ≤ {MAX_ENUMERATION_N} for fisher='enumeration', got {N}")
+    if density:
+        check_allocation("the density profile (grid points, N)", (A.size, N), names="N and the grid")
+        check_work("operations", A.size * N * N, "N and the grid (points × N² for the density profile)")
+    if fisher == "enumeration":
+        check_work("operations", A.size * N * (1 << N), "N and the grid (points × N 2^N for the enumeration)")
+    if fisher == "samples":
+        check_allocation("the exact samples of one point (n_fisher_samples, N)", (n_fisher_samples, N), np.int8,
+                         names="n_fisher_samples and N")
+        check_work("operations", A.size * n_fisher_samples * N * N,
+                   "n_fisher_samples, N and the grid (points × n_fisher_samples × N²)")
 
     dims = ("alpha", "beta")
     lz, grad, hess = log_partition_derivatives(N, A, B)
@@ -157,17 +245,19 @@ def tasep_exact(grid: ParameterGrid, N: int, fisher: str = "auto", *, n_fisher_s
     fisher_info: dict = {"method": fisher}
     if fisher != "none":
         if fisher == "enumeration":
-            F = observable_fisher_enumeration(N, A, B)
+            with compile_notice(progress, "the TASEP references"):
+                F = observable_fisher_enumeration(N, A, B)
             Ferr = np.zeros_like(F)
             fisher_info["reference"] = "exact: sum over all 2^N configurations"
         else:
             F = np.empty(A.shape + (2, 2))
             Ferr = np.empty(A.shape + (2, 2))
             children = ss.spawn(A.size)
-            for m in tqdm(range(A.size), desc="TASEP F_obs (exact samples)", leave=False):
-                i = np.unravel_index(m, A.shape)
-                f, e = observable_fisher_from_samples(N, A[i], B[i], n_fisher_samples, children[m])
-                F[i], Ferr[i] = f, e
+            with compile_notice(progress, "the TASEP references"):
+                for m in progress_bar(range(A.size), desc="TASEP F_obs (exact samples)", progress=progress):
+                    i = np.unravel_index(m, A.shape)
+                    f, e = observable_fisher_from_samples(N, A[i], B[i], n_fisher_samples, children[m])
+                    F[i], Ferr[i] = f, e
             fisher_info.update(reference="Monte Carlo: exact i.i.d. samples with exact scores",
                                n_samples=n_fisher_samples)
         data["observable_fisher"] = (dims + ("natural", "natural_"), F, {
@@ -191,7 +281,9 @@ def tasep_exact(grid: ParameterGrid, N: int, fisher: str = "auto", *, n_fisher_s
         "theta_beta": (dims, -np.log(B), {"long_name": "θ_β = −ln β", "units": "1"}),
     })
     if density:
-        data["density"] = (dims + ("site",), density_profile(N, A, B),
+        with compile_notice(progress, "the TASEP references"):
+            rho = density_profile(N, A, B)
+        data["density"] = (dims + ("site",), rho,
                            {"long_name": "stationary density ⟨τ_i⟩ (DEHP; ⟨τ_N⟩ = J/β)", "units": "1"})
         coords["site"] = ("site", np.arange(1, N + 1), {"long_name": "site index i", "units": "1"})
     ds = xr.Dataset(data, coords=coords)

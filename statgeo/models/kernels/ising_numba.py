@@ -108,7 +108,7 @@ def rng_lanes(states: np.ndarray, n_replicas: int, lanes: int = W) -> np.ndarray
 
 
 # --------------------------------------------------------------------------- xoshiro
-@nb.njit(inline="always")
+@nb.njit(inline="always", cache=True)
 def _fill(st, buf):
     """Fill ``buf`` (shape (nb, W) uint64) with xoshiro256** outputs, lane l writing column l,
     each reduced to two 31-bit integers (bits 63…33 and 31…1) in its two 32-bit halves.
@@ -131,7 +131,7 @@ def _fill(st, buf):
 
 
 # --------------------------------------------------------------------------- Metropolis
-@nb.njit(inline="always")
+@nb.njit(inline="always", cache=True)
 def _upd(row, up, dn, mid, buf, sh, t0, t1, t2, t3, t4, t5, t6, t7, t8, t9):
     """Metropolis update of one padded sublattice row (real sites at 1…L/2).
 
@@ -151,7 +151,7 @@ def _upd(row, up, dn, mid, buf, sh, t0, t1, t2, t3, t4, t5, t6, t7, t8, t9):
         row[j + 1] = np.int8(-s) if buf[j] <= t else s
 
 
-@nb.njit(inline="always")
+@nb.njit(inline="always", cache=True)
 def _sweep(sr, thr, st, buf2, buf):
     """One checkerboard sweep of one replica (sr: (2, L, L/2 + 2) int8, padded rows).
 
@@ -194,7 +194,7 @@ def _sweep(sr, thr, st, buf2, buf):
             row[half + 1] = row[1]
 
 
-@nb.njit(inline="always")
+@nb.njit(inline="always", cache=True)
 def _measure_sub(sr):
     """(B, M) of one replica in padded sublattice storage: B = Σ_{colour-0 sites} s_i h_i."""
     L = sr.shape[1]
@@ -214,7 +214,7 @@ def _measure_sub(sr):
     return B, M
 
 
-@nb.njit(inline="always")
+@nb.njit(inline="always", cache=True)
 def _unpack(sr, out):
     L = sr.shape[1]
     half = sr.shape[2] - 2
@@ -287,7 +287,7 @@ def unpack_all(sub):
 
 
 # --------------------------------------------------------------------------- Wolff
-@nb.njit(inline="always")
+@nb.njit(inline="always", cache=True)
 def _measure_plain(sp):
     """(B, M) of one (L, L) plain configuration; the wrap-around is peeled off each row so the
     inner loops have no modulo and vectorise (32-bit row partial sums, L ≤ 2¹⁵)."""
@@ -331,7 +331,7 @@ def wolff_neighbours(L):
     return nbr
 
 
-@nb.njit(inline="always")
+@nb.njit(inline="always", cache=True)
 def _bond(sp, stack, n, nbr, i, d, s, ns, u, padd):
     """Bond test from cluster site i in direction d (branch-free).
 
@@ -348,7 +348,7 @@ def _bond(sp, stack, n, nbr, i, d, s, ns, u, padd):
     return n + np.int64(acc)
 
 
-@nb.njit(inline="always")
+@nb.njit(inline="always", cache=True)
 def _bond_rc(sp, stack, n, L, yy, xx, s, ns, u, padd):
     """As :func:`_bond` for the row/column variant: the entry stores (yy << 16) | xx."""
     j = yy * L + xx
@@ -359,7 +359,7 @@ def _bond_rc(sp, stack, n, L, yy, xx, s, ns, u, padd):
     return n + np.int64(acc)
 
 
-@nb.njit(inline="always")
+@nb.njit(inline="always", cache=True)
 def _wolff_step(sp, L, nbr, use_table, padd, eta, st, stack):
     """One Wolff cluster move on the flat spins ``sp`` (L², int8); returns the cluster size.
 
@@ -446,7 +446,7 @@ def _wolff_step(sp, L, nbr, use_table, padd, eta, st, stack):
     return n
 
 
-@nb.njit(inline="always")
+@nb.njit(inline="always", cache=True)
 def _wolff_sweep(sp, L, nbr, use_table, padd, eta, st, stack, moves):
     """``moves`` cluster moves (one Wolff 'sweep'; ``moves`` is fixed per replica, not a
     stopping time: stopping when the flipped sizes reach N would bias the measurements)."""
@@ -459,7 +459,7 @@ def _wolff_sweep(sp, L, nbr, use_table, padd, eta, st, stack, moves):
 WOLFF_TABLE_MAX_N = 128 * 128
 
 
-@nb.njit(inline="always")
+@nb.njit(inline="always", cache=True)
 def _wolff_setup(L, table):
     """Validate L and choose the variant: table = 1 / 0 forces it, −1 picks by L²."""
     if L < 2 or L >= (1 << 15):

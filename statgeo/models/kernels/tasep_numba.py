@@ -189,7 +189,7 @@ def config_weights_kernel(tau: np.ndarray, a: float, b: float) -> tuple[np.ndarr
     return out_w, out_s
 
 
-@nb.njit(inline="always")
+@nb.njit(inline="always", cache=True)
 def _prefix_tables(N: int):
     """Empty prefix tables of the depth-first enumeration: bra rows ``Ls``/``dLs`` (row 0 = ⟨W|),
     their cumulative log scales ``lsc``."""
@@ -200,7 +200,7 @@ def _prefix_tables(N: int):
     return Ls, dLs, lsc
 
 
-@nb.njit(inline="always")
+@nb.njit(inline="always", cache=True)
 def _advance_prefix(c: int, N: int, Ls, dLs, lsc, a: float, s: float, inv_s: float) -> None:
     """Bring the prefix tables from configuration c − 1 to c (depth-first enumeration order).
 
