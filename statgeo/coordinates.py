@@ -366,7 +366,8 @@ def ising_temperature_field_map(J: float = 1.0) -> CoordinateMap:
     def fwd(p: np.ndarray) -> np.ndarray:
         p = np.asarray(p, dtype=np.float64)
         T, H = p[..., 0], p[..., 1]
-        return np.stack([J / T, H / T], axis=-1)
+        with np.errstate(divide="ignore", invalid="ignore"):  # T = 0 maps to inf; callers check T > 0
+            return np.stack([J / T, H / T], axis=-1)
 
     def inv(t: np.ndarray) -> np.ndarray:
         t = np.asarray(t, dtype=np.float64)

@@ -235,9 +235,10 @@ class ParameterGrid:
                     raise ValueError(f"{name}=(start, stop, n) needs stop > start for n > 1, got {spec!r}")
                 vals = np.linspace(float(lo), float(hi), n)
             else:
-                if isinstance(spec, (str, bytes)) or np.isscalar(spec):
+                if isinstance(spec, (str, bytes, Mapping)) or np.isscalar(spec) or \
+                        not (isinstance(spec, np.ndarray) or hasattr(spec, "__iter__")):
                     raise TypeError(f"{name} must be a (start, stop, n) tuple or a list/array of values, "
-                                    f"got {spec!r}")
+                                    f"got {type(spec).__name__} {str(spec)[:60]!r}")
                 vals = np.asarray(list(spec) if not isinstance(spec, np.ndarray) else spec)
             a = attrs.get(name, {})
             axes.append(Axis(name, vals, a.get("long_name", name), a.get("units", "1")))
@@ -337,8 +338,11 @@ class ParameterGrid:
                 "the Dataset records no grid (no attrs['grid']); build the grid with ParameterGrid(...) and pass "
                 "it explicitly, or record it with grid.attach(ds)"
             )
-        spec = json.loads(text) if isinstance(text, str) else text
-        names = [a["name"] for a in spec.get("axes", [])]
+        try:
+            spec = json.loads(text) if isinstance(text, str) else dict(text)
+            names = [a["name"] for a in spec.get("axes", [])]
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            raise ValueError(f"obj.attrs['grid'] is not a statgeo grid description: {str(text)[:120]!r}") from exc
         dims = tuple(obj.dims)
         values = {}
         if any(n in dims for n in names):  # laid out on the grid: its own coordinates are the truth
