@@ -41,7 +41,10 @@ def _gauss64(seed=0):
 
 
 def _measure(name, model, data, tau, n, bs, kw, rows, base=None):
-    from statgeo.diffusion.diffusability import estimate_diffusability, fisher_information_rate_fd
+    from statgeo.diffusion.diffusability import (
+        estimate_diffusability,
+        fisher_information_rate_fd,
+    )
 
     t0 = time.perf_counter()
     e = estimate_diffusability(model, data, tau, n_samples=n, batch_size=bs, rate=False, seed=1, **kw)[0]

@@ -5,7 +5,7 @@
 A tiny random-initialised SD-class pipeline (UNet 8/16 channels, 8×8 latents, VAE to 16×16,
 DDIM, classifier-free guidance) on the CPU. Baseline: the same generator called on one
 latent at a time (what the reference code did). Prints images/s for both, the ratio
-(target ≥ 5×, performance.md) and the machine (cores, load average). Medians of ``--repeats``.
+(target ≥ 5×, see docs/performance.md) and the machine (cores, load average). Medians of ``--repeats``.
 """
 
 from __future__ import annotations
@@ -33,8 +33,7 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     torch.set_num_interop_threads(1)
-    from statgeo.diffusion.slices import LatentSlice, slice_grid
-    from statgeo.diffusion.sweep import sweep
+    from statgeo.diffusion import LatentSlice, slice_grid, sweep
     from tests.diffusion.conftest import make_tiny_generator
 
     n, steps, reps = (4, 2, 1) if a.smoke else (a.n, a.steps, a.repeats)

@@ -8,7 +8,8 @@ is compared with the formula over σ.
     python -m validation.bimodal [--out DIR] [--beta 1.0] [--quick]
 
 Writes ``bimodal.nc`` (numerical and formula exponents over σ) and ``bimodal.png`` (λ vs σ,
-relative error, and a fan of ODE trajectories for the smallest σ).
+relative error, and a fan of ODE trajectories for the smallest σ). See docs/diffusion.md,
+"1-D bimodal analysis".
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def run(out: str = "validation_out/bimodal", beta: float = 1.0, quick: bool = Fa
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from statgeo.diffusion.bimodal import BimodalVP, lyapunov_scan
+    from statgeo.diffusion import BimodalVP, lyapunov_scan
 
     os.makedirs(out, exist_ok=True)
     sigmas = np.geomspace(0.05, 2.0, 8 if quick else 25)

@@ -10,7 +10,8 @@
   (dimensional compression), vs ε (curvature injection).
 
 Writes ``fisher_rate.png``, ``penalties.png``, ``table.md``, ``table.csv`` and ``results.json``
-(settings, versions, timings) to ``--out`` (default ``out/diffusability``).
+(settings, versions, timings) to ``--out`` (default ``out/diffusability``). See
+docs/diffusability.md, "Reproduction".
 """
 
 from __future__ import annotations
@@ -50,7 +51,6 @@ def _variance(f) -> float:
 def run(out: Path, quick: bool, threads: int) -> dict:
     import torch
 
-    from statgeo.provenance import versions
     from statgeo.diffusion.diffusability import (
         activation_fisher,
         compression_penalty,
@@ -62,6 +62,7 @@ def run(out: Path, quick: bool, threads: int) -> dict:
         tangential_distortion_penalty,
     )
     from statgeo.diffusion.diffusability.toy_denoisers import train_epsilon_mlp
+    from statgeo.provenance import versions
 
     torch.set_num_threads(threads)
     out.mkdir(parents=True, exist_ok=True)

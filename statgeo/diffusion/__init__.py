@@ -9,15 +9,40 @@ into a resumable zarr store (:class:`SweepStore`, optionally on a Dask cluster),
 :func:`zoom` and :func:`lipschitz_map` probe fractal boundaries and Lipschitz blow-up, and
 :mod:`statgeo.diffusion.bimodal` is the 1-D bimodal Lyapunov analysis. The Fisher-information
 diagnostics of latent diffusability live in :mod:`statgeo.diffusion.diffusability`.
-PyTorch, diffusers and open_clip are imported only when a function needs them.
+PyTorch, diffusers and open_clip are imported only when a function needs them. Input rules,
+caps and progress switches: docs/diffusion.md, "Input rules and caps".
 """
 
-from statgeo.diffusion.analysis import SliceGeometry, analyse_slice, interpolation_paths, path_lengths
-from statgeo.diffusion.bimodal import BimodalVP, lyapunov_formula, lyapunov_scan
-from statgeo.diffusion.embed import Embedder, OpenClipEmbedder, PixelEmbedder, add_embeddings, as_float_images
+from statgeo.diffusion.analysis import (
+    MAX_PATH_POINTS,
+    SliceGeometry,
+    analyse_slice,
+    interpolation_paths,
+    path_lengths,
+)
+from statgeo.diffusion.bimodal import (
+    MAX_SCAN_SIGMAS,
+    BimodalVP,
+    lyapunov_formula,
+    lyapunov_scan,
+)
+from statgeo.diffusion.embed import (
+    Embedder,
+    OpenClipEmbedder,
+    PixelEmbedder,
+    add_embeddings,
+    as_float_images,
+)
 from statgeo.diffusion.lipschitz import growth_exponent, lipschitz_map, lipschitz_ratios
-from statgeo.diffusion.phases import PhaseModel, kmeans, phase_map, plot_phase_map
+from statgeo.diffusion.phases import (
+    MAX_KMEANS_RESTARTS,
+    PhaseModel,
+    kmeans,
+    phase_map,
+    plot_phase_map,
+)
 from statgeo.diffusion.pipeline import (
+    MAX_INFERENCE_STEPS,
     SUPPORTED_SCHEDULERS,
     CallableGenerator,
     DiffusionGenerator,
@@ -26,6 +51,7 @@ from statgeo.diffusion.pipeline import (
     load_generator,
 )
 from statgeo.diffusion.slices import (
+    MAX_SEED,
     NORMALISATIONS,
     LatentSlice,
     anchors_from_seeds,
@@ -35,9 +61,24 @@ from statgeo.diffusion.slices import (
     slice_grid,
 )
 from statgeo.diffusion.store import SweepStore
-from statgeo.diffusion.sweep import generate, point_seeds, resolve_points, sweep, to_uint8
-from statgeo.diffusion.synthetic import SyntheticGenerator, synthetic_slice
-from statgeo.diffusion.zoom import DEFAULT_SCALES, box_counting_dimension, boundary_mask, find_boundary_point, zoom
+from statgeo.diffusion.sweep import (
+    MAX_SWEEP_POINTS,
+    generate,
+    point_seeds,
+    resolve_points,
+    sweep,
+    to_uint8,
+)
+from statgeo.diffusion.synthetic import MAX_TERMS, SyntheticGenerator, synthetic_slice
+from statgeo.diffusion.zoom import (
+    DEFAULT_SCALES,
+    MAX_ZOOM_DEPTH,
+    MAX_ZOOM_SCALES,
+    boundary_mask,
+    box_counting_dimension,
+    find_boundary_point,
+    zoom,
+)
 
 __all__ = [
     # slices and generators
@@ -88,4 +129,14 @@ __all__ = [
     "BimodalVP",
     "lyapunov_formula",
     "lyapunov_scan",
+    # caps (docs/diffusion.md, "Input rules and caps")
+    "MAX_SEED",
+    "MAX_INFERENCE_STEPS",
+    "MAX_SWEEP_POINTS",
+    "MAX_TERMS",
+    "MAX_ZOOM_DEPTH",
+    "MAX_ZOOM_SCALES",
+    "MAX_KMEANS_RESTARTS",
+    "MAX_PATH_POINTS",
+    "MAX_SCAN_SIGMAS",
 ]

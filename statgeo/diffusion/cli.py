@@ -6,6 +6,10 @@ statgeo-diffusion sweep ./sd15 --prompt "a photo of a cat" --seeds 0 1 2 --n 64 
     --steps 50 --guidance 7.5 --eta 0 --resolution 128 --out slice.zarr
 statgeo-diffusion embed slice.zarr --clip-model ViT-L-14 --clip-weights ./vitl14.bin --out slice_emb.zarr
 statgeo-diffusion analyse slice_emb.zarr --n-phases 3 --out phases.nc --figure phases.png
+
+Errors (missing files, bad values) are logged and give exit status 2; progress bars show on a
+terminal only (``TQDM_DISABLE=1`` hides them). Zarr outputs are written without consolidated
+metadata: read them with ``xr.open_zarr(path, consolidated=False)`` (docs/diffusion.md, "CLI").
 """
 
 from __future__ import annotations
@@ -43,18 +47,30 @@ def _open(path: str):
         raise FileNotFoundError(f"dataset not found: {path!r}")
     if path.endswith(".nc"):
         return xr.open_dataset(path, engine="h5netcdf").load()
-    return xr.open_zarr(path).load()
+    return xr.open_zarr(path, consolidated=False).load()
 
 
 def _save(ds, path: str) -> None:
     if path.endswith(".nc"):
         ds.to_netcdf(path, engine="h5netcdf")
     else:
-        ds.to_zarr(path, mode="w")
+        # no consolidated metadata: Zarr format 3 does not define it (zarr warns on every write)
+        ds.to_zarr(path, mode="w", consolidated=False)
     log.info("wrote %s", path)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``statgeo-diffusion`` (sub-commands ``sweep``, ``embed``, ``analyse``).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+
+    Examples
+    --------
+    >>> build_parser().parse_args(["analyse", "in.zarr", "--out", "out.nc"]).n_phases
+    2
+    """
     p = argparse.ArgumentParser(prog="statgeo-diffusion", description="Latent-slice sweeps, embeddings and phase "
                                 "analysis of diffusion models (local files only; nothing is downloaded).")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -141,7 +157,7 @@ def _cmd_sweep(args) -> None:
         if shape is None:
             from statgeo.diffusion.scaleout import probe
 
-            shape = tuple(probe(client, spec, LatentSlice(np.zeros((3, 1))), None)["config"]["latent_shape"])
+            shape = tuple(probe(client, spec)["config"]["latent_shape"])
         lslice = LatentSlice.from_seeds(args.seeds, shape, normalise=args.normalise)
     kw = {}
     if args.points:
@@ -199,7 +215,18 @@ def _cmd_analyse(args) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns 0 on success, 2 on bad input (the message names the problem)."""
+    """Run ``statgeo-diffusion``; bad input is logged as an error naming the problem.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success, 2 on bad input (missing files, wrong values).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")

@@ -10,7 +10,7 @@ with images as floats in [0, 1] (not uint8, whose quantisation would floor the r
 an embedder. Inside a phase G is smooth and L stays bounded as δ → 0; across a boundary the
 numerator tends to the jump and L ∝ 1/δ. ``growth_exponent`` fits d ln L / d ln δ: ≈ 0 inside
 a phase, ≈ −1 at a boundary. Both points use the same noise seed, so for η > 0 the noise
-is common to the pair.
+is common to the pair (docs/diffusion.md, "Lipschitz definitions").
 """
 
 from __future__ import annotations
@@ -20,7 +20,15 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import xarray as xr
 
-from statgeo.checks import check_int, check_real
+from statgeo.checks import check_allocation, check_int
+from statgeo.diffusion._checks import (
+    check_callable,
+    check_generator,
+    check_points,
+    check_scalar,
+    check_slice,
+    real_array,
+)
 from statgeo.diffusion.slices import LatentSlice
 from statgeo.grid import ParameterGrid
 
@@ -34,7 +42,10 @@ def _generate_float(generator, lslice, a, b, seeds, batch_size):
     for s in range(0, a.size, batch_size):
         z = torch.from_numpy(lslice.latents(a[s:s + batch_size], b[s:s + batch_size])).to(generator.dtype)
         im, _ = generator(z, [int(x) for x in seeds[s:s + batch_size]])
-        out.append(im.double().cpu().numpy() if hasattr(im, "cpu") else np.asarray(im, np.float64))
+        im = im.double().cpu().numpy() if hasattr(im, "cpu") else np.asarray(im, np.float64)
+        if not np.isfinite(im).all():
+            raise ValueError(f"the generator output for points {s} to {s + len(im) - 1} contains NaN or inf")
+        out.append(im)
     return np.concatenate(out)
 
 
@@ -50,6 +61,8 @@ def _ratios(generator, lslice, p, q, seeds, embedder, batch_size):
     feat = None
     if embedder is not None:
         f = np.asarray(embedder(im), dtype=np.float64)
+        if f.shape[:1] != (2 * n,) or not np.isfinite(f).all():
+            raise ValueError(f"embedder must return finite features with one row per image ({2 * n}), got shape {f.shape}")
         feat = np.linalg.norm(f[n:] - f[:n], axis=-1) / dz
     return pix, feat, dz
 
@@ -57,27 +70,79 @@ def _ratios(generator, lslice, p, q, seeds, embedder, batch_size):
 def lipschitz_ratios(generator: Any, lslice: LatentSlice, points: Any, deltas: Sequence[float], *,
                      direction: Sequence[float] = (0.0, 1.0), embedder: Callable | None = None, seed: int = 0,
                      batch_size: int = 256) -> xr.Dataset:
-    """L_pix and L_feat at each point (n, 2) for each slice step δ along ``direction``.
+    """Finite-difference Lipschitz ratios L_pix (and L_feat) at each point for each step δ.
+
+    With Δz = z(p + δu) − z(p) (float64, after renormalisation) and images G as floats in
+    [0, 1]: L_pix = ‖G(z(p + δu)) − G(z(p))‖₂ / ‖Δz‖₂ and L_feat the same with φ(G(·)).
+
+    Parameters
+    ----------
+    generator : LatentGenerator
+        The generator G (latents cast to its dtype).
+    lslice : LatentSlice
+        The slice.
+    points : array_like
+        ``(n, 2)`` finite slice points (alpha, beta).
+    deltas : sequence of float
+        Slice steps δ > 0; at most ``MAX_SWEEP_POINTS`` (point, δ) pairs in all.
+    direction : sequence of float, default (0.0, 1.0)
+        The step direction u in slice coordinates (non-zero; normalised here).
+    embedder : callable, optional
+        Images → features φ (adds ``ratio_feature``).
+    seed : int, default 0
+        Root of the per-point noise seeds (both points of a pair share the seed).
+    batch_size : int, default 256
+        Latents per generator call (≥ 1).
 
     Returns
     -------
-    xr.Dataset with ``ratio_pixel`` (point, delta), ``ratio_feature`` (if an embedder is
-    given) and ``latent_step`` ‖Δz‖ (point, delta); coords alpha, beta (point), delta.
+    xarray.Dataset
+        ``ratio_pixel`` (point, delta), ``ratio_feature`` (with an embedder) and
+        ``latent_step`` ‖Δz‖ (point, delta); coords ``alpha``, ``beta`` (point), ``delta``.
+
+    Raises
+    ------
+    TypeError
+        An argument of the wrong type.
+    ValueError
+        Points not ``(n, 2)`` or not finite, a step δ ≤ 0 or NaN, a zero direction, too
+        many pairs, a step that leaves the latent unchanged, or a generator/embedder output
+        with NaN.
+
+    Examples
+    --------
+    >>> from statgeo.diffusion import SyntheticGenerator, synthetic_slice
+    >>> gen = SyntheticGenerator(size=4)
+    >>> r = lipschitz_ratios(gen, synthetic_slice(), [[0.2, 0.9]], [1e-2, 1e-4])
+    >>> r.ratio_pixel.dims, bool(np.ptp(r.ratio_pixel.values) < 1e-6)  # smooth inside a phase
+    (('point', 'delta'), True)
     """
-    p = np.asarray(points, dtype=np.float64)
-    if p.ndim != 2 or p.shape[1] != 2 or p.shape[0] == 0:
-        raise ValueError(f"points must be a non-empty (n, 2) array of (alpha, beta), got shape {p.shape}")
-    d = np.asarray(check_real("deltas", deltas, low=0.0, low_inclusive=False), dtype=np.float64).ravel()
-    u = np.asarray(direction, dtype=np.float64)
-    if u.shape != (2,) or not np.isfinite(u).all() or np.linalg.norm(u) == 0:
+    from statgeo.diffusion.sweep import MAX_SWEEP_POINTS, point_seeds
+
+    check_generator("generator", generator)
+    check_slice("lslice", lslice)
+    p = check_points("points", points)
+    d = real_array("deltas", deltas).ravel()
+    if (d <= 0).any():
+        raise ValueError(f"deltas must be slice steps in (0, inf), got {float(d[d <= 0][0])!r}")
+    u = real_array("direction", direction) if not isinstance(direction, (str, bytes)) else None
+    if u is None or u.shape != (2,) or np.linalg.norm(u) == 0:
         raise ValueError(f"direction must be a non-zero (2,) vector, got {direction!r}")
-    u = u / np.linalg.norm(u)
+    check_callable("embedder", embedder, optional=True)
+    seed = check_int("seed", seed, min=0)
     batch_size = check_int("batch_size", batch_size, min=1)
     n, m = p.shape[0], d.size
+    if n * m > MAX_SWEEP_POINTS:
+        raise ValueError(f"points and deltas ask for {n * m} (point, delta) pairs, more than the maximum "
+                         f"{MAX_SWEEP_POINTS}")
+    check_allocation("the latents of both points of every pair", (2 * n * m,) + lslice.latent_shape, np.float64,
+                     names="points and deltas")
+    if tuple(generator.latent_shape) != lslice.latent_shape:
+        raise ValueError(f"latent shape mismatch: the slice has latents of shape {lslice.latent_shape}, "
+                         f"the generator expects {tuple(generator.latent_shape)}")
+    u = u / np.linalg.norm(u)
     P = np.repeat(p, m, axis=0)
     Q = P + np.tile(d, n)[:, None] * u
-    from statgeo.diffusion.sweep import point_seeds
-
     seeds = np.repeat(point_seeds(seed, n), m)
     pix, feat, dz = _ratios(generator, lslice, P, Q, seeds, embedder, batch_size)
     data = {"ratio_pixel": (("point", "delta"), pix.reshape(n, m),
@@ -93,9 +158,49 @@ def lipschitz_ratios(generator: Any, lslice: LatentSlice, points: Any, deltas: S
 
 def lipschitz_map(generator: Any, lslice: LatentSlice, grid: ParameterGrid, delta: float, *,
                   embedder: Callable | None = None, seed: int = 0, batch_size: int = 256) -> xr.Dataset:
-    """max over u ∈ {e_α, e_β} of L(p, δ) at every grid point; dims (alpha, beta)."""
-    if not isinstance(grid, ParameterGrid) or grid.names != ("alpha", "beta"):
-        raise ValueError("grid must be a ParameterGrid over ('alpha', 'beta')")
+    """The larger of the α- and β-direction Lipschitz ratios at every grid point.
+
+    Parameters
+    ----------
+    generator : LatentGenerator
+        The generator.
+    lslice : LatentSlice
+        The slice.
+    grid : ParameterGrid
+        A grid over ``("alpha", "beta")``.
+    delta : float
+        The slice step δ > 0.
+    embedder : callable, optional
+        Images → features (adds ``ratio_feature``).
+    seed : int, default 0
+        Root of the per-point noise seeds.
+    batch_size : int, default 256
+        Latents per generator call.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``ratio_pixel`` (and ``ratio_feature``) over ``(alpha, beta)``; attr ``delta``.
+
+    Raises
+    ------
+    TypeError
+        ``grid`` is not a ParameterGrid, or another argument of the wrong type.
+    ValueError
+        A grid over other axes, ``delta`` ≤ 0 or NaN, or as :func:`lipschitz_ratios`.
+
+    Examples
+    --------
+    >>> from statgeo.diffusion import SyntheticGenerator, slice_grid, synthetic_slice
+    >>> m = lipschitz_map(SyntheticGenerator(size=4), synthetic_slice(), slice_grid(3), 1e-3)
+    >>> m.ratio_pixel.dims
+    ('alpha', 'beta')
+    """
+    if not isinstance(grid, ParameterGrid):
+        raise TypeError(f"grid must be a ParameterGrid over ('alpha', 'beta'), got {type(grid).__name__}")
+    if grid.names != ("alpha", "beta"):
+        raise ValueError(f"grid must be a ParameterGrid over ('alpha', 'beta'), got axes {grid.names}")
+    delta = check_scalar("delta", delta, low=0.0, low_inclusive=False)
     pts = grid.points()
     out = None
     for u in ((1.0, 0.0), (0.0, 1.0)):
@@ -110,7 +215,43 @@ def lipschitz_map(generator: Any, lslice: LatentSlice, grid: ParameterGrid, delt
 
 
 def growth_exponent(ratios: xr.DataArray) -> xr.DataArray:
-    """Least-squares slope of ln L against ln δ, per point (≈ 0 inside a phase, ≈ −1 at a boundary)."""
+    """Least-squares slope of ln L against ln δ, per point (≈ 0 inside a phase, ≈ −1 at a boundary).
+
+    Parameters
+    ----------
+    ratios : xarray.DataArray
+        Lipschitz ratios with a ``delta`` dim of at least two distinct steps δ > 0 (e.g.
+        ``lipschitz_ratios(...).ratio_pixel``); ratios ≥ 0 and finite (zeros are floored at
+        1e-300).
+
+    Returns
+    -------
+    xarray.DataArray
+        ``growth_exponent`` over the other dims.
+
+    Raises
+    ------
+    TypeError
+        ``ratios`` is not a DataArray.
+    ValueError
+        No ``delta`` dim, fewer than two distinct positive steps, or negative/NaN ratios.
+
+    Examples
+    --------
+    >>> L = xr.DataArray([[1.0, 10.0, 100.0]], dims=("point", "delta"), coords={"delta": [1e-1, 1e-2, 1e-3]})
+    >>> growth_exponent(L).values.round(6).tolist()
+    [-1.0]
+    """
+    if not isinstance(ratios, xr.DataArray):
+        raise TypeError(f"ratios must be an xarray.DataArray with a 'delta' dim, got {type(ratios).__name__}")
+    if "delta" not in ratios.dims or "delta" not in ratios.coords:
+        raise ValueError(f"ratios must have a 'delta' dim with coordinates, got dims {ratios.dims}")
+    dl = real_array("ratios.delta", ratios["delta"].values)
+    if (dl <= 0).any() or np.unique(dl).size < 2:
+        raise ValueError(f"ratios.delta must hold at least two distinct steps > 0, got {dl.tolist()}")
+    vals = real_array("ratios", ratios.values)
+    if (vals < 0).any():
+        raise ValueError("ratios must be non-negative")
     x = np.log(ratios["delta"].values)
     y = np.log(np.maximum(ratios.transpose(..., "delta").values, 1e-300))
     xc = x - x.mean()

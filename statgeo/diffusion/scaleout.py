@@ -4,14 +4,15 @@ Each worker keeps the generators it has loaded in a process-level cache keyed by
 (worker address, loader token), so a pipeline is loaded once per worker (one worker per GPU
 in a multi-GPU setting: start workers with ``CUDA_VISIBLE_DEVICES`` set per worker). A task
 computes its chunk and, when a store is given, writes it there itself (data first, completion
-marker last) and returns only its index; otherwise it returns the arrays.
+marker last) and returns only its index; otherwise it returns the arrays
+(docs/diffusion.md, "Dask").
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -23,8 +24,23 @@ _CACHE: dict[tuple[str, str], Any] = {}
 _LOCK = threading.Lock()
 
 
-def get_client(client: Any):
-    """A ``distributed.Client`` from a Client or a scheduler address string."""
+def get_client(client: Any) -> Any:
+    """A ``distributed.Client`` from a Client or a scheduler address string.
+
+    Parameters
+    ----------
+    client : distributed.Client or str
+        A client, or the address of a scheduler (e.g. ``"tcp://host:8786"``).
+
+    Returns
+    -------
+    distributed.Client
+
+    Raises
+    ------
+    TypeError
+        ``client`` is neither.
+    """
     from distributed import Client
 
     if isinstance(client, str):
@@ -43,8 +59,19 @@ def _token(loader: Callable) -> str:
     return tokenize(loader)
 
 
-def worker_generator(loader: Callable):
-    """The generator for ``loader`` on the current worker, loaded on first use and cached."""
+def worker_generator(loader: Callable[[], Any]) -> Any:
+    """The generator for ``loader`` on the current worker, loaded on first use and cached.
+
+    Parameters
+    ----------
+    loader : callable
+        A zero-argument loader (its ``token()``, if any, is the cache key).
+
+    Returns
+    -------
+    LatentGenerator
+        The cached generator.
+    """
     try:
         from distributed import get_worker
 
@@ -63,13 +90,32 @@ def _probe_task(loader, lslice, resolution):
     from statgeo.diffusion.sweep import generate
 
     gen = worker_generator(loader)
+    if lslice is None:
+        return {"config": gen.config(), "image_shape": None, "latent_shape": None}
     z = np.zeros(1)
-    im, zl = generate(gen, lslice, z, z, [0], 1, resolution, True)
+    im, zl = generate(gen, lslice, z, z, [0], 1, resolution, True, progress=False)
     return {"config": gen.config(), "image_shape": im.shape[1:], "latent_shape": None if zl is None else zl.shape[1:]}
 
 
-def probe(client, loader, lslice, resolution) -> dict:
-    """Load the generator on one worker and return its config and output shapes."""
+def probe(client: Any, loader: Callable[[], Any], lslice: Any = None, resolution: int | None = None) -> dict:
+    """Load the generator on one worker and return its config (and output shapes).
+
+    Parameters
+    ----------
+    client : distributed.Client or str
+        The cluster.
+    loader : callable
+        The zero-argument loader.
+    lslice : LatentSlice, optional
+        With a slice, one image is generated at (0, 0) to learn the output shapes.
+    resolution : int, optional
+        Output image side (as in :func:`~statgeo.diffusion.sweep`).
+
+    Returns
+    -------
+    dict
+        ``config`` (the generator's), ``image_shape`` and ``latent_shape`` (None without a slice).
+    """
     client = get_client(client)
     return client.submit(_probe_task, loader, lslice, resolution, pure=False).result()
 
@@ -79,16 +125,51 @@ def _chunk_task(loader, lslice, alpha, beta, seeds, index, start, batch_size, re
     from statgeo.diffusion.sweep import generate
 
     gen = worker_generator(loader)
-    im, zl = generate(gen, lslice, alpha, beta, seeds, batch_size, resolution, keep_latent)
+    im, zl = generate(gen, lslice, alpha, beta, seeds, batch_size, resolution, keep_latent, progress=False)
     if store_path is not None:
         SweepStore(store_path).write_chunk(index, start, im, zl)
         return index, None
     return index, (im, zl)
 
 
-def run_chunks(client, loader, lslice, alpha, beta, seeds, starts, todo, chunk_size, batch_size, resolution,
-               keep_latent, store_path) -> Iterator[tuple[int, Any]]:
-    """Submit one task per pending chunk; yield ``(index, result)`` as they complete."""
+def run_chunks(client: Any, loader: Callable[[], Any], lslice: Any, alpha: np.ndarray, beta: np.ndarray,
+               seeds: np.ndarray, starts: Sequence[int], todo: Sequence[int], chunk_size: int, batch_size: int,
+               resolution: int | None, keep_latent: bool, store_path: str | None) -> Iterator[tuple[int, Any]]:
+    """Submit one task per pending chunk; yield ``(index, result)`` as they complete.
+
+    Parameters
+    ----------
+    client : distributed.Client or str
+        The cluster.
+    loader : callable
+        The zero-argument loader of the generator.
+    lslice : LatentSlice
+        The slice (scattered to every worker once).
+    alpha, beta : numpy.ndarray
+        All points' slice coordinates.
+    seeds : numpy.ndarray
+        All points' noise seeds.
+    starts : sequence of int
+        First point of every chunk.
+    todo : sequence of int
+        Indices of the chunks to compute.
+    chunk_size : int
+        Points per chunk.
+    batch_size : int
+        Latents per generator call.
+    resolution : int or None
+        Output image side.
+    keep_latent : bool
+        Also compute the final latents.
+    store_path : str or None
+        The sweep store the tasks write to (None: results come back to the client).
+
+    Yields
+    ------
+    tuple
+        ``(index, result)``: result is None when written to the store, else
+        ``(images, latents)``.
+    """
     from distributed import as_completed
 
     client = get_client(client)

@@ -29,7 +29,7 @@ def test_sweep_embed_analyse(files):
                "--seeds", "0", "1", "2", "--n", "3", "--steps", "2", "--guidance", "2.0", "--batch-size", "9",
                "--resolution", "8", "--out", out])
     assert rc == 0
-    ds = xr.open_zarr(out).load()
+    ds = xr.open_zarr(out, consolidated=False).load()
     assert ds.image.shape == (3, 3, 3, 8, 8)
     cfg = json.loads(ds.attrs["config"])
     assert cfg["generator"]["num_inference_steps"] == 2 and cfg["slice"]["seeds"] == [0, 1, 2]
@@ -71,3 +71,22 @@ def test_errors(files, caplog):
     assert rc == 2 and "nothing.zarr" in caplog.text
     with pytest.raises(SystemExit):
         main(["sweep", str(model), "--out", str(tmp / "v.zarr")])  # neither --prompt nor --prompt-embeds
+
+
+def test_cli_prints_nothing_it_can_avoid(files, capfd, recwarn, monkeypatch):
+    """No 'accelerate not found' notice (diffusers), no zarr consolidated-metadata warning, no bars
+    off a terminal: the only output of a successful run is what the user asked for."""
+    model, tmp = files
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)  # bars must stay off because stderr is no terminal
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out, err = capfd.readouterr()
+    assert out.startswith("usage: statgeo-diffusion") and err == ""
+    rc = main(["sweep", str(model), "--prompt-embeds", str(tmp / "pe.pt"), "--negative-embeds", str(tmp / "ne.pt"),
+               "--n", "2", "--steps", "1", "--guidance", "2.0", "--resolution", "8", "--out", str(tmp / "q.zarr")])
+    assert rc == 0
+    out, err = capfd.readouterr()
+    assert out == "" and err == "", (out, err)
+    assert not [w for w in recwarn if "onsolidated" in str(w.message) or "accelerate" in str(w.message)]
+    assert xr.open_zarr(tmp / "q.zarr", consolidated=False).image.shape == (2, 2, 3, 8, 8)

@@ -39,7 +39,7 @@ def test_closed_forms_match_matrix_formulas(rank):
         np.testing.assert_allclose(d["R"], -np.sum(P * P), rtol=1e-10)
         np.testing.assert_allclose(d["mmse"], np.trace(tau * S @ P), rtol=1e-9)
         np.testing.assert_allclose(d["mmse_rate"], np.sum((S @ P) ** 2), rtol=1e-9)
-        # spec identities between them
+        # the identities between them (docs/diffusability.md, "Conventions")
         np.testing.assert_allclose(d["mmse"], tau * 4 - tau**2 * d["I"], rtol=1e-9)
         np.testing.assert_allclose(d["mmse_rate"], 4 - 2 * tau * d["I"] - tau**2 * d["R"], rtol=1e-8, atol=1e-12)
 

@@ -1,4 +1,4 @@
-"""Every identity of the spec, numerically, on Gaussian mixtures with exact score and Hessian.
+"""Every identity of the diagnostics (docs/diffusability.md), numerically, on Gaussian mixtures with exact score and Hessian.
 
 The score/Hessian are taken by autograd of log p_τ (log-sum-exp), independently of the
 closed-form mixture score, and the posterior moments by Bayes' rule over components.

@@ -134,8 +134,8 @@ def test_half_written_chunk_is_redone(tiny_generator, lslice, tmp_path):
 def test_zarr_and_netcdf_round_trips(tiny_generator, lslice, tmp_path):
     ds = sweep(tiny_generator, lslice, slice_grid(2), batch_size=4, keep_latent=True, resolution=8, progress=False)
     assert ds.image.shape[-2:] == (8, 8)
-    ds.to_zarr(tmp_path / "r.zarr")
-    xr.testing.assert_identical(xr.open_zarr(tmp_path / "r.zarr").load(), ds)
+    ds.to_zarr(tmp_path / "r.zarr", consolidated=False)  # Zarr format 3 defines no consolidated metadata
+    xr.testing.assert_identical(xr.open_zarr(tmp_path / "r.zarr", consolidated=False).load(), ds)
     ds.to_netcdf(tmp_path / "r.nc", engine="h5netcdf")
     with xr.open_dataset(tmp_path / "r.nc", engine="h5netcdf") as back:
         xr.testing.assert_identical(back.load(), ds)

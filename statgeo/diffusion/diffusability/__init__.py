@@ -3,7 +3,8 @@ MMSE and MMSE rate of the noised law along the diffusion path, and encoder penal
 
 Gu, Mardani, Lee, Zou, Lerman, "Latent diffusability via Fisher geometry", arXiv 2604.02751.
 Conventions: y = x + √τ n; VP x_t = √ᾱ x + √(1 − ᾱ) n ↔ y = x_t/√ᾱ, τ = (1 − ᾱ)/ᾱ.
-See ``docs/diffusability.md``. The small ε-prediction networks used by the toy checks are in
+See docs/diffusability.md (conventions, estimators, encoder analysis, input rules). The small
+ε-prediction networks used by the toy checks are in
 :mod:`statgeo.diffusion.diffusability.toy_denoisers` (they need PyTorch).
 """
 
@@ -23,6 +24,8 @@ from statgeo.diffusion.diffusability.encoder import (
     tangential_encoder,
 )
 from statgeo.diffusion.diffusability.estimators import (
+    MAX_MC_SAMPLES,
+    MAX_PROBES,
     DiffusabilityEstimate,
     Estimate,
     ScoreFunction,
@@ -48,7 +51,12 @@ from statgeo.diffusion.diffusability.gaussian import (
     tau_from_timestep,
     timestep_from_tau,
 )
-from statgeo.diffusion.diffusability.quadrature import GaussianMixture, pushforward_fisher_1d, pushforward_fisher_curve
+from statgeo.diffusion.diffusability.quadrature import (
+    MAX_QUADRATURE_POINTS,
+    GaussianMixture,
+    pushforward_fisher_1d,
+    pushforward_fisher_curve,
+)
 
 __all__ = [
     "activation_fisher",
@@ -89,4 +97,7 @@ __all__ = [
     "GaussianMixture",
     "pushforward_fisher_1d",
     "pushforward_fisher_curve",
+    "MAX_MC_SAMPLES",
+    "MAX_PROBES",
+    "MAX_QUADRATURE_POINTS",
 ]

@@ -18,7 +18,9 @@ Per Monte Carlo sample (x from the data, n ~ N(0, I), y = x + √τ n) one call 
   ``torch.func.jvp``, which also returns s_θ) per probe.
 
 Sign convention: R = dI/dτ ≤ 0 everywhere in statgeo. Errors are standard errors of iid
-means (σ/√n), paired differences (the I gap, MMSE rate) use per-sample differences.
+means (σ/√n), paired differences (the I gap, MMSE rate) use per-sample differences
+(docs/diffusability.md, "Estimators from a model"). At most :data:`MAX_MC_SAMPLES` Monte Carlo
+samples per estimate and :data:`MAX_PROBES` probes per sample are accepted.
 """
 
 from __future__ import annotations
@@ -26,14 +28,25 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
-from statgeo.checks import check_choice, check_int, check_real
+from statgeo.checks import check_allocation, check_choice, check_int
+from statgeo.diffusion._checks import (
+    check_bool,
+    check_callable,
+    check_dict,
+    check_finite,
+    check_scalar,
+    check_shape,
+    real_array,
+)
+from statgeo.diffusion.diffusability.gaussian import _real_numpy, timestep_from_tau
+from statgeo.progress import progress_bar, progress_disabled
 from statgeo.stats import Stats
-from statgeo.diffusion.diffusability.gaussian import timestep_from_tau
 
 logger = logging.getLogger(__name__)
 
@@ -49,18 +62,47 @@ __all__ = [
     "diffusability_profile",
     "mmse_from_fisher",
     "mmse_rate_from_fisher",
+    "MAX_MC_SAMPLES",
+    "MAX_PROBES",
 ]
 
+#: model output kinds of a plain callable (see :func:`score_function`)
 KINDS = ("score", "epsilon", "denoiser")
+#: prediction types of a diffusers UNet
 PREDICTION_TYPES = ("epsilon", "v_prediction", "sample")
+
+#: most Monte Carlo samples of one estimate (the standard error at this size is ~5e-4 relative)
+MAX_MC_SAMPLES = 2**22
+
+#: most Hutchinson probes per Monte Carlo sample
+MAX_PROBES = 1024
 
 
 @dataclass(frozen=True)
 class Estimate:
     """A Monte Carlo estimate: value ± stderr from ``n_samples`` iid terms, ``n_evals`` model calls.
 
-    ``tau`` is the noise level the estimate refers to (for a UNet in ``"nearest"`` timestep mode
-    the τ of the chosen timestep).
+    A result record filled by the estimators (build one from samples with :meth:`from_samples`).
+
+    Parameters
+    ----------
+    value : float
+        The mean of the per-sample terms.
+    stderr : float
+        Its standard error σ/√n.
+    n_samples : int
+        Number of iid terms.
+    n_evals : int
+        Model calls (forwards or JVPs) spent.
+    tau : float, default nan
+        The noise level the estimate refers to (for a UNet in ``"nearest"`` timestep mode the
+        τ of the chosen timestep).
+
+    Examples
+    --------
+    >>> e = Estimate.from_samples([1.0, 2.0, 3.0], n_evals=3, tau=0.5)
+    >>> e.value, round(e.stderr, 6), round(e.z_score(1.0), 6)
+    (2.0, 0.57735, 1.732051)
     """
 
     value: float
@@ -70,21 +112,72 @@ class Estimate:
     tau: float = float("nan")
 
     @classmethod
-    def from_samples(cls, x: np.ndarray, n_evals: int, tau: float) -> "Estimate":
-        x = np.asarray(x, dtype=np.float64)
+    def from_samples(cls, x: Any, n_evals: int, tau: float) -> "Estimate":
+        """The mean and standard error of iid per-sample terms.
+
+        Parameters
+        ----------
+        x : array_like
+            1-D per-sample terms, at least 2, finite.
+        n_evals : int
+            Model calls spent (≥ 0).
+        tau : float
+            The noise level τ > 0 the terms refer to.
+
+        Returns
+        -------
+        Estimate
+
+        Raises
+        ------
+        TypeError
+            ``x`` is not real or ``n_evals`` not an integer.
+        ValueError
+            Fewer than 2 terms, NaN/inf, a negative ``n_evals`` or τ ≤ 0.
+        """
+        x = real_array("x", x, ndim=1)
+        if x.size < 2:
+            raise ValueError(f"x must hold at least 2 samples for a standard error, got {x.size}")
+        n_evals = check_int("n_evals", n_evals, min=0)
+        tau = check_scalar("tau", tau, low=0.0, low_inclusive=False)
         return cls(float(x.mean()), float(x.std(ddof=1) / math.sqrt(len(x))), len(x), int(n_evals), float(tau))
 
     def z_score(self, exact: float) -> float:
-        """(value − exact)/stderr."""
+        """The z-score (value − exact)/stderr against a reference value.
+
+        Parameters
+        ----------
+        exact : float
+            The reference value, finite.
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        TypeError
+            ``exact`` is not a real number.
+        ValueError
+            ``exact`` is NaN/inf or not a scalar, or the estimate has a zero standard error.
+        """
+        exact = check_scalar("exact", exact)
+        if not self.stderr > 0:
+            raise ValueError(f"the z-score needs a positive standard error, the estimate has stderr={self.stderr!r}")
         return (self.value - exact) / self.stderr
 
     @property
     def relative_error(self) -> float:
-        """stderr/|value|."""
+        """stderr/|value| (inf for a zero value)."""
         return self.stderr / abs(self.value) if self.value != 0 else float("inf")
 
     def to_stats(self) -> Stats:
-        """As a :class:`statgeo.stats.Stats` record (τ_int = ½, iid)."""
+        """As a :class:`statgeo.stats.Stats` record (τ_int = ½, iid).
+
+        Returns
+        -------
+        statgeo.stats.Stats
+        """
         return Stats(mean=self.value, error=self.stderr, variance=self.stderr**2 * self.n_samples, tau_int=0.5, n=self.n_samples)
 
     def __str__(self) -> str:
@@ -93,7 +186,33 @@ class Estimate:
 
 @dataclass(frozen=True)
 class DiffusabilityEstimate:
-    """All estimates at one τ from the same Monte Carlo samples (see module docstring)."""
+    """All estimates at one τ from the same Monte Carlo samples (see the module docstring).
+
+    A result record filled by :func:`estimate_diffusability`.
+
+    Parameters
+    ----------
+    tau : float
+        The noise level.
+    dim : int
+        The data dimension D.
+    I_score : Estimate
+        I as E‖s_θ‖².
+    I_denoise : Estimate
+        I as (D − E‖n − ε̂‖²)/τ.
+    I_gap : Estimate
+        I_score − I_denoise (paired; 0 in expectation for the exact score).
+    mmse : Estimate
+        τD − τ² I_score.
+    R : Estimate, optional
+        The Fisher information rate (Hutchinson), when estimated.
+    mmse_rate : Estimate, optional
+        D − 2τ I_score − τ² R (paired), when R is estimated.
+    n_evals : int, default 0
+        Model calls spent at this τ.
+    extra : dict, optional
+        Further results.
+    """
 
     tau: float
     dim: int
@@ -114,22 +233,77 @@ class DiffusabilityEstimate:
 class ScoreFunction:
     """Uniform view of a model as a score s_θ(y) in the y = x + √τ n parametrisation.
 
-    Use :func:`score_function` to build one. ``resolve_tau(tau)`` returns the τ actually used
-    (differs from the request only for a UNet in ``"nearest"`` mode); ``__call__(y, tau)``
-    returns s_θ(y) with y's shape.
+    Use :func:`score_function` to build one.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(y, tau) -> s_θ(y)`` (a tensor of y's shape).
+    resolve : callable, optional
+        ``tau -> tau_used`` (default: τ itself); differs from the request only for a UNet in
+        ``"nearest"`` timestep mode.
+    module : torch.nn.Module, optional
+        The wrapped network, if any.
+    sample_shape : tuple of int, optional
+        The sample shape the model requires, if any.
+
+    Raises
+    ------
+    TypeError
+        ``fn`` or ``resolve`` is not callable, or ``sample_shape`` not a shape.
+    ValueError
+        ``sample_shape`` has a dimension below 1.
+
+    Examples
+    --------
+    >>> sf = ScoreFunction(lambda y, t: -y / (1 + t))
+    >>> sf.resolve_tau(0.5), float(sf(np.array(2.0), 1.0))
+    (0.5, -1.0)
     """
 
     def __init__(self, fn: Callable, resolve: Callable[[float], float] | None = None, module: Any = None,
                  sample_shape: tuple | None = None):
-        self._fn = fn
-        self._resolve = resolve or (lambda t: float(t))
+        self._fn = check_callable("fn", fn)
+        self._resolve = check_callable("resolve", resolve, optional=True) or (lambda t: float(t))
         self.module = module
-        self.sample_shape = sample_shape
+        self.sample_shape = None if sample_shape is None else check_shape("sample_shape", sample_shape)
 
     def resolve_tau(self, tau: float) -> float:
-        return self._resolve(tau)
+        """The noise level actually used for a requested τ.
 
-    def __call__(self, y, tau: float):
+        Parameters
+        ----------
+        tau : float
+            The requested τ > 0.
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        TypeError
+            ``tau`` is not a real number.
+        ValueError
+            τ ≤ 0, NaN or inf, or outside a UNet scheduler's range.
+        """
+        return self._resolve(check_scalar("tau", tau, low=0.0, low_inclusive=False))
+
+    def __call__(self, y: Any, tau: float) -> Any:
+        """The score s_θ(y) at noise level τ (no checks: this is the estimators' inner loop).
+
+        Parameters
+        ----------
+        y : torch.Tensor
+            Noised samples ``(n, *shape)``.
+        tau : float
+            The noise level (as returned by :meth:`resolve_tau`).
+
+        Returns
+        -------
+        torch.Tensor
+            s_θ(y), y's shape.
+        """
         return self._fn(y, tau)
 
 
@@ -155,32 +329,63 @@ def score_function(
 ) -> ScoreFunction:
     """Wrap a model as a score function s_θ(y) (y = x + √τ n).
 
+    Conversions: ε-prediction s = −ε̂/√τ; denoiser s = (D_θ(y) − y)/τ; a UNet at timestep t
+    sees x_t = √ᾱ y with ᾱ = 1/(1 + τ) (v-prediction: ε̂ = √(1−ᾱ) x_t + √ᾱ v̂).
+
     Parameters
     ----------
-    model : a callable ``model(y, tau) -> tensor`` or a diffusers ``UNet2DModel`` /
+    model : callable or diffusers UNet
+        A callable ``model(y, tau) -> tensor`` or a diffusers ``UNet2DModel`` /
         ``UNet2DConditionModel`` (then ``scheduler`` is required).
-    kind : for callables: ``"score"`` (returns s), ``"epsilon"`` (returns ε̂, s = −ε̂/√τ),
-        ``"denoiser"`` (returns D_θ(y) ≈ E[x|y], s = (D_θ − y)/τ).
-    scheduler : diffusers scheduler with ``alphas_cumprod`` (UNet only).
-    timestep_mode : ``"interpolate"`` (default: fractional timestep with log τ linear between
-        neighbours; τ exact) or ``"nearest"`` (integer timestep, τ snapped to τ_t).
-    prediction_type : ``"epsilon"``, ``"v_prediction"`` or ``"sample"``; default the
-        scheduler's ``config.prediction_type``.
-    unet_kwargs : extra UNet arguments (e.g. ``encoder_hidden_states`` of batch size 1, which
-        is expanded to the batch).
+    kind : {"score", "epsilon", "denoiser"}, default "score"
+        For callables: ``"score"`` (returns s), ``"epsilon"`` (returns ε̂), ``"denoiser"``
+        (returns D_θ(y) ≈ E[x|y]).
+    scheduler : object, optional
+        A diffusers scheduler with ``alphas_cumprod`` (UNet only).
+    timestep_mode : {"interpolate", "nearest"}, default "interpolate"
+        ``"interpolate"``: fractional timestep with log τ linear between neighbours (τ exact);
+        ``"nearest"``: integer timestep, τ snapped to τ_t.
+    prediction_type : {"epsilon", "v_prediction", "sample"}, optional
+        Default: the scheduler's ``config.prediction_type``.
+    unet_kwargs : dict, optional
+        Extra UNet arguments (e.g. ``encoder_hidden_states`` of batch size 1, which is
+        expanded to the batch).
+
+    Returns
+    -------
+    ScoreFunction
+
+    Raises
+    ------
+    TypeError
+        ``model`` is neither callable nor a UNet, a UNet without ``scheduler``, a scheduler
+        without ``alphas_cumprod``, or ``unet_kwargs`` not a dict.
+    ValueError
+        An unknown ``kind``, ``timestep_mode`` or ``prediction_type``.
+
+    Examples
+    --------
+    >>> sf = score_function(lambda y, t: y, kind="denoiser")  # D(y) = y: the score is 0
+    >>> float(sf(np.array(3.0), 0.5))
+    0.0
     """
     if isinstance(model, ScoreFunction):
         return model
+    check_choice("kind", kind, KINDS)
+    check_choice("timestep_mode", timestep_mode, ("nearest", "interpolate"))
+    if prediction_type is not None:
+        check_choice("prediction_type", prediction_type, PREDICTION_TYPES)
+    check_dict("unet_kwargs", unet_kwargs)
+    if scheduler is not None and getattr(scheduler, "alphas_cumprod", None) is None:
+        raise TypeError("scheduler must have an alphas_cumprod attribute (a diffusers DDPM/DDIM-style scheduler)")
     if _is_diffusers_unet(model):
         if scheduler is None:
             raise TypeError("scheduler must be given for a diffusers UNet (its alphas_cumprod maps τ to timesteps)")
-        check_choice("timestep_mode", timestep_mode, ("nearest", "interpolate"))
         pt = prediction_type or getattr(getattr(scheduler, "config", None), "prediction_type", "epsilon")
         check_choice("prediction_type", pt, PREDICTION_TYPES)
         return _unet_score(model, scheduler, timestep_mode, pt, dict(unet_kwargs or {}))
     if not callable(model):
         raise TypeError(f"model must be callable (model(y, tau)) or a diffusers UNet, got {type(model).__name__}")
-    check_choice("kind", kind, KINDS)
     if kind == "score":
         return ScoreFunction(lambda y, t: model(y, t))
     if kind == "epsilon":
@@ -230,8 +435,8 @@ def _unet_score(unet, scheduler, mode: str, pred: str, kw: dict) -> ScoreFunctio
 # data and checks
 
 
-def _check_taus(tau) -> np.ndarray:
-    return np.atleast_1d(check_real("tau", tau, low=0.0, low_inclusive=False)).astype(np.float64).ravel()
+def _check_taus(tau, name: str = "tau") -> np.ndarray:
+    return np.atleast_1d(check_finite(name, tau, low=0.0, low_inclusive=False)).astype(np.float64).ravel()
 
 
 class _Data:
@@ -244,9 +449,18 @@ class _Data:
             probe = data(2, torch.Generator().manual_seed(0))
             if not torch.is_tensor(probe):
                 raise TypeError("data sampler must return a torch tensor of shape (n, *sample_shape)")
+            if probe.ndim < 2 or probe.shape[0] != 2:
+                raise ValueError(f"data sampler must return (n, *sample_shape) for n = 2, got shape {tuple(probe.shape)}")
+            if not probe.is_floating_point() or not torch.isfinite(probe).all():
+                raise ValueError("data sampler must return finite floating-point samples (got NaN, inf or integers)")
             self.shape = tuple(probe.shape[1:])
             self.dtype = probe.dtype if dtype is None else dtype
         else:
+            if not torch.is_tensor(data):
+                arr = _real_numpy("data", data)
+                data = arr if arr.dtype.kind == "f" else arr.astype(np.float64)
+            elif not data.is_floating_point():
+                raise TypeError(f"data must hold floating-point samples, got dtype {data.dtype}")
             x = torch.as_tensor(np.asarray(data) if isinstance(data, (np.ndarray, list)) else data)
             if x.ndim < 2 or x.shape[0] < 1:
                 raise ValueError(f"data must have shape (n_samples, *sample_shape), got {tuple(x.shape)}")
@@ -313,7 +527,11 @@ def _score_and_jvp(sf: ScoreFunction, y, tau: float, v, jvp: str, fd_step: float
         return s, jv, 3
     from torch.func import jvp as fjvp
 
-    with _math_attention():
+    with _math_attention(), warnings.catch_warnings():
+        # torch's forward-mode AD loads its JVP decompositions on first use through the
+        # deprecated torch.jit.script (torch 2.14): a FutureWarning about torch's own code,
+        # which nothing here or in the caller's code can act on
+        warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*is deprecated", category=FutureWarning)
         s, jv = fjvp(lambda a: sf(a, tau), (y,), (v,))
     return s.detach(), jv.detach(), 1
 
@@ -325,7 +543,6 @@ def _score_and_jvp(sf: ScoreFunction, y, tau: float, v, jvp: str, fd_step: float
 def _run(sf, data: _Data, taus, n_samples, batch_size, seed, want_rate, n_probes, probe, jvp, fd_step, progress=False):
     """Per-sample arrays at every τ with common random numbers (same x, n for every τ)."""
     import torch
-    from tqdm.auto import tqdm
 
     D = data.dim
     out = {k: np.empty((len(taus), n_samples)) for k in ("a", "b")}
@@ -337,7 +554,7 @@ def _run(sf, data: _Data, taus, n_samples, batch_size, seed, want_rate, n_probes
     draws = [data.draw(m, gen) for _, m in batches]
     probes = [[_probe((m, *data.shape), probe, gen, data.dtype) for _ in range(n_probes)] for _, m in batches] if want_rate else None
     jvp_mode = jvp
-    pbar = tqdm(total=len(taus) * len(batches), desc="diffusability", disable=not progress)
+    pbar = progress_bar(total=len(taus) * len(batches), progress=progress, desc="diffusability")
     for j, tau in enumerate(taus):
         st = math.sqrt(tau)
         for bi, ((i, m), (x, noise)) in enumerate(zip(batches, draws)):
@@ -374,14 +591,16 @@ def _run(sf, data: _Data, taus, n_samples, batch_size, seed, want_rate, n_probes
 
 
 def _prepare(model, data, tau, kind, scheduler, timestep_mode, unet_kwargs, n_samples, batch_size, seed,
-             dtype=None, prediction_type=None):
+             dtype=None, prediction_type=None, n_arrays=2):
     taus = _check_taus(tau)
-    n_samples = check_int("n_samples", n_samples, min=2)
+    n_samples = check_int("n_samples", n_samples, min=2, max=MAX_MC_SAMPLES)
     batch_size = check_int("batch_size", batch_size, min=1)
     check_int("seed", seed, min=0)
     sf = score_function(model, kind, scheduler=scheduler, timestep_mode=timestep_mode, unet_kwargs=unet_kwargs,
                         prediction_type=prediction_type)
     d = _Data(data, sf, dtype)
+    check_allocation("the Monte Carlo draws (samples, data + noise + probes, *shape)", (n_samples, n_arrays) + d.shape,
+                     np.float64, names="n_samples and n_probes")
     used = np.array([sf.resolve_tau(float(t)) for t in taus])
     return sf, d, used, n_samples, batch_size
 
@@ -404,7 +623,7 @@ def estimate_diffusability(
     jvp: str = "auto",
     fd_step: float = 1e-3,
     seed: int = 0,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> list[DiffusabilityEstimate]:
     """I (two ways), their gap, R (Hutchinson), MMSE and MMSE rate at each τ.
 
@@ -414,26 +633,77 @@ def estimate_diffusability(
 
     Parameters
     ----------
-    model, kind, scheduler, timestep_mode, prediction_type, unet_kwargs : see :func:`score_function`.
-    data : samples x, tensor/array (n_data, *shape) drawn with replacement, or a sampler
-        ``data(n, generator) -> tensor (n, *shape)``.
-    tau : τ > 0, scalar or 1-D array.
-    n_samples : Monte Carlo samples (y) per τ; batch_size : samples per model call.
-    rate : also estimate R and the MMSE rate (one JVP per probe instead of one forward).
-    n_probes, probe : Hutchinson probes per sample, ``"rademacher"`` or ``"gaussian"``.
-    jvp : ``"forward"`` (``torch.func.jvp``), ``"fd"`` (central differences of s_θ with step
+    model : callable or diffusers UNet
+        See :func:`score_function`.
+    data : array_like, torch.Tensor or callable
+        Samples x ``(n_data, *shape)`` drawn with replacement (finite floats; lists accepted),
+        or a sampler ``data(n, generator) -> tensor (n, *shape)``.
+    tau : float or array_like
+        τ > 0, scalar or 1-D.
+    kind : {"score", "epsilon", "denoiser"}, default "score"
+        What a callable model returns (:func:`score_function`).
+    scheduler : object, optional
+        The UNet's scheduler (:func:`score_function`).
+    timestep_mode : {"interpolate", "nearest"}, default "interpolate"
+        τ → UNet timestep (:func:`score_function`).
+    prediction_type : str, optional
+        The UNet's prediction type (:func:`score_function`).
+    unet_kwargs : dict, optional
+        Extra UNet arguments (:func:`score_function`).
+    n_samples : int, default 1024
+        Monte Carlo samples (y) per τ, in ``[2, MAX_MC_SAMPLES]``.
+    batch_size : int, default 256
+        Samples per model call (≥ 1).
+    rate : bool, default True
+        Also estimate R and the MMSE rate (one JVP per probe instead of one forward).
+    n_probes : int, default 1
+        Hutchinson probes per sample, in ``[1, MAX_PROBES]``.
+    probe : {"rademacher", "gaussian"}, default "rademacher"
+        The probe distribution.
+    jvp : {"auto", "forward", "fd"}, default "auto"
+        ``"forward"`` (``torch.func.jvp``), ``"fd"`` (central differences of s_θ with step
         ``fd_step·√τ``, 2 extra calls) or ``"auto"`` (forward, falling back to fd).
-    seed : seed of the torch generator for x, n and probes.
+    fd_step : float, default 1e-3
+        Relative finite-difference step (> 0).
+    seed : int, default 0
+        Seed of the torch generator for x, n and probes (≥ 0).
+    progress : bool or None, default None
+        Show a progress bar: None on a terminal only, False never, True always
+        (``TQDM_DISABLE=1`` always hides it).
 
     Returns
     -------
-    list of :class:`DiffusabilityEstimate`, one per τ (in the order given).
+    list of DiffusabilityEstimate
+        One per τ (in the order given).
+
+    Raises
+    ------
+    TypeError
+        A model that is neither callable nor a UNet, a UNet without scheduler, data that is
+        not real, or an argument of the wrong type.
+    ValueError
+        τ ≤ 0 or NaN, a count out of range, an unknown choice, NaN data, or a model output of
+        the wrong shape or with NaN (checked on the first batch).
+
+    Examples
+    --------
+    Exact score of N(0, I₂): I = 2/(1 + τ), R = −2/(1 + τ)².
+
+    >>> import torch
+    >>> sampler = lambda n, g: torch.randn((n, 2), generator=g, dtype=torch.float64)
+    >>> e = estimate_diffusability(lambda y, t: -y / (1 + t), sampler, 1.0, n_samples=4000, progress=False)[0]
+    >>> bool(abs(e.I_score.z_score(1.0)) < 4), e.R.value, e.n_evals  # Rademacher probes: R exact here
+    (True, -0.5, 4000)
     """
     check_choice("probe", probe, ("rademacher", "gaussian"))
     check_choice("jvp", jvp, ("auto", "forward", "fd"))
-    n_probes = check_int("n_probes", n_probes, min=1)
+    n_probes = check_int("n_probes", n_probes, min=1, max=MAX_PROBES)
+    rate = check_bool("rate", rate)
+    fd_step = check_scalar("fd_step", fd_step, low=0.0, low_inclusive=False)
+    progress_disabled(progress)
     sf, d, taus, n_samples, batch_size = _prepare(model, data, tau, kind, scheduler, timestep_mode, unet_kwargs,
-                                                 n_samples, batch_size, seed, prediction_type=prediction_type)
+                                                 n_samples, batch_size, seed, prediction_type=prediction_type,
+                                                 n_arrays=2 + (n_probes if rate else 0))
     arr, calls = _run(sf, d, taus, n_samples, batch_size, seed, rate, n_probes, probe, jvp, fd_step, progress)
     D = d.dim
     res = []
@@ -457,53 +727,158 @@ def estimate_diffusability(
     return res
 
 
-def fisher_information(model: Any, data: Any, tau: float, **kwargs) -> DiffusabilityEstimate:
-    """I(τ) from a model, both as E‖s_θ‖² and (D − E‖ε − ε̂‖²)/τ, with their gap.
-
-    One model evaluation per Monte Carlo sample. Keyword arguments as in
-    :func:`estimate_diffusability` (``rate`` is forced off). Returns a
-    :class:`DiffusabilityEstimate` with ``I_score``, ``I_denoise``, ``I_gap``, ``mmse``.
-    """
+def _scalar_tau(tau: Any) -> None:
+    if isinstance(tau, (str, bytes)) or tau is None:
+        raise TypeError(f"tau must be a real number, got {tau!r:.60}")
     if np.ndim(tau) != 0:
         raise ValueError("tau must be a scalar here; use diffusability_profile for a grid")
+
+
+def fisher_information(model: Any, data: Any, tau: float, **kwargs: Any) -> DiffusabilityEstimate:
+    """I(τ) from a model, both as E‖s_θ‖² and (D − E‖ε − ε̂‖²)/τ, with their gap.
+
+    One model evaluation per Monte Carlo sample.
+
+    Parameters
+    ----------
+    model : callable or diffusers UNet
+        See :func:`score_function`.
+    data : array_like, torch.Tensor or callable
+        Samples or a sampler (see :func:`estimate_diffusability`).
+    tau : float
+        One noise level τ > 0.
+    **kwargs
+        As in :func:`estimate_diffusability` (``rate`` is forced off).
+
+    Returns
+    -------
+    DiffusabilityEstimate
+        With ``I_score``, ``I_denoise``, ``I_gap``, ``mmse`` (``R`` is None).
+
+    Raises
+    ------
+    TypeError
+        As :func:`estimate_diffusability`, or an unknown keyword.
+    ValueError
+        A non-scalar τ, or as :func:`estimate_diffusability`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> sampler = lambda n, g: torch.randn((n, 2), generator=g, dtype=torch.float64)
+    >>> e = fisher_information(lambda y, t: -y / (1 + t), sampler, 1.0, n_samples=1000, progress=False)
+    >>> e.R is None, bool(abs(e.I_score.z_score(1.0)) < 4)
+    (True, True)
+    """
+    _scalar_tau(tau)
     kwargs["rate"] = False
     return estimate_diffusability(model, data, tau, **kwargs)[0]
 
 
-def fisher_information_rate(model: Any, data: Any, tau: float, **kwargs) -> Estimate:
-    """R(τ) = −E_v‖J v‖² by Hutchinson probes (one JVP of the score per probe); R ≤ 0."""
-    if np.ndim(tau) != 0:
-        raise ValueError("tau must be a scalar here; use diffusability_profile for a grid")
+def fisher_information_rate(model: Any, data: Any, tau: float, **kwargs: Any) -> Estimate:
+    """R(τ) = −E_v‖J v‖² by Hutchinson probes (one JVP of the score per probe); R ≤ 0.
+
+    Parameters
+    ----------
+    model : callable or diffusers UNet
+        See :func:`score_function`.
+    data : array_like, torch.Tensor or callable
+        Samples or a sampler (see :func:`estimate_diffusability`).
+    tau : float
+        One noise level τ > 0.
+    **kwargs
+        As in :func:`estimate_diffusability` (``rate`` is forced on).
+
+    Returns
+    -------
+    Estimate
+        R at τ.
+
+    Raises
+    ------
+    TypeError
+        As :func:`estimate_diffusability`, or an unknown keyword.
+    ValueError
+        A non-scalar τ, or as :func:`estimate_diffusability`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> sampler = lambda n, g: torch.randn((n, 2), generator=g, dtype=torch.float64)
+    >>> r = fisher_information_rate(lambda y, t: -y / (1 + t), sampler, 1.0, n_samples=1000, progress=False)
+    >>> r.value  # Rademacher probes are exact for a multiple of the identity
+    -0.5
+    """
+    _scalar_tau(tau)
     kwargs["rate"] = True
     return estimate_diffusability(model, data, tau, **kwargs)[0].R
 
 
-def fisher_information_rate_fd(model: Any, data: Any, taus, *, estimator: str = "score", **kwargs):
-    """R(τ) by central finite differences of I on a log-τ grid, common random numbers.
+_FD_KEYS = ("kind", "scheduler", "timestep_mode", "unet_kwargs", "n_samples", "batch_size", "seed",
+            "prediction_type", "progress")
+
+
+def fisher_information_rate_fd(model: Any, data: Any, taus: Any, *, estimator: str = "score",
+                               **kwargs: Any) -> tuple[np.ndarray, list[Estimate]]:
+    """R(τ) by central finite differences of I on a log-τ grid, with common random numbers.
 
     dI/dτ at interior τ_j ≈ [I(τ_{j+1}) − I(τ_{j−1})] / (τ_j [log τ_{j+1} − log τ_{j−1}])
     (dI/dτ = τ⁻¹ dI/d log τ; second order on a geometric grid), evaluated per Monte Carlo
     sample (the same x, n at every τ), so the standard error is that of the per-sample
-    difference quotients. The grid must be increasing with ≥ 3 points.
+    difference quotients.
 
     Parameters
     ----------
-    estimator : ``"score"`` (difference E‖s_θ‖²) or ``"denoise"`` ((D − E‖ε − ε̂‖²)/τ).
+    model : callable or diffusers UNet
+        See :func:`score_function`.
+    data : array_like, torch.Tensor or callable
+        Samples or a sampler (see :func:`estimate_diffusability`).
+    taus : array_like
+        An increasing grid of at least 3 noise levels τ > 0.
+    estimator : {"score", "denoise"}, default "score"
+        Difference E‖s_θ‖² or (D − E‖ε − ε̂‖²)/τ.
+    **kwargs
+        ``kind``, ``scheduler``, ``timestep_mode``, ``unet_kwargs``, ``n_samples``,
+        ``batch_size``, ``seed``, ``prediction_type``, ``progress`` as in
+        :func:`estimate_diffusability` (``rate`` is ignored; other keywords are refused).
 
     Returns
     -------
-    (tau_interior, list of :class:`Estimate`).
+    tuple
+        ``(tau_interior, estimates)``: the interior τ and one :class:`Estimate` of R each.
+
+    Raises
+    ------
+    TypeError
+        An unknown keyword, or as :func:`estimate_diffusability`.
+    ValueError
+        Fewer than 3 or non-increasing ``taus``, an unknown estimator, or as
+        :func:`estimate_diffusability`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> sampler = lambda n, g: torch.randn((n, 2), generator=g, dtype=torch.float64)
+    >>> t, r = fisher_information_rate_fd(lambda y, t: -y / (1 + t), sampler, [0.9, 1.0, 1.1], n_samples=500)
+    >>> t.tolist(), bool(abs(r[0].z_score(-0.5)) < 4)
+    ([1.0], True)
     """
     check_choice("estimator", estimator, ("score", "denoise"))
-    taus = _check_taus(taus)
+    kwargs.pop("rate", None)
+    unknown = sorted(set(kwargs) - set(_FD_KEYS))
+    if unknown:
+        raise TypeError(f"fisher_information_rate_fd got unexpected keyword arguments {unknown} "
+                        f"(accepted: {', '.join(_FD_KEYS)})")
+    progress = kwargs.pop("progress", None)
+    progress_disabled(progress)
+    taus = _check_taus(taus, "taus")
     if len(taus) < 3 or not np.all(np.diff(taus) > 0):
         raise ValueError(f"taus must be an increasing grid of at least 3 values, got {taus}")
-    kwargs["rate"] = False
     sf, d, used, n, bs = _prepare(model, data, taus, kwargs.pop("kind", "score"), kwargs.pop("scheduler", None),
                                   kwargs.pop("timestep_mode", "interpolate"), kwargs.pop("unet_kwargs", None),
                                   kwargs.pop("n_samples", 1024), kwargs.pop("batch_size", 256), kwargs.get("seed", 0),
                                   prediction_type=kwargs.pop("prediction_type", None))
-    arr, calls = _run(sf, d, used, n, bs, kwargs.get("seed", 0), False, 1, "rademacher", "auto", 1e-3)
+    arr, calls = _run(sf, d, used, n, bs, kwargs.get("seed", 0), False, 1, "rademacher", "auto", 1e-3, progress)
     a = arr["a" if estimator == "score" else "b"]
     out = []
     for j in range(1, len(used) - 1):
@@ -512,18 +887,51 @@ def fisher_information_rate_fd(model: Any, data: Any, taus, *, estimator: str = 
     return used[1:-1], out
 
 
-def diffusability_profile(model: Any, data: Any, taus, **kwargs):
+def diffusability_profile(model: Any, data: Any, taus: Any, **kwargs: Any) -> "xarray.Dataset":  # noqa: F821
     """I, R, MMSE and MMSE rate along a τ grid as an ``xarray.Dataset`` (dimension ``tau``).
 
     Variables (each with a ``*_stderr`` companion): ``I_score``, ``I_denoise``, ``I_gap``,
-    ``R`` (Hutchinson), ``R_fd`` (finite differences of I_score on the grid, NaN at the ends),
-    ``mmse``, ``mmse_rate``. Attributes: ``dim``, ``n_samples``, ``n_evals`` and the JSON
-    ``config``. Keyword arguments as in :func:`estimate_diffusability`.
+    ``R`` (Hutchinson), ``mmse``, ``mmse_rate``, and ``R_fd`` (finite differences of
+    I_score on the grid; NaN at the two ends, where no central difference exists, and
+    everywhere for a grid of fewer than 3 or non-increasing τ). Attributes: ``dim``,
+    ``n_samples``, ``n_evals``, ``sign_convention`` and the JSON ``config``.
+
+    Parameters
+    ----------
+    model : callable or diffusers UNet
+        See :func:`score_function`.
+    data : array_like, torch.Tensor or callable
+        Samples or a sampler (see :func:`estimate_diffusability`).
+    taus : array_like
+        Noise levels τ > 0.
+    **kwargs
+        As in :func:`estimate_diffusability`.
+
+    Returns
+    -------
+    xarray.Dataset
+
+    Raises
+    ------
+    TypeError
+        As :func:`estimate_diffusability`, or an unknown keyword.
+    ValueError
+        As :func:`estimate_diffusability`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> sampler = lambda n, g: torch.randn((n, 2), generator=g, dtype=torch.float64)
+    >>> ds = diffusability_profile(lambda y, t: -y / (1 + t), sampler, [0.5, 1.0, 2.0], n_samples=200,
+    ...                            progress=False)
+    >>> ds.R.values.round(4).tolist()  # exact with Rademacher probes: −2/(1 + τ)²
+    [-0.8889, -0.5, -0.2222]
     """
     import xarray as xr
 
     from statgeo.provenance import config_attr
 
+    _check_taus(taus, "taus")
     ests = estimate_diffusability(model, data, taus, **kwargs)
     t = np.array([e.tau for e in ests])
     data_vars = {}
@@ -545,11 +953,82 @@ def diffusability_profile(model: Any, data: Any, taus, **kwargs):
     return ds
 
 
-def mmse_from_fisher(tau, dim: int, I):
-    """MMSE(τ) = τD − τ² I(τ) (array-API; any namespace)."""
+def _array_api_input(name: str, value: Any, **bounds: Any) -> Any:
+    """Lists become NumPy arrays; every input is checked on a NumPy copy (real, finite, bounds)."""
+    if isinstance(value, (list, tuple)):
+        value = np.asarray(value)
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"{name} must be a real number or array of reals, got {value!r:.60}")
+    check_finite(name, _real_numpy(name, value), **bounds)
+    return value
+
+
+def mmse_from_fisher(tau: Any, dim: int, I: Any) -> Any:  # noqa: E741
+    """MMSE(τ) = τD − τ² I(τ) (array-API: computed in the namespace of the inputs).
+
+    Parameters
+    ----------
+    tau : float or array
+        Noise level(s) τ > 0.
+    dim : int
+        The dimension D ≥ 1.
+    I : float or array
+        The Fisher information at τ (finite; broadcastable against ``tau``).
+
+    Returns
+    -------
+    float or array
+
+    Raises
+    ------
+    TypeError
+        An input is not real or ``dim`` not an integer.
+    ValueError
+        τ ≤ 0, ``dim`` < 1, or NaN/inf.
+
+    Examples
+    --------
+    >>> mmse_from_fisher(1.0, 2, 1.0)
+    1.0
+    """
+    tau = _array_api_input("tau", tau, low=0.0, low_inclusive=False)
+    dim = check_int("dim", dim, min=1)
+    I = _array_api_input("I", I)  # noqa: E741
     return tau * dim - tau**2 * I
 
 
-def mmse_rate_from_fisher(tau, dim: int, I, R):
-    """dMMSE/dτ = D − 2τ I − τ² R with R = dI/dτ ≤ 0 (array-API; any namespace)."""
+def mmse_rate_from_fisher(tau: Any, dim: int, I: Any, R: Any) -> Any:  # noqa: E741
+    """dMMSE/dτ = D − 2τ I − τ² R with R = dI/dτ ≤ 0 (array-API: the inputs' namespace).
+
+    Parameters
+    ----------
+    tau : float or array
+        Noise level(s) τ > 0.
+    dim : int
+        The dimension D ≥ 1.
+    I : float or array
+        The Fisher information at τ (finite).
+    R : float or array
+        The Fisher information rate at τ (finite).
+
+    Returns
+    -------
+    float or array
+
+    Raises
+    ------
+    TypeError
+        An input is not real or ``dim`` not an integer.
+    ValueError
+        τ ≤ 0, ``dim`` < 1, or NaN/inf.
+
+    Examples
+    --------
+    >>> mmse_rate_from_fisher(1.0, 2, 1.0, -0.5)
+    0.5
+    """
+    tau = _array_api_input("tau", tau, low=0.0, low_inclusive=False)
+    dim = check_int("dim", dim, min=1)
+    I = _array_api_input("I", I)  # noqa: E741
+    R = _array_api_input("R", R)
     return dim - 2 * tau * I - tau**2 * R
