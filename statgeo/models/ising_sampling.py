@@ -37,8 +37,8 @@ import numpy as np
 
 from statgeo.checks import check_allocation, check_choice, check_int, check_real
 from statgeo.grid import ParameterGrid
-from statgeo.models._compile import compile_notice
-from statgeo.models._limits import MAX_SWEEPS, check_sweeps, check_work
+from statgeo.models.compilation import compile_notice
+from statgeo.models.limits import MAX_SWEEPS, check_sweeps, check_work
 from statgeo.progress import progress_bar, progress_disabled
 from statgeo.seeding import as_seed_sequence, xoshiro_states
 from statgeo.stats import integrated_autocorrelation_time

@@ -28,8 +28,8 @@ from statgeo.geometry.posterior_exact import average_per_origin, cut_bundles
 from statgeo.grid import Axis, ParameterGrid
 from statgeo.models.exact.tasep import check_tasep_grid, tasep_exact
 from statgeo.models.exact.tasep_matrix import configuration_log_prob, enumerate_law, sample_exact
-from statgeo.models._compile import compile_notice
-from statgeo.models._limits import MAX_SWEEPS, check_sweeps, check_work
+from statgeo.models.compilation import compile_notice
+from statgeo.models.limits import MAX_SWEEPS, check_sweeps, check_work
 from statgeo.models.physics_model import (
     PhaseDiagram,
     PhysicsModel,

@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 
 from statgeo.checks import check_allocation, check_choice, check_int, check_real
-from statgeo.models._compile import compile_notice
-from statgeo.models._limits import MAX_SWEEPS, check_sweeps, check_work
-from statgeo.models.exact.tasep_closed import QUADRATIC_MAX_N, _check_N, check_rates
+from statgeo.models.compilation import compile_notice
+from statgeo.models.limits import MAX_SWEEPS, check_size, check_sweeps, check_work
+from statgeo.models.exact.tasep_closed import QUADRATIC_MAX_N, check_rates
 from statgeo.models.kernels import tasep_numba as _k
 from statgeo.seeding import as_seed_sequence, xoshiro_states
 
@@ -81,7 +81,7 @@ def relaxation_time_estimate(N: int, alpha: float, beta: float) -> float:
     >>> relaxation_time_estimate(100, 0.3, 0.3)  # first-order line: N²
     10000.0
     """
-    N = _check_N(N, QUADRATIC_MAX_N, "the TASEP Monte Carlo's limit")
+    N = check_size("N", N, QUADRATIC_MAX_N, "the TASEP Monte Carlo's limit")
     al, be = _scalar_rates(alpha, beta)
     if al >= 0.5 and be >= 0.5:
         return N ** 1.5
@@ -232,7 +232,7 @@ def simulate_mc(N: int, alpha: float, beta: float, n_replicas: int, n_snapshots:
     >>> r.snapshots.shape, r.current.shape
     ((4, 5, 10), (4, 11))
     """
-    N = _check_N(N, QUADRATIC_MAX_N, "the TASEP Monte Carlo's limit")
+    N = check_size("N", N, QUADRATIC_MAX_N, "the TASEP Monte Carlo's limit")
     al, be = _scalar_rates(alpha, beta)
     n_replicas = check_int("n_replicas", n_replicas, min=1)
     n_snapshots = check_int("n_snapshots", n_snapshots, min=1)

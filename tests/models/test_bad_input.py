@@ -40,7 +40,7 @@ from statgeo.models import (
     thermodynamics,
 )
 from statgeo.models import exact as ex
-from statgeo.models._limits import MAX_SWEEPS, MAX_WORK
+from statgeo.models.limits import MAX_SWEEPS, MAX_WORK
 from tests.bad_input import (
     EntryPoint,
     bad_array,
@@ -527,7 +527,7 @@ def test_progress_switch_and_tqdm_disable(capsys, monkeypatch, progress):
 def test_compile_notice_shows_only_real_compilations(capsys, caplog, monkeypatch):
     import numba
 
-    from statgeo.models._compile import COMPILE_DESC, compile_notice
+    from statgeo.models.compilation import COMPILE_DESC, compile_notice
 
     monkeypatch.delenv("TQDM_DISABLE", raising=False)
 
@@ -535,7 +535,7 @@ def test_compile_notice_shows_only_real_compilations(capsys, caplog, monkeypatch
     def fresh(x):
         return x + 1
 
-    with caplog.at_level(logging.INFO, logger="statgeo.models._compile"):
+    with caplog.at_level(logging.INFO, logger="statgeo.models.compilation"):
         capsys.readouterr()
         with compile_notice(True, "a test"):
             fresh(1)  # compiled now
@@ -543,7 +543,7 @@ def test_compile_notice_shows_only_real_compilations(capsys, caplog, monkeypatch
     assert COMPILE_DESC in err
     assert any("compiling Numba kernel" in r.getMessage() for r in caplog.records)
     caplog.clear()
-    with caplog.at_level(logging.INFO, logger="statgeo.models._compile"):
+    with caplog.at_level(logging.INFO, logger="statgeo.models.compilation"):
         with compile_notice(True, "a test"):
             fresh(2)  # already compiled: silent
         assert capsys.readouterr().err == ""

@@ -24,7 +24,7 @@ import numba
 import numpy as np
 
 from statgeo.checks import check_allocation, check_array, check_broadcast_reals, check_int
-from statgeo.models._compile import compile_notice
+from statgeo.models.compilation import compile_notice
 
 __all__ = ["IsingDensityOfStates", "ENUMERATION_L_MAX"]
 

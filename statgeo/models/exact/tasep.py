@@ -19,13 +19,12 @@ import xarray as xr
 
 from statgeo.checks import check_allocation, check_choice, check_int
 from statgeo.grid import ParameterGrid
-from statgeo.models._compile import compile_notice
-from statgeo.models._limits import check_work
+from statgeo.models.compilation import compile_notice
+from statgeo.models.limits import check_size, check_work
 from statgeo.models.exact.tasep_closed import (
     CLOSED_FORM_MAX_N,
     QUADRATIC_MAX_N,
     _WHY_QUADRATIC,
-    _check_N,
     check_rates,
     current,
     density_profile,
@@ -199,9 +198,9 @@ def tasep_exact(grid: ParameterGrid, N: int, fisher: str = "auto", *, n_fisher_s
         raise TypeError(f"density must be True or False, got {density!r}")
     N = check_int("N", N, min=1)
     if fisher == "none" and not density:
-        N = _check_N(N, CLOSED_FORM_MAX_N, "the closed forms cost O(N) time and memory per point")
+        N = check_size("N", N, CLOSED_FORM_MAX_N, "the closed forms cost O(N) time and memory per point")
     else:
-        N = _check_N(N, QUADRATIC_MAX_N, _WHY_QUADRATIC)
+        N = check_size("N", N, QUADRATIC_MAX_N, _WHY_QUADRATIC)
     n_fisher_samples = check_int("n_fisher_samples", n_fisher_samples, min=2)
     ss = as_seed_sequence(seed)
     progress_disabled(progress)

@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 from scipy.special import gammaln
 
-from statgeo.checks import check_allocation, check_int, check_real
-from statgeo.models._compile import compile_notice
-from statgeo.models._limits import check_work
+from statgeo.checks import check_allocation, check_real
+from statgeo.models.compilation import compile_notice
+from statgeo.models.limits import check_size, check_work
 from statgeo.models.kernels import tasep_numba as _k
 
 __all__ = [
@@ -103,20 +103,13 @@ def check_rates(alpha: Any, beta: Any) -> tuple[np.ndarray, np.ndarray]:
     return np.array(a, dtype=np.float64), np.array(b, dtype=np.float64)
 
 
-def _check_N(N: Any, max_n: int | None = None, why: str = "") -> int:
-    N = check_int("N", N, min=1)
-    if max_n is not None and N > max_n:
-        raise ValueError(f"N must be an integer in [1, {max_n}] ({why}), got {N}")
-    return N
-
-
 _WHY_LINEAR = "the closed form costs O(N) time and memory per point"
 _WHY_QUADRATIC = "this routine costs O(N²) time per point"
 
 
 def _check_quadratic(N: Any, alpha: Any, beta: Any) -> tuple[int, np.ndarray, np.ndarray]:
     """N of an O(N²)-per-point routine and the rates; refuses work that cannot finish."""
-    N = _check_N(N, QUADRATIC_MAX_N, _WHY_QUADRATIC)
+    N = check_size("N", N, QUADRATIC_MAX_N, _WHY_QUADRATIC)
     al, be = check_rates(alpha, beta)
     check_allocation("the table of ln Z_k (points, N + 1)", (al.size, N + 1), names="N and the shape of alpha/beta")
     check_work("operations", al.size * N * N, "N and the shape of alpha/beta")
@@ -220,7 +213,7 @@ def log_partition(N: int, alpha: Any, beta: Any) -> np.ndarray:
     >>> log_partition(10, [0.3, 0.6], 0.7).shape
     (2,)
     """
-    N = _check_N(N, CLOSED_FORM_MAX_N, _WHY_LINEAR)
+    N = check_size("N", N, CLOSED_FORM_MAX_N, _WHY_LINEAR)
     al, be = check_rates(alpha, beta)
     th_a, th_b = -np.log(al.ravel()), -np.log(be.ravel())
     out = np.empty(th_a.shape)
@@ -271,7 +264,7 @@ def log_partition_derivatives(N: int, alpha: Any, beta: Any) -> tuple[np.ndarray
     >>> g.shape, h.shape, bool(np.linalg.eigvalsh(h).min() > 0)
     ((2,), (2, 2), True)
     """
-    N = _check_N(N, CLOSED_FORM_MAX_N, _WHY_LINEAR)
+    N = check_size("N", N, CLOSED_FORM_MAX_N, _WHY_LINEAR)
     al, be = check_rates(alpha, beta)
     th_a, th_b = -np.log(al.ravel()), -np.log(be.ravel())
     M = th_a.size
@@ -362,7 +355,7 @@ def current(N: int, alpha: Any, beta: Any) -> np.ndarray:
     >>> round(float(current(2000, 1.0, 1.0)), 3)  # maximal-current phase: J → 1/4
     0.25
     """
-    N = _check_N(N, CLOSED_FORM_MAX_N, _WHY_LINEAR)
+    N = check_size("N", N, CLOSED_FORM_MAX_N, _WHY_LINEAR)
     check_rates(alpha, beta)
     lzn = log_partition(N, alpha, beta)
     lzm = np.zeros_like(lzn) if N == 1 else log_partition(N - 1, alpha, beta)

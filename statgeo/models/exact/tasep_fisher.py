@@ -17,12 +17,11 @@ from typing import Any
 import numpy as np
 
 from statgeo.checks import check_allocation, check_int
-from statgeo.models._compile import compile_notice
-from statgeo.models._limits import check_work
+from statgeo.models.compilation import compile_notice
+from statgeo.models.limits import check_size, check_work
 from statgeo.models.exact.tasep_closed import (
     _WHY_QUADRATIC,
     QUADRATIC_MAX_N,
-    _check_N,
     check_rates,
     log_partition_derivatives,
 )
@@ -122,7 +121,7 @@ def observable_fisher_from_samples(N: int, alpha: Any, beta: Any, n_samples: int
     >>> bool(np.all(np.abs(F - F_exact) < 5 * err + 1e-12))
     True
     """
-    N = _check_N(N, QUADRATIC_MAX_N, _WHY_QUADRATIC)
+    N = check_size("N", N, QUADRATIC_MAX_N, _WHY_QUADRATIC)
     n_samples = check_int("n_samples", n_samples, min=2)
     al, be = check_rates(alpha, beta)
     ss = as_seed_sequence(seed)

@@ -21,12 +21,11 @@ from typing import Any
 import numpy as np
 
 from statgeo.checks import check_allocation, check_array, check_int
-from statgeo.models._compile import compile_notice
-from statgeo.models._limits import check_work
+from statgeo.models.compilation import compile_notice
+from statgeo.models.limits import check_size, check_work
 from statgeo.models.exact.tasep_closed import (
     _WHY_QUADRATIC,
     QUADRATIC_MAX_N,
-    _check_N,
     check_rates,
     log_partition_derivatives,
 )
@@ -91,7 +90,7 @@ def tasep_matrices(N: int, alpha: float, beta: float) -> dict[str, np.ndarray]:
     >>> round(float(W @ E @ D @ V), 12) == round(float(W @ (D + E) @ V), 12)  # WEDV = W(D+E)V
     True
     """
-    N = _check_N(N, QUADRATIC_MAX_N, _WHY_QUADRATIC)
+    N = check_size("N", N, QUADRATIC_MAX_N, _WHY_QUADRATIC)
     al, be = _scalar_rates(alpha, beta)
     check_allocation("the dense matrices D, E and their temporaries (4, N + 1, N + 1)", (4, N + 1, N + 1),
                      names="N")
@@ -140,7 +139,7 @@ def log_partition_matrix(N: int, alpha: float, beta: float) -> np.ndarray:
     >>> bool(np.isclose(log_partition_matrix(12, 0.3, 0.7)[-1], log_partition(12, 0.3, 0.7)))
     True
     """
-    N = _check_N(N, QUADRATIC_MAX_N, _WHY_QUADRATIC)
+    N = check_size("N", N, QUADRATIC_MAX_N, _WHY_QUADRATIC)
     al, be = _scalar_rates(alpha, beta)
     a, b = 1.0 / al, 1.0 / be
     s = max(b - 1.0, 1.0)
@@ -390,7 +389,7 @@ def sample_exact(N: int, alpha: float, beta: float, n_samples: int,
     >>> bool(abs(x[:, 4].mean() - 0.3) < 0.05)  # low-density phase: bulk density α
     True
     """
-    N = _check_N(N, QUADRATIC_MAX_N, _WHY_QUADRATIC)
+    N = check_size("N", N, QUADRATIC_MAX_N, _WHY_QUADRATIC)
     n_samples = check_int("n_samples", n_samples, min=1)
     al, be = _scalar_rates(alpha, beta)
     ss = as_seed_sequence(seed)

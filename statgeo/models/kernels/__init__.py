@@ -8,4 +8,4 @@ explicitly (``from statgeo.models.kernels import ising_numba``); importing this 
 none of them, so that CuPy and the Numba compilation are only touched when needed.
 """
 
-__all__: list[str] = []
+__all__ = []  # type: list[str]

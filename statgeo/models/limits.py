@@ -26,7 +26,7 @@ from typing import Any
 
 from statgeo.checks import check_int
 
-__all__ = ["MAX_SWEEPS", "MAX_WORK", "check_sweeps", "check_work"]
+__all__ = ["MAX_SWEEPS", "MAX_WORK", "check_sweeps", "check_work", "check_size"]
 
 #: largest burn-in / thinning / pilot / spacing accepted, in sweeps
 MAX_SWEEPS: int = 10**8
@@ -79,3 +79,27 @@ def check_work(what: str, n_updates: int, names: str) -> int:
         raise ValueError(f"{names} ask for {n:.3g} {what}, more than the cap of {MAX_WORK:.0e} per call (about three "
                          f"hours on a GPU, twelve days on a CPU): such a run cannot finish; reduce {names}")
     return n
+
+
+def check_size(name: str, value: Any, max_value: int | None = None, why: str = "") -> int:
+    """``value`` as an int in ``[1, max_value]``, or a TypeError/ValueError naming ``name``.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name (e.g. ``"N"``).
+    value : object
+        The size.
+    max_value : int, optional
+        Largest size the routine can serve.
+    why : str, optional
+        Why the cap exists, for the message (e.g. the routine's cost).
+
+    Returns
+    -------
+    int
+    """
+    v = check_int(name, value, min=1)
+    if max_value is not None and v > max_value:
+        raise ValueError(f"{name} must be an integer in [1, {max_value}] ({why}), got {v}")
+    return v
