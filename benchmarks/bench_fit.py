@@ -26,8 +26,7 @@ import time
 import numpy as np
 import torch
 
-from statgeo.geometry.logpartition import fit_log_partition
-from statgeo.geometry.posterior_exact import exact_posterior
+from statgeo.geometry import exact_posterior, fit_log_partition
 from statgeo.grid import ParameterGrid
 
 
@@ -68,10 +67,10 @@ def main() -> None:
     # baseline: the dense path (every origin x every cell), a few iterations, extrapolated
     t0 = time.perf_counter()
     dense = fit_log_partition(post, g, max_steps=args.dense_steps, validation_fraction=0.0, dtype=args.dtype,
-                              window=None, max_origins=None, cell_stride=1, seed=0)
+                              window=None, max_origins=None, cell_stride=1, seed=0, progress=False)
     t_dense_it = (time.perf_counter() - t0) / dense.config["steps"]
     t0 = time.perf_counter()
-    fit = fit_log_partition(post, g, max_steps=steps, dtype=args.dtype, seed=0)
+    fit = fit_log_partition(post, g, max_steps=steps, dtype=args.dtype, seed=0, progress=False)
     t_fit = time.perf_counter() - t0
     c = fit.config
     n_it = c["steps"]
@@ -97,7 +96,8 @@ def main() -> None:
         g2, T2, post2 = problem(16, seed=5)
         for model in ("icnn", "mlp", "paper_mlp"):
             t0 = time.perf_counter()
-            f = fit_log_partition(post2, g2, model=model, max_steps=20 if args.smoke else args.compare_steps, seed=0)
+            f = fit_log_partition(post2, g2, model=model, max_steps=20 if args.smoke else args.compare_steps, seed=0,
+                                  progress=False)
             val = min(v for v in f.history["validation"] if np.isfinite(v))
             print(f"compare {model:9s}: held-out JSD {val:.5f}, metric nRMSE {metric_error(f, T2):.3f}, "
                   f"{time.perf_counter() - t0:.1f} s, {f.config['steps']} it")

@@ -9,6 +9,11 @@ Bregman divergences, test families with closed forms, Christoffel symbols and cu
 phase-boundary detection and geodesics. Importing this package registers the ``ds.statgeo``
 xarray accessor. PyTorch is needed only by the learned parts (neural posterior, fitting) and
 is imported when they run.
+
+Every entry point accepts array-likes (lists become NumPy float64; arrays keep their namespace)
+and refuses bad input before any work with a ``TypeError`` or ``ValueError`` naming the
+argument; the loops with a progress bar (``fit_log_partition``, ``NeuralGridPosterior.fit``,
+``statistic_metric``'s bootstrap) take ``progress=None | True | False`` (docs/conventions.md).
 """
 
 from statgeo.geometry.accessor import StatgeoAccessor

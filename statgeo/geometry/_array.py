@@ -10,7 +10,12 @@ an input. The helpers here keep that uniform:
   Python input become ``float64``; floating input keeps its dtype;
 * :func:`to_numpy` / :func:`from_numpy` — explicit host round trips, used only by the parts
   that call SciPy (splines, optimisers, ODE solvers); documented where they happen;
-* :func:`check_finite` / :func:`check_last_dim` — uniform error messages.
+* :func:`check_finite` / :func:`check_last_dim` — uniform error messages;
+* :func:`as_points` — conversion, last-dimension and finiteness checks in one call;
+* :func:`check_callable` — a ``TypeError`` naming the argument for a non-callable.
+
+Array-likes (lists, tuples, Python scalars) are accepted wherever an array is: they become
+NumPy ``float64`` arrays; real arrays keep their namespace, dtype and device.
 """
 
 from __future__ import annotations
@@ -30,13 +35,16 @@ __all__ = [
     "check_last_dim",
     "eps_of",
     "is_numpy_namespace",
+    "as_points",
+    "check_callable",
 ]
 
 
 def namespace(*arrays: Any):
-    """Array namespace of the array arguments (``None`` and Python scalars ignored).
+    """Array namespace of the array arguments (``None``, Python scalars and lists ignored).
 
-    Falls back to the compat-wrapped NumPy namespace when no argument is an array.
+    Falls back to the compat-wrapped NumPy namespace when no argument is an array, so plain
+    Python input (lists, tuples, scalars) is computed in NumPy.
     """
     arrs = [a for a in arrays if a is not None and array_api_compat.is_array_api_obj(a)]
     if not arrs:
@@ -50,6 +58,7 @@ def device_of(x: Any):
 
 
 def is_numpy_namespace(xp) -> bool:
+    """Whether ``xp`` is (the compat wrapper of) NumPy."""
     return array_api_compat.is_numpy_namespace(xp)
 
 
@@ -61,6 +70,8 @@ def as_float_array(name: str, x: Any, xp, *, dtype=None, device=None):
     """
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{name} must be a real array, got {x!r}")
+    if isinstance(x, np.ndarray) and x.dtype.kind not in "biufc":
+        raise TypeError(f"{name} must be a real array, got an array of dtype {x.dtype}")
     if array_api_compat.is_array_api_obj(x):
         arr = x
         if array_api_compat.array_namespace(arr) is not xp:
@@ -70,7 +81,7 @@ def as_float_array(name: str, x: Any, xp, *, dtype=None, device=None):
         try:
             arr = xp.asarray(np.asarray(x, dtype=np.float64), device=device)
         except (TypeError, ValueError) as exc:
-            raise TypeError(f"{name} must be a real array, got {x!r}") from exc
+            raise TypeError(f"{name} must be a real array (or a list of real numbers), got {_short(x)}") from exc
     if xp.isdtype(arr.dtype, "complex floating"):
         raise TypeError(f"{name} must be real, got dtype {arr.dtype}")
     if dtype is None:
@@ -123,3 +134,26 @@ def eps_of(xp, dtype) -> float:
     return float(xp.finfo(dtype).eps)
 
 
+
+
+def as_points(name: str, x: Any, xp=None, *, d: int | None = None, dtype=None, min_ndim: int = 1):
+    """Convert ``x`` to a finite floating array of shape (..., d) in ``xp``; return ``(x, xp)``.
+
+    ``xp=None`` takes the namespace of ``x`` (NumPy for lists and scalars).
+    """
+    xp = namespace(x) if xp is None else xp
+    a = as_float_array(name, x, xp, dtype=dtype)
+    check_last_dim(name, a, d, min_ndim=min_ndim)
+    check_finite(name, a, xp)
+    return a, xp
+
+
+def check_callable(name: str, f: Any, *, what: str = "a callable") -> None:
+    """Raise ``TypeError`` naming ``name`` unless ``f`` is callable."""
+    if not callable(f):
+        raise TypeError(f"{name} must be {what}, got {type(f).__name__}")
+
+
+def _short(value: Any, n: int = 80) -> str:
+    r = repr(value)
+    return r if len(r) <= n else r[: n - 3] + "..."

@@ -14,14 +14,19 @@ explicitly (``grid=`` on every verb, or :meth:`StatgeoAccessor.grid` with ``grid
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import xarray as xr
 
-from statgeo.checks import check_choice
+from statgeo.checks import check_allocation, check_choice
 from statgeo.coordinates import CoordinateMap
 from statgeo.grid import Axis, ParameterGrid
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+    from statgeo.geometry.logpartition import FittedPotential
 
 __all__ = ["StatgeoAccessor"]
 
@@ -37,6 +42,11 @@ class StatgeoAccessor:
     ds : xarray.Dataset
         The Dataset the accessor is attached to (xarray passes it).
 
+    Raises
+    ------
+    TypeError
+        ``ds`` is not an ``xarray.Dataset`` (when the class is called directly).
+
     Examples
     --------
     >>> from statgeo.models import TasepModel
@@ -51,6 +61,8 @@ class StatgeoAccessor:
     """
 
     def __init__(self, ds: xr.Dataset) -> None:
+        if not isinstance(ds, xr.Dataset):
+            raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
         self._ds = ds
 
     def grid(self, grid_dims: Sequence[str] | None = None, coordinate_map: CoordinateMap | None = None
@@ -71,17 +83,26 @@ class StatgeoAccessor:
 
         Raises
         ------
+        TypeError
+            ``coordinate_map`` without ``grid_dims``, ``grid_dims`` not strings, or
+            ``coordinate_map`` not a CoordinateMap.
         ValueError
             No grid is recorded and ``grid_dims`` is not given, or a named dim is missing.
-        TypeError
-            ``coordinate_map`` without ``grid_dims``.
         """
+        if coordinate_map is not None and not isinstance(coordinate_map, CoordinateMap):
+            raise TypeError(f"coordinate_map must be a statgeo.coordinates.CoordinateMap, "
+                            f"got {type(coordinate_map).__name__}")
         if grid_dims is None:
             if coordinate_map is not None:
                 raise TypeError("coordinate_map needs grid_dims (the recorded grid carries its own map)")
             return ParameterGrid.from_dataset(self._ds)
         if isinstance(grid_dims, str):
             grid_dims = (grid_dims,)
+        if not hasattr(grid_dims, "__iter__") or not all(isinstance(d, str) for d in grid_dims):
+            raise TypeError(f"grid_dims must be a dimension name or a sequence of names, got {grid_dims!r}")
+        grid_dims = tuple(grid_dims)
+        if not grid_dims:
+            raise ValueError("grid_dims must name at least one dimension")
         missing = [d for d in grid_dims if d not in self._ds.dims or d not in self._ds.coords]
         if missing:
             raise ValueError(f"grid_dims {tuple(missing)} are not dimension coordinates of the Dataset "
@@ -119,8 +140,12 @@ class StatgeoAccessor:
 
         Raises
         ------
+        TypeError
+            ``grid`` is not a ParameterGrid, a variable name is not a string, ``n`` is missing
+            for ``"exact"``, or an estimator keyword has the wrong type.
         ValueError
-            Unknown estimator, missing variables, or a grid that does not match the data.
+            Unknown estimator, missing variables, a grid that does not match the data, or an
+            estimator keyword out of range.
         """
         check_choice("estimator", estimator, ESTIMATORS)
         grid = self._grid(grid)
@@ -151,7 +176,8 @@ class StatgeoAccessor:
         loc = np.repeat(grid.points(), S, axis=0)
         return feature_kernel_posterior(feats, loc, grid, **kw)
 
-    def fit(self, posterior: str | xr.DataArray = "posterior", *, grid: ParameterGrid | None = None, **kw: Any):
+    def fit(self, posterior: str | xr.DataArray = "posterior", *, grid: ParameterGrid | None = None,
+            **kw: Any) -> FittedPotential:
         """Fit a log-partition function to a posterior; returns the fitted potential.
 
         Parameters
@@ -167,9 +193,20 @@ class StatgeoAccessor:
         -------
         FittedPotential
             The object to keep; the accessor stores nothing.
+
+        Raises
+        ------
+        TypeError
+            ``posterior`` is neither a name nor a DataArray, ``grid`` is not a ParameterGrid,
+            or a keyword has the wrong type.
+        ValueError
+            A missing variable, a posterior on another grid, or a keyword of
+            :func:`~statgeo.geometry.fit_log_partition` out of range.
         """
         from statgeo.geometry.logpartition import fit_log_partition
 
+        if not isinstance(posterior, (str, xr.DataArray)):
+            raise TypeError(f"posterior must be a variable name or an xarray.DataArray, got {type(posterior).__name__}")
         post = self._variable(posterior) if isinstance(posterior, str) else posterior
         if grid is None:
             grid = ParameterGrid.from_dataset(post) if "grid" in post.attrs else self._grid(None)
@@ -194,7 +231,11 @@ class StatgeoAccessor:
         Raises
         ------
         TypeError
-            ``potential`` has no ``hessian`` method.
+            ``potential`` has no ``value``/``gradient``/``hessian`` methods, or ``grid`` is not a
+            ParameterGrid.
+        ValueError
+            ``grid`` does not match the recorded grid, or the metric on it would not fit in
+            memory.
         """
         grid = self._grid(grid)
         if hasattr(potential, "to_dataset"):
@@ -202,8 +243,9 @@ class StatgeoAccessor:
         if not all(hasattr(potential, a) for a in ("value", "gradient", "hessian")):
             raise TypeError(f"potential must provide value, gradient and hessian (e.g. a FittedPotential from "
                             f"ds.statgeo.fit), got {type(potential).__name__}")
-        t = grid.natural_points()
         d = grid.ndim
+        check_allocation("the metric on the grid (points, d, d)", (grid.size, d, d), names="grid")
+        t = grid.natural_points()
         names = list(grid.natural_names)
         ds = xr.Dataset(
             {"log_partition": (grid.names, np.asarray(potential.value(t)).reshape(grid.shape)),
@@ -212,7 +254,7 @@ class StatgeoAccessor:
             coords={**grid.coords(), "i": names, "j": names})
         return grid.attach(ds)
 
-    def plot_metric(self, var: str = "metric", *, potential: Any = None, **kw: Any):
+    def plot_metric(self, var: str = "metric", *, potential: Any = None, **kw: Any) -> Figure:
         """Plot the metric components of ``var`` (or of ``potential`` on the grid).
 
         Parameters
@@ -227,8 +269,18 @@ class StatgeoAccessor:
         Returns
         -------
         matplotlib.figure.Figure
+
+        Raises
+        ------
+        TypeError
+            ``var`` is not a string.
+        ValueError
+            The Dataset has no variable ``var`` (and no ``potential`` is given).
         """
         from statgeo.geometry.plot import plot_metric
+
+        if not isinstance(var, str):
+            raise TypeError(f"var must be a variable name, got {type(var).__name__}")
 
         if potential is not None:
             return plot_metric(self.metric(potential), var="metric", **kw)

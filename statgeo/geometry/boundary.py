@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from statgeo.checks import check_choice, check_int
+from statgeo.checks import check_allocation, check_choice, check_int, check_real
 from statgeo.geometry._array import as_float_array, check_finite, device_of, from_numpy, namespace, to_numpy
 
 __all__ = ["boundary_score", "extract_boundaries", "boundary_distance", "BoundaryDistance"]
@@ -48,33 +48,57 @@ def boundary_score(metric_grid: Any, method: Literal["max_eigenvalue", "trace", 
                    mad_floor: float = 0.5) -> Any:
     """Boundary score map from a metric on a grid.
 
+    raw = λ_max(g), tr g or det g at each node; s = log max(raw, tiny); the ``"robust"`` score
+    is (s − median s) / max(1.4826·MAD s, mad_floor), a robust z-score (Huber & Ronchetti,
+    *Robust Statistics*, 2009, §5.1) that is large where the metric blows up on a phase
+    boundary (module docstring; docs/geometry_metric.md, "Boundary score and curves").
+
     Parameters
     ----------
-    metric_grid
-        Metric at every grid node, shape (n_0, …, n_{k−1}, d, d) (e.g. from
+    metric_grid : array_like
+        Metric at every grid node, shape (n_0, …, n_{k−1}, d, d), finite (e.g. from
         :func:`~statgeo.geometry.metric.metric_on_grid`).
-    method
-        ``"max_eigenvalue"`` (λ_max g, default), ``"trace"`` (tr g) or ``"det"`` (det g).
-    normalise
+    method : {"max_eigenvalue", "trace", "det"}, default "max_eigenvalue"
+        λ_max g, tr g or det g.
+    normalise : {"robust", "minmax", "none"}, default "robust"
         ``"robust"``: (log raw − median) / (1.4826 MAD); ``"minmax"``: log raw scaled to [0, 1];
         ``"none"``: log raw. raw is clipped below at the smallest positive normal number.
-    mad_floor
-        Lower bound for the robust scale 1.4826·MAD (in units of log raw; default 0.5, so that on a
-        flat background a score of 3 means a metric e^{1.5} ≈ 4.5 times its median), so that a nearly constant background (MAD → 0) does not
-        turn tiny variations into large scores.
+    mad_floor : float, default 0.5
+        Lower bound (> 0) for the robust scale 1.4826·MAD, in units of log raw: on a flat
+        background a score of 3 then means a metric e^{1.5} ≈ 4.5 times its median, and a nearly
+        constant background (MAD → 0) does not turn tiny variations into large scores.
 
     Returns
     -------
-    array (n_0, …, n_{k−1}) in the namespace/device of ``metric_grid``.
+    array
+        Shape (n_0, …, n_{k−1}), in the namespace and on the device of ``metric_grid``.
+
+    Raises
+    ------
+    TypeError
+        ``metric_grid`` is not a real array or ``mad_floor`` is not a real number.
+    ValueError
+        Wrong shape, NaN/inf, an unknown ``method``/``normalise``, or ``mad_floor`` ≤ 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> g = np.ones((5, 5, 1, 1))
+    >>> g[2, :] = 100.0                          # a "boundary" along row 2
+    >>> s = boundary_score(g)
+    >>> bool(s[2, 0] > 3.0), bool(abs(s[0, 0]) < 1e-12)
+    (True, True)
     """
     check_choice("method", method, ("max_eigenvalue", "trace", "det"))
     check_choice("normalise", normalise, ("robust", "minmax", "none"))
-    if not (np.isfinite(mad_floor) and mad_floor > 0):
-        raise ValueError(f"mad_floor must be a positive real number, got {mad_floor!r}")
+    check_real("mad_floor", mad_floor, low=0.0, high=np.inf, low_inclusive=False, high_inclusive=False)
+    if np.ndim(mad_floor) != 0:
+        raise ValueError(f"mad_floor must be a scalar, got shape {np.shape(mad_floor)}")
     xp = namespace(metric_grid)
     g = as_float_array("metric_grid", metric_grid, xp)
-    if g.ndim < 3 or g.shape[-1] != g.shape[-2]:
-        raise ValueError(f"metric_grid must have shape (n_0, ..., d, d) with at least one grid axis, got {tuple(g.shape)}")
+    if g.ndim < 3 or g.shape[-1] != g.shape[-2] or 0 in tuple(g.shape):
+        raise ValueError(f"metric_grid must have shape (n_0, ..., d, d) with at least one grid axis and no empty "
+                         f"axis, got {tuple(g.shape)}")
     check_finite("metric_grid", g, xp)
     g = 0.5 * (g + xp.matrix_transpose(g))
     if method == "max_eigenvalue":
@@ -198,26 +222,49 @@ def extract_boundaries(score: Any, axes_values: Sequence[Any], threshold: float 
                        min_size: int = 3, subcell: bool = True) -> list[Any]:
     """Boundary curves as ridges of a 2-D score map.
 
+    Threshold, non-maximum suppression across the ridge, 8-connected components, ordering by
+    the longest shortest path, optional parabolic sub-cell refinement (module docstring;
+    docs/geometry_metric.md, "Boundary score and curves").
+
     Parameters
     ----------
-    score
-        Score on a 2-D grid, shape (n_0, n_1) (e.g. :func:`boundary_score`).
-    axes_values
+    score : array_like
+        Score on a 2-D grid, shape (n_0, n_1), finite (e.g. :func:`boundary_score`).
+    axes_values : sequence of array_like
         The two coordinate axes (strictly increasing, lengths n_0 and n_1, ≥ 3 points each).
-    threshold
-        Cells with score ≥ threshold are candidates (default 3: three robust standard
-        deviations above the median).
-    min_size
+    threshold : float, default 3.0
+        Cells with score ≥ threshold are candidates (3: three robust standard deviations
+        above the median).
+    min_size : int, default 3
         Curves with fewer cells are dropped (≥ 1).
-    subcell
+    subcell : bool, default True
         Refine each ridge cell across the ridge by the vertex of a parabola through the score at
         the cell and its two neighbours along the direction in which it is a maximum.
 
     Returns
     -------
-    list of arrays (m_c, 2) of ordered points (axis-0 coordinate, axis-1 coordinate), longest
-    first, in the namespace/device of ``score``. An empty list when nothing exceeds the
-    threshold.
+    list of array
+        Arrays (m_c, 2) of ordered points (axis-0 coordinate, axis-1 coordinate), longest
+        first, in the namespace/device of ``score``; empty when nothing exceeds the threshold.
+
+    Raises
+    ------
+    TypeError
+        ``score`` or an axis is not a real array, ``threshold`` is not a real number,
+        ``min_size`` is not an integer or ``subcell`` is not a bool.
+    ValueError
+        ``score`` is not a finite 2-D map, the axes do not match it or are not strictly
+        increasing, ``threshold`` is NaN/inf, or ``min_size`` < 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.linspace(0.0, 1.0, 9)
+    >>> score = np.zeros((9, 9))
+    >>> score[4, :] = 5.0                         # a ridge along axis 1 at x = 0.5
+    >>> curves = extract_boundaries(score, [x, x])
+    >>> len(curves), curves[0].shape
+    (1, (9, 2))
     """
     xp = namespace(score)
     sc = as_float_array("score", score, xp)
@@ -225,20 +272,29 @@ def extract_boundaries(score: Any, axes_values: Sequence[Any], threshold: float 
         raise ValueError(f"score must be a 2-D map (n_0, n_1), got shape {tuple(sc.shape)}")
     check_finite("score", sc, xp)
     min_size = check_int("min_size", min_size, min=1)
-    thr = float(threshold)
-    if not np.isfinite(thr):
-        raise ValueError(f"threshold must be a finite real number, got {threshold!r}")
+    thr = float(check_real("threshold", threshold))
+    if np.ndim(threshold) != 0:
+        raise ValueError(f"threshold must be a scalar, got shape {np.shape(threshold)}")
+    if not isinstance(subcell, (bool, np.bool_)):
+        raise TypeError(f"subcell must be a bool, got {subcell!r}")
+    if isinstance(axes_values, (str, bytes)) or not hasattr(axes_values, "__len__"):
+        raise TypeError(f"axes_values must be a sequence of two 1-D arrays, got {type(axes_values).__name__}")
     if len(axes_values) != 2:
         raise ValueError(f"axes_values must hold 2 axes, got {len(axes_values)}")
     axes = []
     for i, a in enumerate(axes_values):
-        an = np.asarray(to_numpy(a), dtype=np.float64)
+        if isinstance(a, (str, bytes)) or a is None:
+            raise TypeError(f"axes_values[{i}] must be a 1-D array of reals, got {a!r}")
+        try:
+            an = np.asarray(to_numpy(a), dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"axes_values[{i}] must be a 1-D array of reals") from exc
         if an.ndim != 1 or an.size != sc.shape[i]:
             raise ValueError(f"axes_values[{i}] must be 1-D of length {sc.shape[i]}, got shape {an.shape}")
         if an.size < 3:
             raise ValueError(f"axes_values[{i}] must have at least 3 points, got {an.size}")
-        if not np.all(np.diff(an) > 0):
-            raise ValueError(f"axes_values[{i}] must be strictly increasing")
+        if not np.all(np.isfinite(an)) or not np.all(np.diff(an) > 0):
+            raise ValueError(f"axes_values[{i}] must be finite and strictly increasing")
         axes.append(an)
     s = np.asarray(to_numpy(sc), dtype=np.float64)
     ridge, direction = _ridge_mask(s)
@@ -276,12 +332,19 @@ def extract_boundaries(score: Any, axes_values: Sequence[Any], threshold: float 
 
 @dataclass(frozen=True)
 class BoundaryDistance:
-    """Distances from extracted boundary points to a reference curve (NumPy floats).
+    """Distances from extracted boundary points to a reference curve (result of :func:`boundary_distance`).
 
-    ``max``: largest distance of any extracted point (one-sided Hausdorff); ``mean``: mean
-    distance; ``per_curve``: the largest distance per extracted curve; ``coverage``: largest
-    distance from a reference point to the nearest extracted point (how much of the reference
-    curve is missed; ``inf`` when no curve was extracted).
+    Parameters
+    ----------
+    max : float
+        Largest distance of any extracted point to the reference (one-sided Hausdorff).
+    mean : float
+        Mean distance of the extracted points.
+    per_curve : tuple of float
+        The largest distance per extracted curve.
+    coverage : float
+        Largest distance from a reference point to the nearest extracted point (how much of
+        the reference curve is missed; ``inf`` when no curve was extracted).
     """
 
     max: float
@@ -294,40 +357,84 @@ def boundary_distance(curves: Sequence[Any], true_curve_fn: Callable[[np.ndarray
                       n_samples: int = 4001, scale: Sequence[float] | None = None) -> BoundaryDistance:
     """Compare extracted curves with a known boundary.
 
+    Distances are Euclidean in coordinates divided by ``scale`` (e.g. in grid cells).
+
     Parameters
     ----------
-    curves
-        Extracted curves, arrays (m_c, 2) (any namespace).
-    true_curve_fn
-        Either a callable s ↦ points (n, 2) for s ∈ [0, 1] (sampled at ``n_samples`` values), or
-        an array (n, 2) of reference points densely sampled along the true boundary.
-    n_samples
-        Number of reference samples for a callable.
-    scale
-        Per-coordinate divisors (e.g. the grid spacings) to measure distances in cell units;
-        default 1.
+    curves : sequence of array_like
+        Extracted curves, arrays (m_c, dim) (any namespace), finite.
+    true_curve_fn : callable or array_like
+        Either a callable s ↦ points (n, dim) for s ∈ [0, 1] (sampled at ``n_samples`` values),
+        or an array (n, dim) of reference points densely sampled along the true boundary.
+    n_samples : int, default 4001
+        Number of reference samples for a callable (≥ 2; the (points, n_samples) distance
+        matrix must fit in memory).
+    scale : sequence of float, optional
+        Per-coordinate positive divisors (e.g. the grid spacings); default 1.
 
     Returns
     -------
     BoundaryDistance
+
+    Raises
+    ------
+    TypeError
+        ``curves`` is not a sequence of arrays, ``true_curve_fn`` is neither callable nor an
+        array, ``n_samples`` is not an integer, ``scale`` is not real.
+    ValueError
+        Wrong shapes, NaN/inf, ``n_samples`` < 2 or too large, non-positive ``scale``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> line = lambda s: np.stack([s, np.zeros_like(s)], -1)     # the segment y = 0
+    >>> r = boundary_distance([np.array([[0.5, 0.1], [0.6, 0.0]])], line, n_samples=11)
+    >>> round(r.max, 6), round(r.coverage, 6)
+    (0.1, 0.5)
     """
     n_samples = check_int("n_samples", n_samples, min=2)
+    if isinstance(curves, (str, bytes)) or not hasattr(curves, "__iter__"):
+        raise TypeError(f"curves must be a sequence of (m, dim) arrays, got {type(curves).__name__}")
+    curves_np = []
+    for i, c in enumerate(curves):
+        if isinstance(c, (str, bytes)) or c is None:
+            raise TypeError(f"curves[{i}] must be an (m, dim) array of reals, got {c!r}")
+        try:
+            curves_np.append(np.asarray(to_numpy(c), dtype=np.float64))
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"curves[{i}] must be an (m, dim) array of reals") from exc
+        if curves_np[-1].ndim != 2 or curves_np[-1].shape[0] == 0 or not np.all(np.isfinite(curves_np[-1])):
+            raise ValueError(f"curves[{i}] must be a finite, non-empty (m, dim) array, got shape {curves_np[-1].shape}")
+    m_max = max((c.shape[0] for c in curves_np), default=0)
+    m_all = sum(c.shape[0] for c in curves_np)
     if callable(true_curve_fn):
+        dim = curves_np[0].shape[1] if curves_np else 2
+        check_allocation("the distance matrix (curve points, n_samples, dim)", (max(m_max, m_all), n_samples, dim),
+                         names="n_samples and curves")
         ref = np.asarray(to_numpy(true_curve_fn(np.linspace(0.0, 1.0, n_samples))), dtype=np.float64)
     else:
-        ref = np.asarray(to_numpy(true_curve_fn), dtype=np.float64)
-    if ref.ndim != 2 or ref.shape[0] < 1:
-        raise ValueError(f"the reference curve must be an array (n, dim), got shape {ref.shape}")
+        if isinstance(true_curve_fn, (str, bytes)) or true_curve_fn is None:
+            raise TypeError(f"true_curve_fn must be a callable or an (n, dim) array, got {true_curve_fn!r}")
+        try:
+            ref = np.asarray(to_numpy(true_curve_fn), dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError("true_curve_fn must be a callable or an (n, dim) array of reals") from exc
+    if ref.ndim != 2 or ref.shape[0] < 1 or ref.shape[1] < 1:
+        raise ValueError(f"true_curve_fn: the reference curve must be an array (n, dim), got shape {ref.shape}")
     if not np.all(np.isfinite(ref)):
-        raise ValueError("the reference curve must be finite")
-    sc = np.ones(ref.shape[1]) if scale is None else np.asarray(scale, dtype=np.float64)
+        raise ValueError("true_curve_fn: the reference curve must be finite")
+    check_allocation("the distance matrix (curve points, reference points, dim)",
+                     (max(m_max, m_all), ref.shape[0], ref.shape[1]), names="n_samples and curves")
+    if scale is None:
+        sc = np.ones(ref.shape[1])
+    else:
+        sc = np.asarray(check_real("scale", scale), dtype=np.float64)
     if sc.shape != (ref.shape[1],) or np.any(sc <= 0):
         raise ValueError(f"scale must hold {ref.shape[1]} positive numbers, got {scale!r}")
     ref = ref / sc
     per, allmins = [], []
-    for i, c in enumerate(curves):
-        cn = np.asarray(to_numpy(c), dtype=np.float64)
-        if cn.ndim != 2 or cn.shape[1] != ref.shape[1]:
+    for i, cn in enumerate(curves_np):
+        if cn.shape[1] != ref.shape[1]:
             raise ValueError(f"curves[{i}] must have shape (m, {ref.shape[1]}), got {cn.shape}")
         cn = cn / sc
         dmin = np.sqrt(((cn[:, None, :] - ref[None, :, :]) ** 2).sum(-1)).min(axis=1)
@@ -335,7 +442,7 @@ def boundary_distance(curves: Sequence[Any], true_curve_fn: Callable[[np.ndarray
         allmins.append(dmin)
     if not per:
         return BoundaryDistance(max=float("inf"), mean=float("inf"), per_curve=(), coverage=float("inf"))
-    allpts = np.concatenate([np.asarray(to_numpy(c), dtype=np.float64) / sc for c in curves])
+    allpts = np.concatenate([c / sc for c in curves_np])
     cov = float(np.sqrt(((ref[:, None, :] - allpts[None, :, :]) ** 2).sum(-1)).min(axis=1).max())
     d = np.concatenate(allmins)
     return BoundaryDistance(max=float(d.max()), mean=float(d.mean()), per_curve=tuple(per), coverage=cov)

@@ -1,7 +1,7 @@
 """Fitting a log-partition function Φ_θ to posteriors on a grid.
 
-Model posterior for origin t' over the grid cells t (geometry.md, "Fitting the log-partition
-function"; Lobashev et al. 2025, Sec. 3):
+Model posterior for origin t' over the grid cells t (Lobashev et al. 2025, Sec. 3;
+docs/geometry_fitting.md, "Potential classes and fitting"):
 
     q_θ(t | t') = softmax_t( −n_eff [Φ_θ(t) − ⟨∇Φ_θ(t'), t⟩] ),
 
@@ -13,6 +13,9 @@ paper's Theorem 3.2, kept for comparison).
 
 Internally the model is Ψ(u) = n_eff Φ(t(u)) on box coordinates u = (t − c)/h ∈ [−1, 1]^d; the
 returned :class:`FittedPotential` exposes Φ(t) = Ψ(u(t)) / n_eff in natural coordinates.
+
+The fit refuses a posterior whose recorded grid (``attrs["grid"]``) is not ``grid``; its
+progress bar follows ``progress`` and ``TQDM_DISABLE`` (docs/conventions.md).
 """
 
 from __future__ import annotations
@@ -27,19 +30,23 @@ from typing import Any, Iterator
 import numpy as np
 import xarray as xr
 
-from statgeo.checks import check_choice, check_int, check_real
-from statgeo.seeding import as_seed_sequence
-from statgeo.provenance import config_attr
+from statgeo.checks import check_allocation, check_choice, check_int, check_real
+from statgeo.geometry._array import to_numpy
 from statgeo.geometry.posterior import check_grid, check_posterior
 from statgeo.grid import ParameterGrid
+from statgeo.progress import progress_bar, progress_disabled
+from statgeo.provenance import config_attr
+from statgeo.seeding import as_seed_sequence
 
-__all__ = ["fit_log_partition", "FittedPotential", "affine_align", "LOSSES", "OPTIMIZERS"]
+__all__ = ["fit_log_partition", "FittedPotential", "affine_align", "LOSSES", "OPTIMIZERS", "MAX_STEPS"]
 
 log = logging.getLogger(__name__)
 
 LOSSES = ("jsd", "mse")
 OPTIMIZERS = ("lbfgs", "adam")
 DEFAULT_MODEL = "icnn"
+#: largest ``max_steps`` of :func:`fit_log_partition`
+MAX_STEPS = 1_000_000
 
 
 @contextlib.contextmanager
@@ -64,22 +71,67 @@ def _torch():
 
 
 class FittedPotential:
-    """A learned log-partition function Φ_θ in natural coordinates (the ``Potential`` protocol).
+    """A learned log-partition function Φ_θ in natural coordinates (the Potential protocol).
 
+    Φ_θ(t) = Ψ(u(t)) / n_eff with u = (t − center) / half_width and Ψ the trained torch model;
     ``value``, ``gradient``, ``hessian`` (= ``metric``) accept any batch of points (..., d):
-    NumPy in → NumPy out (float64), torch in → torch out (the input's dtype and device).
+    NumPy or lists in → NumPy float64 out, torch in → torch out (the input's dtype and device).
     Derivatives by autodiff (``torch.func.grad`` / ``torch.func.hessian`` under ``vmap``).
+    Usually made by :func:`fit_log_partition` (or ``ds.statgeo.fit``), not by hand.
 
-    Attributes
+    Parameters
     ----------
-    module : the torch model Ψ(u); ``center``, ``half_width`` : the box normalisation
-    u = (t − center) / half_width; ``n_eff`` : the temperature the fit used (Φ = Ψ / n_eff);
-    ``natural_names`` ; ``history`` : dict of loss curves; ``config`` : the fit's settings.
+    module : torch.nn.Module
+        The model Ψ(u): (..., d) → (...).
+    center : array_like
+        The box centre c, shape (d,).
+    half_width : array_like
+        The box half-widths h > 0, shape (d,).
+    n_eff : float
+        The temperature the fit used (> 0); Φ = Ψ / n_eff.
+    natural_names : tuple of str
+        Names of the d natural coordinates.
+    history : dict, optional
+        Loss curves of the fit.
+    config : dict, optional
+        The fit's settings.
+
+    Raises
+    ------
+    TypeError
+        ``module`` is not a torch module or ``natural_names`` are not strings.
+    ValueError
+        Mismatched or non-finite ``center``/``half_width``, ``half_width`` ≤ 0, ``n_eff`` ≤ 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statgeo.geometry.potential_networks import build_model
+    >>> pot = FittedPotential(build_model("icnn", 1, 1.0, width=4, depth=1), [0.0], [1.0], 2.0, ("t",))
+    >>> pot.gradient(np.zeros((3, 1))).shape
+    (3, 1)
     """
 
     def __init__(self, module: Any, center: np.ndarray, half_width: np.ndarray, n_eff: float,
                  natural_names: tuple[str, ...], history: dict | None = None, config: dict | None = None) -> None:
         torch = _torch()
+        if not isinstance(module, torch.nn.Module):
+            raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
+        c = np.atleast_1d(check_real("center", center))
+        h = np.atleast_1d(check_real("half_width", half_width, low=0.0, low_inclusive=False, high=np.inf,
+                                     high_inclusive=False))
+        if c.ndim != 1 or h.shape != c.shape:
+            raise ValueError(f"center and half_width must both have shape (d,), got {c.shape} and {h.shape}")
+        check_real("n_eff", n_eff, low=0.0, low_inclusive=False, high=np.inf, high_inclusive=False)
+        if (isinstance(natural_names, str) or not hasattr(natural_names, "__iter__")
+                or not all(isinstance(n, str) for n in natural_names)):
+            raise TypeError(f"natural_names must be a sequence of strings, got {natural_names!r}")
+        if len(tuple(natural_names)) != c.size:
+            raise ValueError(f"natural_names must hold {c.size} names, got {tuple(natural_names)}")
+        if history is not None and not isinstance(history, dict):
+            raise TypeError(f"history must be a dict, got {type(history).__name__}")
+        if config is not None and not isinstance(config, dict):
+            raise TypeError(f"config must be a dict, got {type(config).__name__}")
         self.module = module.eval().to(torch.float64)
         for p in self.module.parameters():
             p.requires_grad_(False)
@@ -108,16 +160,28 @@ class FittedPotential:
 
         is_torch = isinstance(points, torch.Tensor)
         if is_torch:
+            if points.is_complex():
+                raise TypeError(f"points must be real, got dtype {points.dtype}")
             device, in_dtype = points.device, points.dtype
             x = points.detach().to(torch.float64)
         else:
-            arr = np.asarray(points, dtype=np.float64)
+            if isinstance(points, (str, bytes)) or points is None:
+                raise TypeError(f"points must be a real array of shape (..., {self.dim}), got {points!r}")
+            if isinstance(points, np.ndarray) and points.dtype.kind not in "biuf":
+                raise TypeError(f"points must be a real array, got dtype {points.dtype}")
+            try:
+                arr = np.asarray(to_numpy(points), dtype=np.float64)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"points must be a real array of shape (..., {self.dim})") from exc
             device, in_dtype = torch.device("cpu"), None
             x = torch.from_numpy(np.ascontiguousarray(arr))
         if x.ndim < 1 or x.shape[-1] != self.dim:
             raise ValueError(f"points must have shape (..., {self.dim}), got {tuple(x.shape)}")
         if not bool(torch.isfinite(x).all()):
             raise ValueError("points must be finite (no NaN or inf)")
+        tail = {"value": (), "gradient": (self.dim,), "hessian": (self.dim, self.dim)}[what]
+        check_allocation(f"the {what} at the points", (int(np.prod(tuple(x.shape[:-1]))),) + tail,
+                         names="points")
         self.module.to(device)
         batch = x.shape[:-1]
         flat = x.reshape(-1, self.dim)
@@ -137,7 +201,6 @@ class FittedPotential:
                 else:
                     outs.append(vmap(hessian(f))(xb))
         out = torch.cat(outs, 0) if outs else torch.zeros((0,))
-        tail = {"value": (), "gradient": (self.dim,), "hessian": (self.dim, self.dim)}[what]
         out = out.reshape(tuple(batch) + tail).detach()
         if is_torch:
             return out.to(dtype=in_dtype if in_dtype.is_floating_point else torch.float64)
@@ -145,19 +208,92 @@ class FittedPotential:
 
     # ------------------------------------------------------------------ Potential protocol
     def value(self, points: Any) -> Any:
-        """Φ_θ(t) at points (..., d) → (...)."""
+        """Φ_θ(t) = Ψ(u(t)) / n_eff.
+
+        Parameters
+        ----------
+        points : array_like or torch.Tensor
+            Natural coordinates t, shape (..., d), finite.
+
+        Returns
+        -------
+        numpy.ndarray or torch.Tensor
+            Shape (...): NumPy float64 for NumPy/list input, torch (input dtype and device)
+            for torch input.
+
+        Raises
+        ------
+        TypeError
+            ``points`` is not a real array.
+        ValueError
+            Wrong last dimension, NaN/inf, or a result too large for memory.
+        """
         return self._apply(points, "value")
 
     def gradient(self, points: Any) -> Any:
-        """∇Φ_θ(t) at points (..., d) → (..., d)."""
+        """∇Φ_θ(t), by autodiff.
+
+        Parameters
+        ----------
+        points : array_like or torch.Tensor
+            Natural coordinates t, shape (..., d), finite.
+
+        Returns
+        -------
+        numpy.ndarray or torch.Tensor
+            Shape (..., d), like :meth:`value`.
+
+        Raises
+        ------
+        TypeError
+            ``points`` is not a real array.
+        ValueError
+            Wrong last dimension, NaN/inf, or a result too large for memory.
+        """
         return self._apply(points, "gradient")
 
     def hessian(self, points: Any) -> Any:
-        """∇²Φ_θ(t) at points (..., d) → (..., d, d)."""
+        """∇²Φ_θ(t), by forward-over-reverse autodiff.
+
+        Parameters
+        ----------
+        points : array_like or torch.Tensor
+            Natural coordinates t, shape (..., d), finite.
+
+        Returns
+        -------
+        numpy.ndarray or torch.Tensor
+            Shape (..., d, d), like :meth:`value`.
+
+        Raises
+        ------
+        TypeError
+            ``points`` is not a real array.
+        ValueError
+            Wrong last dimension, NaN/inf, or a result too large for memory.
+        """
         return self._apply(points, "hessian")
 
     def metric(self, points: Any) -> Any:
-        """The Fisher metric g = ∇²Φ_θ in natural coordinates (same as :meth:`hessian`)."""
+        """The Fisher metric g = ∇²Φ_θ in natural coordinates (the same as :meth:`hessian`).
+
+        Parameters
+        ----------
+        points : array_like or torch.Tensor
+            Natural coordinates t, shape (..., d), finite.
+
+        Returns
+        -------
+        numpy.ndarray or torch.Tensor
+            Shape (..., d, d).
+
+        Raises
+        ------
+        TypeError
+            ``points`` is not a real array.
+        ValueError
+            Wrong last dimension, NaN/inf, or a result too large for memory.
+        """
         return self.hessian(points)
 
     __call__ = value
@@ -165,8 +301,23 @@ class FittedPotential:
     def to_dataset(self, grid: ParameterGrid) -> xr.Dataset:
         """Φ, ∇Φ and g = ∇²Φ on the grid's natural points, labelled by the grid dims.
 
-        Variables: ``log_partition`` (grid dims), ``gradient`` (grid dims, ``i``),
-        ``metric`` (grid dims, ``i``, ``j``); ``i``/``j`` are labelled by the natural names.
+        Parameters
+        ----------
+        grid : ParameterGrid
+            A grid with d axes (recorded in the result's attrs).
+
+        Returns
+        -------
+        xarray.Dataset
+            ``log_partition`` (grid dims), ``gradient`` (grid dims, ``i``) and ``metric`` (grid
+            dims, ``i``, ``j``); ``i``/``j`` are labelled by the natural names.
+
+        Raises
+        ------
+        TypeError
+            ``grid`` is not a ParameterGrid.
+        ValueError
+            ``grid`` has another number of axes, or the metric on it would not fit in memory.
         """
         if not isinstance(grid, ParameterGrid):
             raise TypeError(f"grid must be a ParameterGrid, got {type(grid).__name__}")
@@ -197,13 +348,53 @@ def affine_align(phi: np.ndarray, ref: np.ndarray, points: np.ndarray, *, scale:
                  ) -> tuple[np.ndarray, dict]:
     """Least-squares alignment of ``phi`` to ``ref`` by s·phi + ⟨c, t⟩ + b over ``points``.
 
-    Φ is identifiable only up to an affine term (geometry.md, Theorem 3.2); with ``scale`` the
-    factor s is fitted too (else s = 1). Returns the aligned values and {"scale", "c", "b"}.
-    The gradient aligns as s ∇phi + c.
+    Φ is identifiable only up to an affine term ⟨c, t⟩ + b (the posteriors depend on Bregman
+    divergences, which ignore it; Lobashev et al. 2025, Thm 3.2); with ``scale`` the factor s is
+    fitted too (else s = 1). The gradient aligns as s ∇phi + c.
+
+    Parameters
+    ----------
+    phi : array_like
+        Values to align, N values (any shape), finite.
+    ref : array_like
+        Reference values, N values, finite.
+    points : array_like
+        The N points t, shape (N, d) (or anything of N·d values), finite.
+    scale : bool, default False
+        Also fit the scale s.
+
+    Returns
+    -------
+    aligned : numpy.ndarray
+        s·phi + ⟨c, t⟩ + b, shape (N,).
+    coefficients : dict
+        ``{"scale": s, "c": c (d,), "b": b}``.
+
+    Raises
+    ------
+    TypeError
+        Non-numeric input or ``scale`` not a bool.
+    ValueError
+        Mismatched sizes, NaN/inf, or no values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.linspace(0.0, 1.0, 5)[:, None]
+    >>> aligned, coef = affine_align(t[:, 0] ** 2 + 3.0 * t[:, 0], t[:, 0] ** 2, t)
+    >>> round(float(coef["c"][0]), 6), round(coef["b"], 6)
+    (-3.0, 0.0)
     """
-    phi = np.asarray(phi, dtype=np.float64).ravel()
-    ref = np.asarray(ref, dtype=np.float64).ravel()
-    pts = np.asarray(points, dtype=np.float64).reshape(phi.size, -1)
+    if not isinstance(scale, (bool, np.bool_)):
+        raise TypeError(f"scale must be a bool, got {scale!r}")
+    phi = np.asarray(check_real("phi", phi), dtype=np.float64).ravel()
+    ref = np.asarray(check_real("ref", ref), dtype=np.float64).ravel()
+    if ref.size != phi.size:
+        raise ValueError(f"phi and ref must hold the same number of values, got {phi.size} and {ref.size}")
+    pts = np.asarray(check_real("points", points), dtype=np.float64)
+    if pts.size % phi.size or pts.size == 0:
+        raise ValueError(f"points must hold {phi.size} points (shape ({phi.size}, d)), got shape {pts.shape}")
+    pts = pts.reshape(phi.size, -1)
     A = np.column_stack([pts, np.ones(phi.size)])
     if scale:
         coef, *_ = np.linalg.lstsq(np.column_stack([phi, A]), ref, rcond=None)
@@ -229,6 +420,8 @@ def _check_window(window: Any, n_cells: int) -> float | None:
     if isinstance(window, str):
         check_choice("window", window, ("auto",))
         return 1e-4 if n_cells > 1024 else None
+    if np.ndim(window) != 0:
+        raise ValueError(f"window must be a scalar threshold in [0, 1), 'auto' or None, got {window!r}")
     eps = float(check_real("window", window, low=0.0, high=1.0, high_inclusive=False))
     return eps if eps > 0 else None
 
@@ -364,79 +557,152 @@ def fit_log_partition(
     max_origins: int | str | None = "auto",
     cell_stride: int | str = "auto",
     target_smoothing: np.ndarray | None = None,
+    progress: bool | None = None,
 ) -> FittedPotential:
     """Fit Φ_θ so that q_θ(t | t') ∝ exp(−n_eff D_Φθ(t, t')) matches the given posteriors.
 
+    q_θ(t | t') = softmax_t(−n_eff [Φ_θ(t) − ⟨∇Φ_θ(t'), t⟩]) over the grid cells, with D_Φ the
+    Bregman divergence of Φ_θ (Lobashev et al. 2025, Sec. 3); the default loss is the mean
+    Jensen–Shannon divergence JSD(p(·|t'), q_θ(·|t')) over the posterior rows (module
+    docstring; docs/geometry_fitting.md, "Potential classes and fitting").
+
     Parameters
     ----------
-    posterior : labelled posterior (dims ``origin``, ``cell``; see :mod:`~statgeo.geometry.posterior`).
-    grid : the grid whose cells the posterior is over; fitting uses ``grid.natural_points()``.
-    n_eff : effective temperature (> 0). Default: ``posterior.attrs["effective_temperature"]``
+    posterior : xarray.DataArray
+        Labelled posteriors (dims ``origin``, ``cell``; see :mod:`statgeo.geometry.posterior`).
+        A grid recorded with them (``attrs["grid"]``) must be ``grid``.
+    grid : ParameterGrid
+        The grid the posteriors are over (≥ 2 points per axis); fitting uses its natural
+        points.
+    n_eff : float, optional
+        Effective temperature (> 0). Default: ``posterior.attrs["effective_temperature"]``
         (n/2 for bundle-averaged exact posteriors). It only sets the scale of Φ_θ.
-    loss : ``"jsd"`` (default) or ``"mse"``.
-    centroid_weight : ≥ 0, weight of ‖centroid(p) − centroid(q)‖ / (box diagonal) (JSD only).
-    model : ``"icnn"`` (default, convex by construction), ``"mlp"`` (SiLU) or ``"paper_mlp"``.
-    optimizer : ``"lbfgs"`` (default; strong-Wolfe line search) or ``"adam"`` (learning rate ``lr``).
-    max_steps : maximal optimiser iterations. tol : relative loss change at convergence.
-    seed : initialisation and validation split.
-    validation_fraction : fraction of origins held out for early stopping (0 disables it);
-        the best parameters on the validation loss are restored. patience : checks without
-        improvement before stopping (a check every 10 L-BFGS / 25 Adam iterations).
-    width, depth : network size (defaults per model). quadratic : include the κ₀ ½uᵀLLᵀu term.
-    dtype : ``"float64"`` (default) or ``"float32"`` for training.
-    window : windowed (sparse) JSD. A threshold ε ∈ (0, 1): for each row only the cells with
+    loss : {"jsd", "mse"}, default "jsd"
+        ``"mse"``: squared difference between p^{1/n_eff} (peak 1) and exp(−D_Φθ) (the paper's
+        Theorem 3.2 loss, for comparison; always dense).
+    centroid_weight : float, default 0.0
+        Weight (≥ 0) of ‖centroid(p) − centroid(q)‖ / (box diagonal) added to the JSD loss.
+    model : {"icnn", "mlp", "paper_mlp"}, default "icnn"
+        The network (:mod:`statgeo.geometry.potential_networks`): input-convex (convex by
+        construction), SiLU MLP, or the paper's MLP.
+    optimizer : {"lbfgs", "adam"}, default "lbfgs"
+        L-BFGS with strong-Wolfe line search, or Adam with learning rate ``lr``.
+    max_steps : int, default 400
+        Maximal optimiser iterations, in [1, ``MAX_STEPS`` = 10⁶].
+    tol : float, default 1e-07
+        Relative loss change (≥ 0) per check at which the fit has converged.
+    seed : int or numpy.random.SeedSequence, default 0
+        Initialisation and validation split.
+    validation_fraction : float, default 0.1
+        Fraction of origins held out for early stopping, in [0, 0.5] (0 disables it); the best
+        parameters on the validation loss are restored.
+    patience : int, default 5
+        Checks without improvement before stopping (≥ 1; a check every 10 L-BFGS / 25 Adam
+        iterations).
+    lr : float, default 0.003
+        Adam's learning rate (> 0, finite).
+    width : int, optional
+        Network width in [1, ``MAX_WIDTH``] (default per model: 64 / 128 / 512).
+    depth : int, optional
+        Network depth in [1, ``MAX_DEPTH``] (default 3; not for ``paper_mlp``).
+    quadratic : bool, default True
+        Include the κ₀ ½uᵀLLᵀu term.
+    dtype : {"float64", "float32"}, default "float64"
+        Training precision (the returned potential evaluates in float64).
+    window : float, "auto" or None, default "auto"
+        Windowed (sparse) JSD. A threshold ε ∈ (0, 1): for each row only the cells with
         p > ε·max(p), dilated by ``window_margin`` cells along every grid axis, enter the loss;
-        p and q_θ are both normalised over that window (a ragged set of (row, cell) pairs, cost
-        ∝ its size instead of rows × C). ``None`` or 0: dense (every cell). ``"auto"`` (default):
-        ε = 10⁻⁴ when the grid has more than 1024 cells, dense otherwise. JSD loss only (the MSE
-        loss is always dense). Why it is sound (docs/geometry_fitting.md): the dropped cells carry
-        p-mass ≤ (#cells)·ε·max p, and once q_θ ∝ exp(−n_eff D_Φθ(·, t')) has roughly the data's
-        width (guaranteed from the start by the κ₀ initialisation) its mass concentrates where p
-        does, so the window's JSD differs from the dense one by terms of order the dropped mass.
-    window_margin : ≥ 0 cells added around the thresholded set (default 2).
-    max_origins : use at most this many origins in the loss, on a regular sub-lattice of the grid
-        (stride s per axis, the smallest with ⌈n_i/s⌉ products ≤ max_origins); all rows of a kept
-        origin are used. ``None``: all origins. ``"auto"`` (default): 1024 when the grid has more
-        than 1024 cells, else all. Neighbouring origins of a fine grid see nearly the same
-        posterior shape, so the sub-lattice loses little (measured in benchmarks/bench_fit.py).
-    cell_stride : evaluate p and q_θ only on the cells of a regular sub-lattice with this stride
-        per axis (p renormalised over it; JSD loss only). ``"auto"`` (default): 1 (every cell)
-        for grids of ≤ 1024 cells; above, the largest stride that keeps ≥ 4 sub-lattice cells per
-        median posterior standard deviation (the resolution rule √(1/(n_eff g)) ≳ 2Δ with a
-        factor 2 to spare) and ≥ 1024 cells. A posterior resolved by many cells is sampled
-        faithfully by the sub-lattice; the network is then evaluated on those cells only.
-    target_smoothing : optional (C, C) row-stochastic matrix S (C = grid cells). The model
-        posterior becomes q_θ S, i.e. q_θ(c | t') = Σ_t q_θ(t | t') S[t, c]: the Bregman
-        posterior convolved with the kernel a posterior estimator was trained against (e.g.
-        :meth:`NeuralGridPosterior.target_kernel`, whose cross-entropy optimum is the true
-        posterior convolved with S). n_eff is then the temperature of the *unsmoothed*
-        posterior (n/2 for bundle averages). Dense JSD only (no window, cell stride 1).
+        p and q_θ are both normalised over that window (cost ∝ its size instead of rows × C).
+        ``None`` or 0: dense (every cell). ``"auto"``: ε = 10⁻⁴ when the grid has more than
+        1024 cells, dense otherwise. JSD loss only. The dropped cells carry p-mass
+        ≤ (#cells)·ε·max p and q_θ concentrates where p does, so the windowed JSD differs from
+        the dense one by terms of order the dropped mass (docs/geometry_fitting.md, "Large
+        grids").
+    window_margin : int, default 2
+        Cells (≥ 0, at most the longest grid axis) added around the thresholded set.
+    max_origins : int, "auto" or None, default "auto"
+        Use at most this many origins (≥ 1) in the loss, on a regular sub-lattice of the grid
+        (stride s per axis, the smallest with ⌈n_i/s⌉ products ≤ max_origins); all rows of a
+        kept origin are used. ``None``: all origins. ``"auto"``: 1024 when the grid has more
+        than 1024 cells, else all.
+    cell_stride : int or "auto", default "auto"
+        Evaluate p and q_θ only on the cells of a regular sub-lattice with this stride (≥ 1)
+        per axis (p renormalised over it; JSD loss only). ``"auto"``: 1 for grids of ≤ 1024
+        cells; above, the largest stride that keeps ≥ 4 sub-lattice cells per median posterior
+        standard deviation and ≥ 1024 cells.
+    target_smoothing : array_like, optional
+        A (C, C) row-stochastic matrix S (C = grid cells). The model posterior becomes q_θ S,
+        i.e. q_θ(c | t') = Σ_t q_θ(t | t') S[t, c]: the Bregman posterior convolved with the
+        kernel a posterior estimator was trained against (e.g.
+        :meth:`NeuralGridPosterior.target_kernel`). n_eff is then the temperature of the
+        *unsmoothed* posterior (n/2 for bundle averages). Dense JSD only (no window, cell
+        stride 1).
+    progress : bool or None, default None
+        Progress bar over the optimiser steps: None shows it on a terminal only, False never,
+        True always; ``TQDM_DISABLE=1`` in the environment hides it (docs/conventions.md).
 
     Returns
     -------
     FittedPotential
+        The learned Φ_θ in natural coordinates, with ``history`` and ``config``.
+
+    Raises
+    ------
+    TypeError
+        Arguments of the wrong type (``posterior`` not a DataArray, ``grid`` not a
+        ParameterGrid, non-integer counts, ...).
+    ValueError
+        An invalid posterior (dims, normalisation, NaN), a posterior computed on another grid,
+        an unknown option, values out of range, options that do not combine (e.g. ``window``
+        with ``loss="mse"``), or a network or dense loss too large for memory.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statgeo.grid import ParameterGrid
+    >>> from statgeo.geometry import exact_posterior
+    >>> g = ParameterGrid.from_ranges(t1=(1.0, 2.0, 4), t2=(1.0, 2.0, 4))    # Poisson pair
+    >>> T = g.natural_points()
+    >>> x = np.random.default_rng(0).poisson(np.exp(T)[:, None, :], size=(g.size, 16, 2))
+    >>> post = exact_posterior(x, g, np.exp(T).sum(1), 4, seed=1)
+    >>> pot = fit_log_partition(post, g, max_steps=10, width=8, progress=False)
+    >>> pot.metric(T).shape
+    (16, 2, 2)
     """
     torch = _torch()
+    from statgeo.geometry.potential_networks import _check_model_size
+
     check_grid(grid)
+    check_choice("loss", loss, LOSSES)
+    check_choice("optimizer", optimizer, OPTIMIZERS)
+    check_choice("model", model, ("icnn", "mlp", "paper_mlp"))
+    check_choice("dtype", dtype, ("float64", "float32"))
+    width, depth = _check_model_size(model, grid.ndim, width, depth)
+    if not isinstance(quadratic, (bool, np.bool_)):
+        raise TypeError(f"quadratic must be a bool, got {quadratic!r}")
+    max_steps = check_int("max_steps", max_steps, min=1, max=MAX_STEPS)
+    progress_disabled(progress)
+    as_seed_sequence(seed)
     P_np, oi = check_posterior(posterior, grid)
     if n_eff is None:
         if "effective_temperature" not in posterior.attrs:
             raise ValueError("n_eff must be given when the posterior has no 'effective_temperature' attr")
         n_eff = posterior.attrs["effective_temperature"]
     n_eff = float(check_real("n_eff", n_eff, low=0.0, low_inclusive=False, high=np.inf, high_inclusive=False))
-    check_choice("loss", loss, LOSSES)
-    check_choice("optimizer", optimizer, OPTIMIZERS)
-    check_choice("model", model, ("icnn", "mlp", "paper_mlp"))
-    check_choice("dtype", dtype, ("float64", "float32"))
     eps = _check_window(window, grid.size)
     if eps is not None and loss != "jsd":
         if not isinstance(window, str):
             raise ValueError(f"window applies to loss='jsd' only, got loss={loss!r} with window={window!r}")
         eps = None
-    window_margin = check_int("window_margin", window_margin, min=0)
+    window_margin = check_int("window_margin", window_margin, min=0, max=max(grid.shape))
     S_np = None
     if target_smoothing is not None:
-        S_np = np.asarray(target_smoothing, dtype=np.float64)
+        if isinstance(target_smoothing, (str, bytes)):
+            raise TypeError(f"target_smoothing must be a (C, C) array, got {target_smoothing!r}")
+        try:
+            S_np = np.asarray(target_smoothing, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError("target_smoothing must be a real (C, C) array") from exc
         if S_np.shape != (grid.size, grid.size):
             raise ValueError(f"target_smoothing must have shape (grid.size, grid.size) = {(grid.size,) * 2}, "
                              f"got {S_np.shape}")
@@ -464,11 +730,14 @@ def fit_log_partition(
         max_origins = check_int("max_origins", max_origins, min=1)
     centroid_weight = float(check_real("centroid_weight", centroid_weight, low=0.0, high=np.inf,
                                        high_inclusive=False))
-    max_steps = check_int("max_steps", max_steps, min=1)
     tol = float(check_real("tol", tol, low=0.0, high=np.inf, high_inclusive=False))
     validation_fraction = float(check_real("validation_fraction", validation_fraction, low=0.0, high=0.5))
     patience = check_int("patience", patience, min=1)
     lr = float(check_real("lr", lr, low=0.0, low_inclusive=False, high=np.inf, high_inclusive=False))
+    if eps is None:
+        # the dense loss keeps a few (rows, cells) arrays (logits, q, log q, their gradients) alive
+        check_allocation("the dense loss arrays (8, rows, cells)", (8, P_np.shape[0], grid.size),
+                         names="the posterior's rows and the grid (use window=... or max_origins=...)")
     ss = as_seed_sequence(seed)
     rng = np.random.default_rng(ss)
     torch_seed = int(ss.generate_state(1)[0] % (2**31))
@@ -580,9 +849,7 @@ def fit_log_partition(
     step = 0
     prev = math.inf
     stop_reason = "max_steps"
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=max_steps, desc=f"fit {model}/{loss}", leave=False)
+    bar = progress_bar(total=max_steps, progress=progress, desc=f"fit {model}/{loss}")
     if optimizer == "lbfgs":
         chunk = 10
         opt = torch.optim.LBFGS(params, lr=1.0, max_iter=chunk, history_size=50, line_search_fn="strong_wolfe",

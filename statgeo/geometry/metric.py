@@ -24,11 +24,13 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
-from statgeo.checks import check_choice
+import numpy as np
+
+from statgeo.checks import check_allocation, check_choice, check_int, check_real
 from statgeo.geometry._array import (
     as_float_array,
+    as_points,
     check_finite,
-    check_last_dim,
     device_of,
     eps_of,
     from_numpy,
@@ -54,9 +56,34 @@ logger = logging.getLogger(__name__)
 
 MetricSource = Potential | Callable[[Any], Any]
 
+_CHECKS = ("raise", "warn", "none")
+
 
 def as_metric_fn(source: Any) -> Callable[[Any], Any]:
-    """Return a callable points → g(points) for a Potential (its Hessian) or a metric callable."""
+    """Return the callable points → g(points) of a metric source.
+
+    Parameters
+    ----------
+    source : Potential or callable
+        A Potential (its ``hessian`` is the metric) or a callable ``metric_fn(points) ->
+        (..., d, d)``.
+
+    Returns
+    -------
+    callable
+        ``source.hessian`` for a Potential, else ``source`` itself.
+
+    Raises
+    ------
+    TypeError
+        ``source`` is neither a Potential nor callable.
+
+    Examples
+    --------
+    >>> from statgeo.geometry import Poisson
+    >>> as_metric_fn(Poisson()).__name__
+    'hessian'
+    """
     if isinstance(source, Potential):
         return source.hessian
     if callable(source):
@@ -64,24 +91,71 @@ def as_metric_fn(source: Any) -> Callable[[Any], Any]:
     raise TypeError(f"metric source must be a Potential or a callable metric_fn, got {type(source).__name__}")
 
 
-def _points(name, points, xp=None):
-    xp = namespace(points) if xp is None else xp
-    p = as_float_array(name, points, xp)
-    check_last_dim(name, p)
-    check_finite(name, p, xp)
-    return p, xp
+def _source_dim(source: Any) -> int | None:
+    """The dimension d a potential declares (``ndim`` or ``dim``), or None."""
+    for attr in ("ndim", "dim"):
+        d = getattr(source, attr, None)
+        if isinstance(d, int) and not isinstance(d, bool):
+            return d
+    return None
 
 
-def check_metric(g: Any, *, name: str = "metric", positive_definite: Literal["raise", "warn", "none"] = "raise") -> Any:
-    """Validate a batch of metric matrices (..., d, d): finite, square, and positive definite.
+def _points(name, points, xp=None, source=None):
+    return as_points(name, points, xp, d=None if source is None else _source_dim(source))
+
+
+def _check_fd_step(fd_step: Any) -> float | None:
+    if fd_step is None:
+        return None
+    check_real("fd_step", fd_step, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+    if np.ndim(fd_step) != 0:
+        raise ValueError(f"fd_step must be a scalar in (0, 1), got shape {np.shape(fd_step)}")
+    return fd_step
+
+
+def check_metric(g: Any, *, name: str = "metric",
+                 positive_definite: Literal["raise", "warn", "none"] = "raise") -> Any:
+    """Validate a batch of metric matrices (..., d, d): finite, square and positive definite.
 
     Non-finite entries always raise ``ValueError``. Positive definiteness (smallest eigenvalue
-    of the symmetrised matrix > d·ε·max|λ|) raises, warns or is skipped per
-    ``positive_definite``. Returns the symmetrised metric ½(g + gᵀ).
+    of the symmetrised matrix > d·ε·max|λ|) raises, warns (``RuntimeWarning``) or is skipped
+    per ``positive_definite``.
+
+    Parameters
+    ----------
+    g : array_like
+        Metric matrices, shape (..., d, d) (lists are accepted).
+    name : str, default "metric"
+        The name used in messages.
+    positive_definite : {"raise", "warn", "none"}, default "raise"
+        What to do where g is not positive definite.
+
+    Returns
+    -------
+    array
+        The symmetrised metric ½(g + gᵀ), in the namespace of ``g``.
+
+    Raises
+    ------
+    TypeError
+        ``g`` is not a real array or ``name`` is not a string.
+    ValueError
+        Wrong shape, NaN/inf, an unknown ``positive_definite``, or (with ``"raise"``) a
+        matrix that is not positive definite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_metric([[2.0, 0.0], [0.0, 1.0]])
+    array([[2., 0.],
+           [0., 1.]])
     """
-    check_choice("positive_definite", positive_definite, ("raise", "warn", "none"))
+    check_choice("positive_definite", positive_definite, _CHECKS)
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string, got {type(name).__name__}")
     xp = namespace(g)
-    if g.ndim < 2 or g.shape[-1] != g.shape[-2]:
+    g = as_float_array(name, g, xp)
+    if g.ndim < 2 or g.shape[-1] != g.shape[-2] or g.shape[-1] == 0:
         raise ValueError(f"{name} must have shape (..., d, d), got {tuple(g.shape)}")
     if not bool(xp.all(xp.isfinite(g))):
         raise ValueError(f"{name} contains NaN or infinite entries (potential or metric evaluated outside its domain?)")
@@ -107,61 +181,94 @@ def hessian_metric(potential: Potential, points: Any, *,
     """Hessian metric g_ij(t) = ∂_i∂_j Φ(t) (the Fisher metric when Φ = log Z).
 
     Uses ``potential.hessian`` (analytic, finite differences, spline, or torch.func autodiff for
-    learned potentials). The result is symmetrised.
+    learned potentials); the result is symmetrised (Amari 2016, §2.3; Shima 2007, ch. 2).
 
     Parameters
     ----------
-    potential
-        A Potential.
-    points
-        Points t, shape (..., d).
-    check
-        What to do where g is not positive definite (Φ not strictly convex): ``"raise"``
-        (``ValueError``), ``"warn"`` (default, ``RuntimeWarning``) or ``"none"``. NaN/inf always
-        raise.
+    potential : Potential
+        The potential Φ.
+    points : array_like
+        Points t, shape (..., d), finite.
+    check : {"warn", "raise", "none"}, default "warn"
+        What to do where g is not positive definite (Φ not strictly convex): warn with a
+        ``RuntimeWarning``, raise ``ValueError``, or nothing. NaN/inf always raise.
 
     Returns
     -------
-    array (..., d, d) in the namespace and on the device of ``points``.
+    array
+        Shape (..., d, d), in the namespace and on the device of ``points``.
+
+    Raises
+    ------
+    TypeError
+        ``potential`` is not a Potential or ``points`` is not a real array.
+    ValueError
+        Non-finite points, an unknown ``check``, a NaN/inf metric, or (``check="raise"``) a
+        metric that is not positive definite.
+
+    Examples
+    --------
+    >>> from statgeo.geometry import Poisson
+    >>> hessian_metric(Poisson(), [[0.0], [1.0]]).shape
+    (2, 1, 1)
     """
     if not isinstance(potential, Potential):
         raise TypeError(f"potential must implement the Potential protocol, got {type(potential).__name__}")
-    p, _ = _points("points", points)
+    check_choice("check", check, _CHECKS)
+    p, _ = _points("points", points, source=potential)
     return check_metric(potential.hessian(p), name="hessian_metric", positive_definite=check)
 
 
 def covariance_metric(statistics: Any, axis: int = 0, *, ddof: int = 1) -> Any:
     """Fisher metric from samples of known sufficient statistics: g = Cov[f(x)].
 
-    g_ij = Σ_s (f_i(x_s) − f̄_i)(f_j(x_s) − f̄_j) / (n − ddof), for an exponential family
+    g_ij = Σ_s (f_i(x_s) − f̄_i)(f_j(x_s) − f̄_j) / (n − ddof); for an exponential family
     ∇²Φ = Cov_t[f] (Amari 2016, eq. 2.29).
 
     Parameters
     ----------
-    statistics
-        Array whose last axis indexes the statistic f_i (size d) and whose axis ``axis`` indexes
-        samples (size n ≥ ddof + 1); all other axes are batch axes.
-    axis
+    statistics : array_like
+        Array whose last axis indexes the statistic f_i (size d) and whose axis ``axis``
+        indexes samples (size n ≥ ddof + 1); all other axes are batch axes.
+    axis : int, default 0
         The sample axis (not the last axis).
-    ddof
-        Delta degrees of freedom (1: unbiased).
+    ddof : int, default 1
+        Delta degrees of freedom (≥ 0; 1: unbiased).
 
     Returns
     -------
-    array (..., d, d) with the sample axis and the statistic axis removed/replaced.
+    array
+        Shape (..., d, d): the batch axes, then the metric.
+
+    Raises
+    ------
+    TypeError
+        ``statistics`` is not a real array, ``axis`` or ``ddof`` are not integers.
+    ValueError
+        Fewer than 2 dimensions, ``axis`` out of range or the last axis, too few samples,
+        ``ddof`` < 0, or NaN/inf.
+
+    Examples
+    --------
+    >>> covariance_metric([[0.0], [2.0]])
+    array([[2.]])
     """
     xp = namespace(statistics)
     s = as_float_array("statistics", statistics, xp)
     if s.ndim < 2:
         raise ValueError(f"statistics must have at least 2 dimensions (samples, d), got shape {tuple(s.shape)}")
-    if not isinstance(axis, int) or isinstance(axis, bool):
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, (bool, np.bool_)):
         raise TypeError(f"axis must be an int, got {axis!r}")
+    axis = int(axis)
+    ddof = check_int("ddof", ddof, min=0)
     ax = axis % s.ndim if -s.ndim <= axis < s.ndim else None
     if ax is None or ax == s.ndim - 1:
         raise ValueError(f"axis must index a non-last dimension in [{-s.ndim}, {s.ndim - 2}], got {axis}")
     n = s.shape[ax]
     if n < ddof + 1:
         raise ValueError(f"statistics needs at least ddof + 1 = {ddof + 1} samples along axis {axis}, got {n}")
+    if s.shape[-1] == 0:
+        raise ValueError(f"statistics must have a non-empty statistic axis, got shape {tuple(s.shape)}")
     check_finite("statistics", s, xp)
     s = xp.moveaxis(s, ax, -2)  # (..., n, d)
     c = s - xp.mean(s, axis=-2, keepdims=True)
@@ -173,14 +280,29 @@ def pull_back(metric: Any, jacobian: Any) -> Any:
 
     Parameters
     ----------
-    metric
-        g in the target coordinates t, shape (..., d, d).
-    jacobian
-        J, shape (..., d, m) (broadcasting over leading dimensions).
+    metric : array_like
+        g in the target coordinates t, shape (..., d, d), finite.
+    jacobian : array_like
+        J, shape (..., d, m), finite (leading dimensions broadcast).
 
     Returns
     -------
-    array (..., m, m).
+    array
+        Shape (..., m, m).
+
+    Raises
+    ------
+    TypeError
+        An argument is not a real array.
+    ValueError
+        Mismatched shapes or NaN/inf.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pull_back(np.eye(2), [[2.0, 0.0], [0.0, 1.0]])
+    array([[4., 0.],
+           [0., 1.]])
     """
     xp = namespace(metric, jacobian)
     g = as_float_array("metric", metric, xp)
@@ -191,21 +313,56 @@ def pull_back(metric: Any, jacobian: Any) -> Any:
         raise ValueError(f"jacobian must have shape (..., {g.shape[-1]}, m), got {tuple(J.shape)}")
     check_finite("metric", g, xp)
     check_finite("jacobian", J, xp)
-    return xp.matrix_transpose(J) @ g @ J
+    try:
+        return xp.matrix_transpose(J) @ g @ J
+    except (ValueError, RuntimeError) as exc:
+        raise ValueError(f"metric {tuple(g.shape)} and jacobian {tuple(J.shape)} batch shapes must broadcast") from exc
 
 
 def metric_derivatives(source: MetricSource, points: Any, *, fd_step: float | None = None) -> Any:
-    """∂_l g_ij at ``points``, returned as ``dg[..., l, i, j]`` (shape (..., d, d, d)).
+    """∂_l g_ij at ``points``, returned as ``dg[..., l, i, j]``.
 
-    For a Potential: ∂_l g_ij = ∂_i∂_j∂_l Φ (``third_derivative`` if provided, else FD of the
-    Hessian). For a metric callable: central differences with Richardson extrapolation, step
-    h_l = s·max(1, |t_l|), s = ``fd_step`` or ε^{1/5}.
+    For a Potential: ∂_l g_ij = ∂_i∂_j∂_l Φ (``third_derivative`` if provided, else finite
+    differences of the Hessian). For a metric callable: central differences with Richardson
+    extrapolation, step h_l = s·max(1, |t_l|), s = ``fd_step`` or ε^{1/5}.
+
+    Parameters
+    ----------
+    source : Potential or callable
+        A metric source (module docstring).
+    points : array_like
+        Shape (..., d), finite.
+    fd_step : float, optional
+        Relative finite-difference step in (0, 1).
+
+    Returns
+    -------
+    array
+        Shape (..., d, d, d).
+
+    Raises
+    ------
+    TypeError
+        ``source`` is neither a Potential nor callable, or ``points`` is not a real array.
+    ValueError
+        Non-finite points, ``fd_step`` outside (0, 1), or NaN/inf derivatives (points too
+        close to the edge of the metric's domain).
+
+    Examples
+    --------
+    >>> from statgeo.geometry import Poisson
+    >>> metric_derivatives(Poisson(), [[0.0]]).shape
+    (1, 1, 1, 1)
     """
-    p, xp = _points("points", points)
-    if isinstance(source, Potential):
-        return third_derivative(source, p, rel_step=fd_step)
     fn = as_metric_fn(source)
-    return fd_jacobian(fn, p, rel_step=fd_step, out_rank=2)
+    fd_step = _check_fd_step(fd_step)
+    p, xp = _points("points", points, source=source)
+    if isinstance(source, Potential):
+        dg = third_derivative(source, p, rel_step=fd_step)
+    else:
+        dg = fd_jacobian(fn, p, rel_step=fd_step, out_rank=2)
+    check_finite("metric derivatives", dg, xp)
+    return dg
 
 
 def _lower_christoffel(dg, xp):
@@ -225,52 +382,94 @@ def _raise_index(ginv, low, xp):
 
 
 def christoffel_symbols(source: MetricSource, points: Any, *, fd_step: float | None = None) -> Any:
-    """Christoffel symbols of the second kind Γ^k_ij at ``points``, shape (..., d, d, d).
+    """Christoffel symbols of the second kind Γ^k_ij at ``points``.
 
     Γ^k_ij = ½ g^{kl}(∂_i g_jl + ∂_j g_il − ∂_l g_ij) (do Carmo 1992, §2.3); for a Hessian
     metric g = ∇²Φ the lowered symbols are Γ_{l,ij} = ½ ∂_i∂_j∂_l Φ (Shima 2007, Prop. 2.2).
-    ``gamma[..., k, i, j]`` = Γ^k_ij.
 
     Parameters
     ----------
-    source
+    source : Potential or callable
         A Potential (analytic or FD third derivatives) or a callable ``metric_fn(points)``.
-    points
-        Shape (..., d).
-    fd_step
-        Relative FD step for metric derivatives (default ε^{1/5}).
+    points : array_like
+        Shape (..., d), finite.
+    fd_step : float, optional
+        Relative FD step in (0, 1) for metric derivatives (default ε^{1/5}).
+
+    Returns
+    -------
+    array
+        Shape (..., d, d, d); ``gamma[..., k, i, j]`` = Γ^k_ij.
 
     Raises
     ------
+    TypeError
+        ``source`` is neither a Potential nor callable, or ``points`` is not a real array.
     ValueError
-        NaN in the metric, or a metric that is not positive definite (g⁻¹ is needed).
+        Non-finite points, ``fd_step`` outside (0, 1), NaN in the metric, or a metric that is
+        not positive definite (g⁻¹ is needed).
+
+    Examples
+    --------
+    >>> from statgeo.geometry import Poisson
+    >>> float(christoffel_symbols(Poisson(), [[0.0]])[0, 0, 0, 0])   # ½ Φ''' / Φ''
+    0.5
     """
-    p, xp = _points("points", points)
-    g = check_metric(as_metric_fn(source)(p), name="metric", positive_definite="raise")
+    fn = as_metric_fn(source)
+    fd_step = _check_fd_step(fd_step)
+    p, xp = _points("points", points, source=source)
+    g = check_metric(fn(p), name="metric", positive_definite="raise")
     dg = metric_derivatives(source, p, fd_step=fd_step)
-    check_finite("metric derivatives", dg, xp)
     return _raise_index(xp.linalg.inv(g), _lower_christoffel(dg, xp), xp)
 
 
 def gaussian_curvature(source: MetricSource, points: Any, *, fd_step: float | None = None) -> Any:
-    """Gaussian curvature K of a 2-D metric at ``points`` (shape (..., 2) → (...)).
+    """Gaussian curvature K of a 2-D metric at ``points``.
 
     K = R_{0101} / det g with R_{0101} = g_{0ρ} R^ρ_{101},
-    R^ρ_{101} = ∂_0 Γ^ρ_{11} − ∂_1 Γ^ρ_{01} + Γ^ρ_{0λ}Γ^λ_{11} − Γ^ρ_{1λ}Γ^λ_{01}.
+    R^ρ_{101} = ∂_0 Γ^ρ_{11} − ∂_1 Γ^ρ_{01} + Γ^ρ_{0λ}Γ^λ_{11} − Γ^ρ_{1λ}Γ^λ_{01}
+    (do Carmo 1992, ch. 4; the unit sphere has K = +1).
 
-    * Potential (Hessian metric): Γ from third derivatives and ∂Γ by finite differences of Γ —
-      except that the derivative terms reduce, for a Hessian metric, to
+    * Potential (Hessian metric): the derivative terms reduce to
       R_{ijkl} = ¼ g^{mn}(Φ_{jkm}Φ_{iln} − Φ_{ikm}Φ_{jln}) (Shima 2007, Prop. 2.3; no fourth
       derivatives needed), which is what is used.
     * metric callable: Γ by FD of g, ∂Γ by FD of Γ (outer step ε^{1/7}·max(1, |t|) unless
       ``fd_step``), so float64 accuracy is ~1e-6 relative.
 
-    Raises ``ValueError`` for d ≠ 2, NaN, or a non-positive-definite metric.
+    Parameters
+    ----------
+    source : Potential or callable
+        A metric source on 2-D points.
+    points : array_like
+        Shape (..., 2), finite.
+    fd_step : float, optional
+        Relative FD step in (0, 1).
+
+    Returns
+    -------
+    array
+        Shape (...).
+
+    Raises
+    ------
+    TypeError
+        ``source`` is neither a Potential nor callable, or ``points`` is not a real array.
+    ValueError
+        d ≠ 2, non-finite points, ``fd_step`` outside (0, 1), NaN in the metric, or a metric
+        that is not positive definite.
+
+    Examples
+    --------
+    >>> from statgeo.geometry import Gaussian1D
+    >>> fam = Gaussian1D()
+    >>> round(float(gaussian_curvature(fam, fam.to_natural([0.0, 1.0]))), 6)
+    -0.5
     """
-    p, xp = _points("points", points)
+    fn = as_metric_fn(source)
+    fd_step = _check_fd_step(fd_step)
+    p, xp = _points("points", points, source=source)
     if p.shape[-1] != 2:
         raise ValueError(f"gaussian_curvature needs 2-D points (..., 2), got last dimension {p.shape[-1]}")
-    fn = as_metric_fn(source)
     g = check_metric(fn(p), name="metric", positive_definite="raise")
     det = g[..., 0, 0] * g[..., 1, 1] - g[..., 0, 1] * g[..., 1, 0]
     if isinstance(source, Potential):
@@ -301,13 +500,33 @@ def gaussian_curvature(source: MetricSource, points: Any, *, fd_step: float | No
 
 
 def volume_element(metric: Any) -> Any:
-    """Riemannian volume element √det g, shape (...) for a metric (..., d, d).
+    """Riemannian volume element √det g.
 
-    Raises ``ValueError`` for NaN or where det g ≤ 0 (degenerate or indefinite metric).
+    Parameters
+    ----------
+    metric : array_like
+        Shape (..., d, d), finite, positive definite.
+
+    Returns
+    -------
+    array
+        Shape (...).
+
+    Raises
+    ------
+    TypeError
+        ``metric`` is not a real array.
+    ValueError
+        Wrong shape, NaN/inf, or det g ≤ 0 somewhere (degenerate or indefinite metric).
+
+    Examples
+    --------
+    >>> float(volume_element([[4.0, 0.0], [0.0, 1.0]]))
+    2.0
     """
     xp = namespace(metric)
     g = as_float_array("metric", metric, xp)
-    if g.ndim < 2 or g.shape[-1] != g.shape[-2]:
+    if g.ndim < 2 or g.shape[-1] != g.shape[-2] or g.shape[-1] == 0:
         raise ValueError(f"metric must have shape (..., d, d), got {tuple(g.shape)}")
     check_finite("metric", g, xp)
     det = xp.linalg.det(g)
@@ -319,43 +538,78 @@ def volume_element(metric: Any) -> Any:
 
 def metric_on_grid(source: MetricSource, grid_axes_values: Sequence[Any] | Any, *,
                    check: Literal["raise", "warn", "none"] = "warn", like: Any = None) -> Any:
-    """The metric at every node of a regular grid, shape (n_0, …, n_{d−1}, d, d).
+    """The metric at every node of a regular grid.
 
     Parameters
     ----------
-    source
+    source : Potential or callable
         A Potential (g = its Hessian) or a metric callable.
-    grid_axes_values
-        One 1-D coordinate array per axis (matrix indexing), or a
+    grid_axes_values : sequence of array_like or ParameterGrid
+        One finite 1-D coordinate array per axis (matrix indexing), or a
         :class:`statgeo.grid.ParameterGrid` (evaluated at its grid coordinates ``points()``;
         pull back with :func:`pull_back` for other coordinates).
-    check
+    check : {"warn", "raise", "none"}, default "warn"
         Positive-definiteness check, as in :func:`hessian_metric`.
-    like
+    like : array, optional
         An array whose namespace/device/dtype the grid is built in (default: the first axis's
         namespace, NumPy float64 for plain sequences).
-    """
-    if hasattr(grid_axes_values, "points") and hasattr(grid_axes_values, "shape") and callable(grid_axes_values.points):
-        import numpy as np
 
+    Returns
+    -------
+    array
+        Shape (n_0, …, n_{d−1}, d, d).
+
+    Raises
+    ------
+    TypeError
+        ``source`` is neither a Potential nor callable, or the axes are not real arrays.
+    ValueError
+        Empty or non-finite axes, an unknown ``check``, a grid whose (points, d, d) metric
+        would not fit in memory, or a NaN/inf metric.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statgeo.geometry import Poisson
+    >>> metric_on_grid(Poisson(), [np.linspace(0.0, 1.0, 4)]).shape
+    (4, 1, 1)
+    """
+    fn = as_metric_fn(source)
+    check_choice("check", check, _CHECKS)
+    if hasattr(grid_axes_values, "points") and hasattr(grid_axes_values, "shape") and callable(grid_axes_values.points):
         shape = tuple(grid_axes_values.shape)
+        d = len(shape)
+        check_allocation("the metric on the grid (points, d, d)", (int(np.prod(shape)), d, d),
+                         names="grid_axes_values")
         pts_np = np.asarray(grid_axes_values.points(), dtype=np.float64)
         ref = like
     else:
-        import numpy as np
-
+        if isinstance(grid_axes_values, (str, bytes)) or not isinstance(grid_axes_values, (Sequence, np.ndarray)):
+            if hasattr(grid_axes_values, "shape") and len(getattr(grid_axes_values, "shape")) == 1:
+                grid_axes_values = [grid_axes_values]
+            else:
+                raise TypeError("grid_axes_values must be a sequence of 1-D coordinate arrays or a ParameterGrid, "
+                                f"got {type(grid_axes_values).__name__}")
         axes = list(grid_axes_values)
         if not axes:
             raise ValueError("grid_axes_values must hold at least one axis")
         arrs = []
         for i, a in enumerate(axes):
-            an = np.asarray(to_numpy(a), dtype=np.float64)
+            if isinstance(a, (str, bytes)) or a is None:
+                raise TypeError(f"grid_axes_values[{i}] must be a 1-D array of reals, got {a!r}")
+            try:
+                an = np.asarray(to_numpy(a), dtype=np.float64)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"grid_axes_values[{i}] must be a 1-D array of reals") from exc
             if an.ndim != 1 or an.size < 1:
                 raise ValueError(f"grid_axes_values[{i}] must be a non-empty 1-D array, got shape {an.shape}")
             if not np.all(np.isfinite(an)):
                 raise ValueError(f"grid_axes_values[{i}] must be finite")
             arrs.append(an)
         shape = tuple(a.size for a in arrs)
+        d = len(shape)
+        check_allocation("the metric on the grid (points, d, d)", (int(np.prod(shape)), d, d),
+                         names="grid_axes_values")
         mesh = np.meshgrid(*arrs, indexing="ij")
         pts_np = np.stack([m.ravel() for m in mesh], axis=-1)
         ref = like if like is not None else (axes[0] if hasattr(axes[0], "shape") else None)
@@ -366,7 +620,7 @@ def metric_on_grid(source: MetricSource, grid_axes_values: Sequence[Any] | Any, 
     else:
         xp = namespace()
         pts = xp.asarray(pts_np)
-    g = as_metric_fn(source)(pts)
+    g = fn(pts)
     g = check_metric(g, name="metric", positive_definite=check)
     d = pts_np.shape[-1]
     return xp.reshape(g, shape + (d, d))

@@ -2,9 +2,10 @@
 
 A network reads a bundle of n samples and outputs logits over all grid cells; softmax over
 cells; trained by cross-entropy against a smoothed one-hot target, a Gaussian bump of width σ
-(box units, default 1/50) around the true cell (geometry.md, "Posterior estimators", 2).
+(box units, default 1/50) around the true cell (Lobashev et al. 2025, Sec. 3).
 
-Architecture (free in the spec; chosen for CPU cost): a per-sample encoder — 2-D CNN with
+Architecture (chosen for CPU cost; docs/geometry_fitting.md, "Neural posterior defaults and
+cost"): a per-sample encoder — 2-D CNN with
 circular padding for periodic lattices, 1-D CNN with zero padding for open chains (TASEP), or an
 MLP for feature vectors — then mean pooling over the bundle (permutation invariant) and an MLP
 head giving C logits.
@@ -31,12 +32,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from statgeo.checks import check_choice, check_int, check_real
+from statgeo.checks import check_allocation, check_choice, check_int, check_real
+from statgeo.progress import progress_bar, progress_disabled
 from statgeo.seeding import as_seed_sequence
 from statgeo.geometry.posterior import check_grid, posterior_dataarray
 from statgeo.grid import ParameterGrid
 
-__all__ = ["NeuralGridPosterior"]
+__all__ = ["NeuralGridPosterior", "NotFittedError", "MAX_STEPS", "MAX_WIDTH"]
 
 log = logging.getLogger(__name__)
 
@@ -108,23 +110,70 @@ def _build_net(kind: str, sample_shape: tuple[int, ...], n_cells: int, channels:
     return Net()
 
 
+class NotFittedError(ValueError, RuntimeError):
+    """A :class:`NeuralGridPosterior` method that needs a trained network was called before ``fit``."""
+
+
+#: largest ``steps`` of :meth:`NeuralGridPosterior.fit`
+MAX_STEPS = 1_000_000
+#: largest ``channels`` / ``hidden`` of :class:`NeuralGridPosterior`
+MAX_WIDTH = 65_536
+
+
 class NeuralGridPosterior:
     """Permutation-invariant network giving a posterior over grid cells from a bundle of samples.
 
+    A per-sample encoder, mean pooling over the n samples of a bundle and an MLP head give C
+    logits (one per grid cell); trained by cross-entropy against a Gaussian bump of width σ
+    around the true cell, then (optionally) temperature-calibrated (module docstring;
+    Lobashev et al. 2025, Sec. 3; docs/geometry_fitting.md, "Calibration" and "Neural
+    posterior defaults and cost").
+
     Parameters
     ----------
-    grid : the parameter grid (cells = ``grid.points()`` in C order).
-    n_per_bundle : samples per bundle n.
-    kind : ``"lattice2d"`` (periodic 2-D lattices, circular padding), ``"chain1d"`` (open 1-D
-        chains, zero padding) or ``"vector"`` (feature vectors).
-    bundle : ``"origin"`` (default) or ``"neighbours"`` (the paper's: 4 of the 8 neighbours).
-    sigma : width of the Gaussian target bump in box units (default 1/50).
-    channels, hidden : network size.
-    seed : initialisation, splits and bundle draws.
-    encoder : ``"full"`` (default) or ``"strided"`` (``lattice2d`` only): the first 3×3 conv has
-        stride 2, so the encoder runs at ¼ and ¹⁄₁₆ of the lattice sites instead of 1 and ¼ —
-        about 3× cheaper per step on 32×32 lattices. The overlapping 3×3 windows at stride 2
-        still contain every nearest-neighbour pair, so energy-like statistics stay available.
+    grid : ParameterGrid
+        The parameter grid (≥ 2 points per axis; cells = ``grid.points()`` in C order). The
+        posteriors over all cells for every origin, a (cells, cells) float64 matrix, must fit
+        in memory.
+    n_per_bundle : int
+        Samples per bundle n ≥ 1.
+    kind : {"lattice2d", "chain1d", "vector"}, default "lattice2d"
+        Sample type: periodic 2-D lattices (circular padding), open 1-D chains (zero padding)
+        or feature vectors (MLP encoder).
+    bundle : {"origin", "neighbours"}, default "origin"
+        Draw the n samples at the origin, or (the paper's) from 4 of its 8 neighbours.
+    sigma : float, default 0.02
+        Width of the Gaussian target bump in box units, in (0, 1].
+    channels : int, default 16
+        Convolution channels of the encoder, in [1, ``MAX_WIDTH``].
+    hidden : int, default 128
+        Width of the MLP layers, in [1, ``MAX_WIDTH``].
+    seed : int or numpy.random.SeedSequence, default 0
+        Initialisation, splits and bundle draws.
+    encoder : {"full", "strided"}, default "full"
+        ``"strided"`` (``lattice2d`` only): the first 3×3 conv has stride 2, so the encoder
+        runs at ¼ and ¹⁄₁₆ of the lattice sites instead of 1 and ¼ — about 3× cheaper per step
+        on 32×32 lattices. The overlapping 3×3 windows at stride 2 still contain every
+        nearest-neighbour pair, so energy-like statistics stay available.
+
+    Raises
+    ------
+    TypeError
+        ``grid`` is not a ParameterGrid; a count is not an integer; ``seed`` is not a seed.
+    ValueError
+        An unknown option, ``sigma`` outside (0, 1], sizes out of range or too large for memory.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statgeo.grid import ParameterGrid
+    >>> g = ParameterGrid.from_ranges(t=(-1.0, 1.0, 4))
+    >>> x = np.random.default_rng(0).normal(g.points()[:, None, :], 1.0, size=(4, 16, 1))
+    >>> net = NeuralGridPosterior(g, 2, kind="vector", hidden=8, seed=0)
+    >>> net = net.fit(x, steps=5, eval_every=5, progress=False)
+    >>> post = net.posterior(x, bundles_per_origin=2, effective_temperature=1.0)
+    >>> post.dims, post.shape
+    (('origin', 'cell'), (4, 4))
     """
 
     def __init__(self, grid: ParameterGrid, n_per_bundle: int, *, kind: str = "lattice2d", bundle: str = "origin",
@@ -135,16 +184,23 @@ class NeuralGridPosterior:
         self.kind = check_choice("kind", kind, ("lattice2d", "chain1d", "vector"))
         self.bundle = check_choice("bundle", bundle, ("origin", "neighbours"))
         self.sigma = float(check_real("sigma", sigma, low=0.0, low_inclusive=False, high=1.0))
-        self.channels = check_int("channels", channels, min=1)
-        self.hidden = check_int("hidden", hidden, min=1)
+        self.channels = check_int("channels", channels, min=1, max=MAX_WIDTH)
+        self.hidden = check_int("hidden", hidden, min=1, max=MAX_WIDTH)
         self.encoder = check_choice("encoder", encoder, ("full", "strided"))
         if self.encoder == "strided" and self.kind != "lattice2d":
             raise ValueError(f"encoder='strided' needs kind='lattice2d', got kind={kind!r}")
         self._ss = as_seed_sequence(seed)
+        C = grid.size
+        check_allocation("the posteriors over the grid (cells, cells)", (C, C), names="grid")
+        check_allocation("the network's output layer (hidden, cells)", (self.hidden, C), np.float32,
+                         names="hidden and grid")
+        check_allocation("the network's hidden layers (hidden, hidden)", (2 * self.hidden, self.hidden), np.float32,
+                         names="hidden")
         self.net = None
         self.log_temperature = 0.0
         self.history: dict[str, list] = {}
         self.val_origins = np.array([], dtype=np.int64)
+        self._sample_shape: tuple[int, ...] | None = None
         P = grid.points()
         self._u = (P - P.min(0)) / (P.max(0) - P.min(0))  # box units [0, 1]^d
         self._neigh = self._neighbours()
@@ -166,22 +222,32 @@ class NeuralGridPosterior:
             out.append(np.array(nb, dtype=np.int64))
         return out
 
-    def _check_samples(self, samples: Any) -> np.ndarray:
+    def _check_samples(self, samples: Any, name: str = "samples") -> np.ndarray:
         if isinstance(samples, xr.DataArray):
             if "sample" not in samples.dims or not set(self.grid.names) <= set(samples.dims):
-                raise ValueError(f"samples must have dims {self.grid.names} + ('sample', ...), got {samples.dims}")
+                raise ValueError(f"{name} must have dims {self.grid.names} + ('sample', ...), got {samples.dims}")
             rest = [d for d in samples.dims if d not in self.grid.names and d != "sample"]
             samples = samples.transpose(*self.grid.names, "sample", *rest).values
             samples = samples.reshape((self.grid.size, samples.shape[len(self.grid.names)]) + samples.shape[len(self.grid.names) + 1:])
-        x = np.asarray(samples, dtype=np.float32)
+        if isinstance(samples, (str, bytes)) or samples is None:
+            raise TypeError(f"{name} must be a numeric array, got {samples!r}")
+        if isinstance(samples, np.ndarray) and samples.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must be a numeric array, got dtype {samples.dtype}")
+        try:
+            x = np.asarray(samples, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must be a numeric array") from exc
         want = {"lattice2d": 4, "chain1d": 3, "vector": 3}[self.kind]
         if x.ndim != want or x.shape[0] != self.grid.size:
-            raise ValueError(f"samples must have shape ({self.grid.size}, samples, ...) with {want} dims for "
+            raise ValueError(f"{name} must have shape ({self.grid.size}, samples, ...) with {want} dims for "
                              f"kind={self.kind!r}, got {x.shape}")
-        if x.shape[1] < 1:
-            raise ValueError("samples must hold at least one sample per origin")
+        if x.shape[1] < 1 or 0 in x.shape[2:]:
+            raise ValueError(f"{name} must hold at least one non-empty sample per origin, got shape {x.shape}")
         if not np.isfinite(x).all():
-            raise ValueError("samples must be finite (no NaN or inf)")
+            raise ValueError(f"{name} must be finite (no NaN or inf)")
+        if self._sample_shape is not None and tuple(x.shape[2:]) != self._sample_shape:
+            raise ValueError(f"{name} must have sample shape {self._sample_shape} (the shape the network was "
+                             f"trained on), got {tuple(x.shape[2:])}")
         return x
 
     def _draw(self, x: np.ndarray, origins: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -202,42 +268,111 @@ class NeuralGridPosterior:
         t = np.exp(-0.5 * d2 / self.sigma ** 2)
         return t / t.sum(1, keepdims=True)
 
+    def _check_bundle_memory(self, n_bundles: int, sample_shape: tuple[int, ...], names: str) -> None:
+        check_allocation("the bundles (bundles, n, *sample_shape)", (n_bundles, self.n) + tuple(sample_shape),
+                         np.float32, names=names)
+
     def target_kernel(self) -> np.ndarray:
         """The training targets as a (C, C) row-stochastic matrix S (row t: the bump around cell t).
 
-        Cross-entropy against these targets is minimised by q(c | b) = Σ_t p(t | b) S[t, c], the
-        bundle posterior convolved with the bump, so ``fit_log_partition(..., target_smoothing=S)``
-        can model the network's output exactly instead of correcting its width afterwards.
+        S[t, c] ∝ exp(−‖u_t − u_c‖² / (2σ²)) in box units u. Cross-entropy against these targets
+        is minimised by q(c | b) = Σ_t p(t | b) S[t, c], the bundle posterior convolved with the
+        bump, so ``fit_log_partition(..., target_smoothing=S)`` can model the network's output
+        exactly instead of correcting its width afterwards.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape (C, C), float64, rows summing to 1.
+
+        Raises
+        ------
+        ValueError
+            The (C, C, d) intermediate would not fit in memory.
         """
+        check_allocation("the target kernel (cells, cells, d)", (self.grid.size, self.grid.size, self.grid.ndim),
+                         names="grid")
         return self._targets(np.arange(self.grid.size))
 
     # ------------------------------------------------------------------ training
     def fit(self, samples: Any, *, steps: int = 1000, batch_size: int = 32, lr: float = 2e-3,
             validation_fraction: float = 0.15, eval_every: int = 50, patience: int = 6,
-            val_bundles: int = 2, calibrate: bool = True, lr_schedule: str = "constant") -> "NeuralGridPosterior":
-        """Train on samples (grid.size, S, *sample_shape) (or a DataArray with the grid dims + ``sample``).
+            val_bundles: int = 2, calibrate: bool = True, lr_schedule: str = "constant",
+            progress: bool | None = None) -> "NeuralGridPosterior":
+        """Train the network on samples drawn at every grid point.
 
-        Cross-entropy against the smoothed target; Adam; a held-out set of grid points
-        (``validation_fraction``) for early stopping (best weights restored); then, if
-        ``calibrate``, temperature scaling of the logits on held-out bundles against the
-        true (hard) labels (Guo et al. 2017). ``lr_schedule``: ``"constant"`` (default) or
-        ``"cosine"`` (lr·½(1 + cos(π·step/steps)), annealed over the full step budget).
+        Cross-entropy against the smoothed target, −Σ_c S[t', c] ln softmax(logits)_c; Adam; a
+        held-out set of grid points (``validation_fraction``) for early stopping (best weights
+        restored); then, if ``calibrate``, temperature scaling of the logits on held-out
+        bundles against the true (hard) labels (Guo et al., ICML 2017).
+
+        Parameters
+        ----------
+        samples : array_like or xarray.DataArray
+            Shape (grid.size, S, *sample_shape) (origins in flat C order), or a DataArray with
+            the grid dims + ``sample`` + sample dims; finite.
+        steps : int, default 1000
+            Adam steps, in [1, ``MAX_STEPS`` = 10⁶].
+        batch_size : int, default 32
+            Bundles per step (≥ 1).
+        lr : float, default 0.002
+            Adam learning rate (> 0, finite).
+        validation_fraction : float, default 0.15
+            Fraction of grid points held out, in (0, 0.9].
+        eval_every : int, default 50
+            Steps between validation checks (≥ 1).
+        patience : int, default 6
+            Checks without improvement before stopping (≥ 1).
+        val_bundles : int, default 2
+            Validation bundles per held-out grid point (≥ 1).
+        calibrate : bool, default True
+            Fit the temperature afterwards (:meth:`calibrate`).
+        lr_schedule : {"constant", "cosine"}, default "constant"
+            ``"cosine"``: lr·½(1 + cos(π·step/steps)), annealed over the full step budget.
+        progress : bool or None, default None
+            Progress bar over the steps: None shows it on a terminal only, False never, True
+            always; ``TQDM_DISABLE=1`` in the environment hides it (docs/conventions.md).
+
+        Returns
+        -------
+        NeuralGridPosterior
+            ``self``, trained (``history`` holds the loss curves).
+
+        Raises
+        ------
+        TypeError
+            Arguments of the wrong type.
+        ValueError
+            Invalid samples, counts out of range, or batches too large for memory.
         """
         torch = _torch()
-        x = self._check_samples(samples)
-        steps = check_int("steps", steps, min=1)
+        steps = check_int("steps", steps, min=1, max=MAX_STEPS)
         batch_size = check_int("batch_size", batch_size, min=1)
-        lr = float(check_real("lr", lr, low=0.0, low_inclusive=False))
+        lr = float(check_real("lr", lr, low=0.0, low_inclusive=False, high=np.inf, high_inclusive=False))
         check_choice("lr_schedule", lr_schedule, ("constant", "cosine"))
         validation_fraction = float(check_real("validation_fraction", validation_fraction, low=0.0, high=0.9,
                                                low_inclusive=False))
-        rng = np.random.default_rng(self._ss.spawn(1)[0])
-        torch.manual_seed(int(self._ss.generate_state(1)[0] % 2**31))
+        eval_every = check_int("eval_every", eval_every, min=1)
+        patience = check_int("patience", patience, min=1)
+        val_bundles = check_int("val_bundles", val_bundles, min=1)
+        if not isinstance(calibrate, (bool, np.bool_)):
+            raise TypeError(f"calibrate must be a bool, got {calibrate!r}")
+        progress_disabled(progress)
+        sample_shape, self._sample_shape = self._sample_shape, None
+        try:
+            x = self._check_samples(samples)
+        finally:
+            self._sample_shape = sample_shape
         C = self.grid.size
         n_val = max(1, int(round(validation_fraction * C)))
+        self._check_bundle_memory(batch_size, x.shape[2:], "batch_size")
+        self._check_bundle_memory(n_val * val_bundles, x.shape[2:], "val_bundles and validation_fraction")
+        rng = np.random.default_rng(self._ss.spawn(1)[0])
+        torch.manual_seed(int(self._ss.generate_state(1)[0] % 2**31))
         perm = rng.permutation(C)
         self.val_origins, train_o = np.sort(perm[:n_val]), perm[n_val:]
         self.net = _build_net(self.kind, tuple(x.shape[2:]), C, self.channels, self.hidden, self.encoder)
+        self._sample_shape = tuple(x.shape[2:])
         # smoothed targets of every cell, computed once (C × C float32) instead of per batch
         table = torch.as_tensor(self.target_kernel(), dtype=torch.float32) if C <= 8192 else None
 
@@ -255,10 +390,8 @@ class NeuralGridPosterior:
         hist = {"step": [], "train": [], "validation": [], "lr": []}
         best = (math.inf, None)
         bad = 0
-        from tqdm.auto import tqdm
-
         run = 0.0
-        for step in tqdm(range(1, steps + 1), desc="neural posterior", leave=False):
+        for step in progress_bar(range(1, steps + 1), progress=progress, desc="neural posterior"):
             self.net.train()
             o = rng.choice(train_o, size=batch_size)
             xb = torch.as_tensor(self._draw(x, o, rng))
@@ -292,27 +425,64 @@ class NeuralGridPosterior:
         self.history = hist
         self.log_temperature = 0.0
         if calibrate:
-            self.calibrate(x, vx=vx, vo=vo)
+            self._calibrate_on(vx, vo)
         return self
 
-    def calibrate(self, samples: Any, *, vx=None, vo=None, bundles: int = 4,
-                  origins: np.ndarray | None = None) -> float:
+    def calibrate(self, samples: Any, *, bundles: int = 4, origins: Any = None) -> float:
         """Temperature scaling: T* = argmin_T −mean ln softmax(logits / T)[true cell] on held-out bundles.
 
-        ``origins`` (flat grid indices) whose bundles are used; default: the validation grid
-        points of :meth:`fit`. Pass every grid point when ``samples`` are held-out samples that
-        were not used in training.
+        One scalar T divides the logits (Guo et al., ICML 2017); minimised with L-BFGS over
+        log T.
+
+        Parameters
+        ----------
+        samples : array_like or xarray.DataArray
+            Samples at every grid point, shape (grid.size, S, *sample_shape) like in :meth:`fit`.
+        bundles : int, default 4
+            Bundles drawn per origin (≥ 1).
+        origins : array_like of int, optional
+            Flat grid indices whose bundles are used; default: the validation grid points of
+            :meth:`fit`. Pass every grid point when ``samples`` are held-out samples that were
+            not used in training.
+
+        Returns
+        -------
+        float
+            The calibration temperature T (also stored, see :attr:`temperature`).
+
+        Raises
+        ------
+        NotFittedError
+            The network has not been trained (a ``ValueError`` and a ``RuntimeError``).
+        TypeError
+            Arguments of the wrong type (e.g. non-integer origins).
+        ValueError
+            Invalid samples, ``bundles`` < 1, empty origins or origins outside the grid, or
+            bundles too large for memory.
         """
-        torch = _torch()
         self._require_fit()
-        if vx is None:
-            x = self._check_samples(samples)
-            rng = np.random.default_rng(self._ss.spawn(2)[1])
-            use = self.val_origins if origins is None else np.asarray(origins, dtype=np.int64)
-            if use.size == 0 or use.min() < 0 or use.max() >= self.grid.size:
-                raise ValueError(f"origins must be non-empty flat grid indices in [0, {self.grid.size - 1}]")
-            vo = np.repeat(use, bundles)
-            vx = torch.as_tensor(self._draw(x, vo, rng))
+        bundles = check_int("bundles", bundles, min=1)
+        if origins is None:
+            use = self.val_origins
+        else:
+            if isinstance(origins, (str, bytes)):
+                raise TypeError(f"origins must be integer flat grid indices, got {origins!r}")
+            use = np.asarray(origins)
+            if use.dtype.kind not in "iu":
+                raise TypeError(f"origins must be integer flat grid indices, got dtype {use.dtype}")
+            use = use.astype(np.int64)
+        if use.ndim != 1 or use.size == 0 or use.min() < 0 or use.max() >= self.grid.size:
+            raise ValueError(f"origins must be non-empty flat grid indices in [0, {self.grid.size - 1}]")
+        x = self._check_samples(samples)
+        self._check_bundle_memory(use.size * bundles, x.shape[2:], "bundles and origins")
+        torch = _torch()
+        rng = np.random.default_rng(self._ss.spawn(2)[1])
+        vo = np.repeat(use, bundles)
+        vx = torch.as_tensor(self._draw(x, vo, rng))
+        return self._calibrate_on(vx, vo)
+
+    def _calibrate_on(self, vx: Any, vo: np.ndarray) -> float:
+        torch = _torch()
         with torch.no_grad():
             logits = self.net(vx)
         lab = torch.as_tensor(vo)
@@ -336,16 +506,36 @@ class NeuralGridPosterior:
 
     def _require_fit(self) -> None:
         if self.net is None:
-            raise RuntimeError("NeuralGridPosterior must be fitted first (call .fit(samples))")
+            raise NotFittedError("NeuralGridPosterior must be fitted first (call .fit(samples))")
 
     # ------------------------------------------------------------------ inference
     def sample_features(self, samples: Any, *, chunk: int = 64) -> np.ndarray:
         """Per-sample features of the trained encoder (before bundle pooling): a learned embedding.
 
-        samples : (grid.size, S, *sample_shape) → features (grid.size, S, F), float64.
+        Parameters
+        ----------
+        samples : array_like or xarray.DataArray
+            Shape (grid.size, S, *sample_shape), with the sample shape of training.
+        chunk : int, default 64
+            Origins encoded per pass (≥ 1).
+
+        Returns
+        -------
+        numpy.ndarray
+            Features, shape (grid.size, S, F), float64.
+
+        Raises
+        ------
+        NotFittedError
+            The network has not been trained (a ``ValueError`` and a ``RuntimeError``).
+        TypeError
+            Arguments of the wrong type.
+        ValueError
+            Invalid samples or ``chunk`` < 1.
         """
-        torch = _torch()
         self._require_fit()
+        chunk = check_int("chunk", chunk, min=1)
+        torch = _torch()
         x = self._check_samples(samples)
         C, S = x.shape[:2]
         with torch.no_grad():
@@ -354,35 +544,106 @@ class NeuralGridPosterior:
         return f.double().numpy().reshape(C, S, -1)
 
     def predict_bundles(self, bundles: Any) -> np.ndarray:
-        """Posterior over cells of each bundle: (B, n, *sample_shape) → (B, C) (calibrated)."""
-        torch = _torch()
+        """Calibrated posterior over the cells of each bundle: softmax(logits / T).
+
+        Parameters
+        ----------
+        bundles : array_like
+            Shape (B, n', *sample_shape) with B ≥ 1 bundles of n' ≥ 1 samples each (the sample
+            shape of training), finite.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape (B, C), float64, rows summing to 1.
+
+        Raises
+        ------
+        NotFittedError
+            The network has not been trained (a ``ValueError`` and a ``RuntimeError``).
+        TypeError
+            ``bundles`` is not numeric.
+        ValueError
+            Wrong shape, NaN/inf, or a (B, C) result too large for memory.
+        """
         self._require_fit()
-        xb = torch.as_tensor(np.asarray(bundles, dtype=np.float32))
+        if isinstance(bundles, (str, bytes)) or bundles is None:
+            raise TypeError(f"bundles must be a numeric array, got {bundles!r}")
+        if isinstance(bundles, np.ndarray) and bundles.dtype.kind not in "biuf":
+            raise TypeError(f"bundles must be a numeric array, got dtype {bundles.dtype}")
+        try:
+            b = np.asarray(bundles, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise TypeError("bundles must be a numeric array") from exc
+        if b.ndim != 2 + len(self._sample_shape) or tuple(b.shape[2:]) != self._sample_shape or 0 in b.shape[:2]:
+            raise ValueError(f"bundles must have shape (B ≥ 1, n ≥ 1, *{self._sample_shape}), got {b.shape}")
+        if not np.isfinite(b).all():
+            raise ValueError("bundles must be finite (no NaN or inf)")
+        check_allocation("the bundle posteriors (bundles, cells)", (b.shape[0], self.grid.size), names="bundles")
+        return self._predict(b)
+
+    def _predict(self, b: np.ndarray) -> np.ndarray:
+        torch = _torch()
+        xb = torch.as_tensor(b)
         out = []
         with torch.no_grad():
             for s in range(0, xb.shape[0], 256):
                 out.append(torch.softmax(self.net(xb[s:s + 256]) / self.temperature, -1).double().numpy())
         return np.concatenate(out, 0)
 
-    def posterior(self, samples: Any, *, bundles_per_origin: int = 8, seed: int = 1,
+    def posterior(self, samples: Any, *, bundles_per_origin: int = 8, seed: int | np.random.SeedSequence = 1,
                   effective_temperature: float | str = "width") -> xr.DataArray:
         """Bundle posteriors averaged per origin, labelled (origin, cell).
 
-        ``effective_temperature``: a number, or ``"width"`` (default; see the module docstring).
+        Parameters
+        ----------
+        samples : array_like or xarray.DataArray
+            Samples at every grid point, shape (grid.size, S, *sample_shape).
+        bundles_per_origin : int, default 8
+            Bundles drawn and averaged per origin (≥ 1; the (cells × bundles, cells) posteriors
+            must fit in memory).
+        seed : int or numpy.random.SeedSequence, default 1
+            Seed of the bundle draws.
+        effective_temperature : float or "width", default "width"
+            A number > 0, or the width estimate n·tr(Σ_b (2Σ_b + σ²)⁻¹)/d of the module docstring.
+
+        Returns
+        -------
+        xarray.DataArray
+            Dims (origin, cell), one row per grid point, with the grid and the calibration in
+            the attrs.
+
+        Raises
+        ------
+        NotFittedError
+            The network has not been trained (a ``ValueError`` and a ``RuntimeError``).
+        TypeError
+            Arguments of the wrong type.
+        ValueError
+            Invalid samples, ``bundles_per_origin`` < 1 or too large, an invalid
+            ``effective_temperature``.
         """
         self._require_fit()
-        x = self._check_samples(samples)
         bundles_per_origin = check_int("bundles_per_origin", bundles_per_origin, min=1)
-        rng = np.random.default_rng(as_seed_sequence(seed))
+        ss = as_seed_sequence(seed)
+        if isinstance(effective_temperature, str):
+            check_choice("effective_temperature", effective_temperature, ("width",))
+        else:
+            check_real("effective_temperature", effective_temperature, low=0.0, low_inclusive=False, high=np.inf,
+                       high_inclusive=False)
+        x = self._check_samples(samples)
         C = self.grid.size
+        self._check_bundle_memory(C * bundles_per_origin, x.shape[2:], "bundles_per_origin and grid")
+        check_allocation("the bundle posteriors (cells × bundles, cells)", (C * bundles_per_origin, C),
+                         names="bundles_per_origin and grid")
+        rng = np.random.default_rng(ss)
         o = np.repeat(np.arange(C), bundles_per_origin)
-        p = self.predict_bundles(self._draw(x, o, rng)).reshape(C, bundles_per_origin, C).mean(1)
+        p = self._predict(self._draw(x, o, rng)).reshape(C, bundles_per_origin, C).mean(1)
         attrs = {"calibration_temperature": self.temperature, "sigma": self.sigma, "bundle": self.bundle,
                  "bundles_per_origin": bundles_per_origin, "kind": self.kind}
         post = posterior_dataarray(p, self.grid, np.arange(C), estimator="neural_grid", n_per_bundle=self.n,
                                    effective_temperature=self.n / 2.0, attrs=attrs)
         if isinstance(effective_temperature, str):
-            check_choice("effective_temperature", effective_temperature, ("width",))
             post.attrs["effective_temperature"] = self._width_temperature(post)
             post.attrs["temperature_derivation"] = "n tr(Sb (2 Sb + s^2)^-1)/d, Sb = (S_avg - s^2)/2 (box units)"
         else:

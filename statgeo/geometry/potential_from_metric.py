@@ -19,7 +19,7 @@ AᵀWA Φ = AᵀW b (``scipy.sparse.linalg.spsolve``, SuperLU). Off-diagonal equ
 extra weight 2 (they stand for both g_ij and g_ji: the residual is the Frobenius norm of the
 Hessian mismatch); optional per-component weights (e.g. inverse variances) multiply W.
 
-Gauge. ∇²Φ determines Φ up to an affine function ⟨c, t⟩ + b (geometry.md, Theorem 3.2). With
+Gauge. ∇²Φ determines Φ up to an affine function ⟨c, t⟩ + b (Lobashev et al. 2025, Thm 3.2). With
 no extra information Φ is pinned to 0 at d + 1 affinely independent corners (removing the
 null space exactly for an affine map) and the least-squares affine part in t is subtracted
 afterwards, so the returned Φ is orthogonal to {1, t_1, ..., t_d} over the grid. Given a
@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -52,12 +52,16 @@ log = logging.getLogger(__name__)
 class PotentialFit:
     """Result of :func:`potential_from_metric` (arrays over the grid shape ``G``).
 
-    Attributes
+    Parameters
     ----------
-    potential : (*G,) Φ up to the gauge described in the module docstring.
-    gradient : (*G, d) ∇_tΦ in natural coordinates (finite differences of Φ).
-    residual_rms : weighted RMS of the Hessian-equation residuals (units of g).
-    n_equations : number of least-squares equations.
+    potential : numpy.ndarray
+        (*G,) Φ up to the gauge described in the module docstring.
+    gradient : numpy.ndarray
+        (*G, d) ∇_tΦ in natural coordinates (finite differences of Φ).
+    residual_rms : float
+        Weighted RMS of the Hessian-equation residuals (units of g).
+    n_equations : int
+        Number of least-squares equations.
     """
 
     potential: np.ndarray
@@ -141,21 +145,59 @@ def _map_second_derivatives(grid: ParameterGrid) -> np.ndarray:
     return 0.5 * (out + np.swapaxes(out, 2, 3))
 
 
+def _real(name: str, x: Any) -> np.ndarray:
+    if isinstance(x, (str, bytes)) or x is None:
+        raise TypeError(f"{name} must be a real array, got {x!r}")
+    a = np.asarray(x)
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be a real array, got dtype {a.dtype}")
+    return a.astype(np.float64)
+
+
 def grid_gradient(potential: np.ndarray, grid: ParameterGrid) -> np.ndarray:
     """∇_tΦ on the grid: second-order differences along the grid axes, then ∇_t = J⁻ᵀ ∇_p.
 
+    ``numpy.gradient`` along every axis (second-order centred inside, second-order one-sided at
+    the edges; first order on an axis of two points), then the chain rule with the Jacobian
+    J = ∂t/∂p of the grid's coordinate map.
+
     Parameters
     ----------
-    potential : (*G,) values of Φ.
-    grid : the grid (every axis ≥ 2 points).
+    potential : array_like
+        Values of Φ at the grid points, shape grid.shape, finite.
+    grid : ParameterGrid
+        The grid (every axis ≥ 2 points).
 
     Returns
     -------
-    (*G, d) gradient in natural coordinates.
+    numpy.ndarray
+        Shape (*grid.shape, d), the gradient in natural coordinates.
+
+    Raises
+    ------
+    TypeError
+        ``grid`` is not a ParameterGrid or ``potential`` is not a real array.
+    ValueError
+        Wrong shape, NaN/inf, or an axis of one point.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statgeo.grid import ParameterGrid
+    >>> g = ParameterGrid.from_ranges(t=(0.0, 1.0, 5))
+    >>> grid_gradient(g.natural_points()[:, 0] ** 2, g)[:, 0]
+    array([0. , 0.5, 1. , 1.5, 2. ])
     """
-    phi = np.asarray(potential, dtype=np.float64)
+    if not isinstance(grid, ParameterGrid):
+        raise TypeError(f"grid must be a ParameterGrid, got {type(grid).__name__}")
+    phi = _real("potential", potential)
     if phi.shape != grid.shape:
         raise ValueError(f"potential must have the grid shape {grid.shape}, got {phi.shape}")
+    if not np.isfinite(phi).all():
+        raise ValueError("potential must be finite (no NaN or inf)")
+    small = [a.name for a in grid.axes if a.size < 2]
+    if small:
+        raise ValueError(f"grid must have at least 2 points on every axis for differences; axes {small} have 1")
     gp = np.stack(
         [np.gradient(phi, a.values, axis=j, edge_order=2 if a.size >= 3 else 1) for j, a in enumerate(grid.axes)],
         axis=-1,
@@ -175,29 +217,55 @@ def potential_from_metric(
 ) -> PotentialFit:
     """Potential Φ on the grid whose Hessian in natural coordinates best matches ``metric``.
 
+    Weighted sparse least squares over the second-difference equations
+    (D_ij Φ) − Σ_l B_l,ij (D_l Φ) = (Jᵀ g J)_ij of the module docstring (cf. the discrete
+    Hessian-fitting formulations, e.g. Stein et al., ACM TOG 37, 2018, here without a
+    smoothness prior since the data term is a full Hessian); second order in the grid step.
+
     Parameters
     ----------
-    metric : (*grid.shape, d, d) metric g(t) in natural coordinates (symmetrised on input).
-    grid : :class:`~statgeo.grid.ParameterGrid`, every axis ≥ 3 points; its coordinate map
-        gives the natural coordinates (the grid may be non-uniform in them).
-    weights : optional (*grid.shape, d, d) non-negative weights per component (e.g. 1/Var g_ij),
-        applied to the squared residuals of the corresponding equations. Weights refer to the
-        components of the metric pulled back to grid coordinates (identical for an identity map).
-    known_gradient : optional ``(point, grad)``: a point in grid coordinates (snapped to the
-        nearest node) and the known ∇_tΦ there; fixes the linear part of the gauge.
-    known_value : Φ at that node when ``known_gradient`` is given.
-    gradient_weight : weight of the gradient rows relative to the Hessian rows (scaled by the
-        typical Hessian-row magnitude).
+    metric : array_like
+        Metric g(t) in natural coordinates, shape (*grid.shape, d, d), finite (symmetrised on
+        input).
+    grid : ParameterGrid
+        The grid, every axis ≥ 3 points; its coordinate map gives the natural coordinates
+        (the grid may be non-uniform in them).
+    weights : array_like, optional
+        Non-negative finite weights per component (e.g. 1/Var g_ij), shape
+        (*grid.shape, d, d), applied to the squared residuals of the corresponding equations.
+        Weights refer to the components of the metric pulled back to grid coordinates
+        (identical for an identity map).
+    known_gradient : tuple of (array_like, array_like), optional
+        ``(point, grad)``: a point in grid coordinates (snapped to the nearest node) and the
+        known ∇_tΦ there, both of shape (d,); fixes the linear part of the gauge.
+    known_value : float, default 0.0
+        Φ at that node when ``known_gradient`` is given.
+    gradient_weight : float, default 1000.0
+        Weight (> 0) of the gradient rows relative to the Hessian rows (scaled by the typical
+        Hessian-row magnitude).
 
     Returns
     -------
-    :class:`PotentialFit`.
+    PotentialFit
+        Φ on the grid, its gradient, the residual and the number of equations.
 
-    Notes
-    -----
-    Least squares over the second-difference equations of the module docstring (cf. the
-    discrete Hessian-fitting/"Hessian energy" formulations, e.g. Stein et al., ACM TOG 37, 2018,
-    here without a smoothness prior since the data term is a full Hessian).
+    Raises
+    ------
+    TypeError
+        ``grid`` is not a ParameterGrid, an array is not real, or ``known_gradient`` is not a
+        pair.
+    ValueError
+        Wrong shapes, NaN/inf, an axis with fewer than 3 points, negative weights or weights
+        that leave nodes undetermined, or ``gradient_weight`` ≤ 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statgeo.grid import ParameterGrid
+    >>> g = ParameterGrid.from_ranges(t1=(0.0, 1.0, 6), t2=(0.0, 1.0, 6))
+    >>> fit = potential_from_metric(np.broadcast_to(np.eye(2), (6, 6, 2, 2)), g)   # Φ = ½|t|² + affine
+    >>> fit.potential.shape, round(fit.residual_rms, 10)
+    ((6, 6), 0.0)
     """
     if not isinstance(grid, ParameterGrid):
         raise TypeError(f"grid must be a ParameterGrid, got {type(grid).__name__}")
@@ -205,17 +273,14 @@ def potential_from_metric(
     small = [a.name for a in grid.axes if a.size < 3]
     if small:
         raise ValueError(f"every grid axis needs at least 3 points for second differences; axes {small} have fewer")
-    g = np.asarray(metric)
-    if g.dtype.kind not in "iuf":
-        raise TypeError(f"metric must be a real array, got dtype {g.dtype}")
-    g = g.astype(np.float64)
+    g = _real("metric", metric)
     if g.shape != shape + (d, d):
         raise ValueError(f"metric must have shape (*grid_shape, d, d) = {shape + (d, d)}, got {g.shape}")
     if not np.isfinite(g).all():
         raise ValueError("metric must be finite (no NaN or inf)")
     g = 0.5 * (g + np.swapaxes(g, -1, -2))
     if weights is not None:
-        w = np.asarray(weights, dtype=np.float64)
+        w = _real("weights", weights)
         if w.shape != shape + (d, d):
             raise ValueError(f"weights must have shape {shape + (d, d)}, got {w.shape}")
         if not np.isfinite(w).all() or (w < 0).any():
@@ -224,7 +289,8 @@ def potential_from_metric(
     else:
         w = np.ones(shape + (d, d))
     kv = float(check_real("known_value", known_value))
-    gw = float(check_real("gradient_weight", gradient_weight, low=0.0, low_inclusive=False))
+    gw = float(check_real("gradient_weight", gradient_weight, low=0.0, low_inclusive=False, high=np.inf,
+                          high_inclusive=False))
     anchor = None
     if known_gradient is not None:
         try:

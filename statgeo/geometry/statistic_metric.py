@@ -8,7 +8,8 @@ Given per-sample statistics s(x) ∈ R^k drawn at every point of a parameter gri
   differences on the grid (second-order centred inside, second-order one-sided at the edges,
   optionally after a light Gaussian smoothing of μ), mapped to natural coordinates with the
   chain rule ∂μ/∂t = ∂μ/∂p · (∂t/∂p)⁻¹ when the grid is in physical coordinates p,
-* the Gaussian-statistic Fisher metric g_s(t) = J_μᵀ Σ⁻¹ J_μ (validation.md, "Baselines").
+* the Gaussian-statistic Fisher metric g_s(t) = J_μᵀ Σ⁻¹ J_μ (docs/baselines.md, "From a
+  statistic to F, ∇F and g").
 
 g_s is the Fisher information of the Gaussian approximation N(μ(t), Σ(t)) of the law of s
 (Kay, *Fundamentals of Statistical Signal Processing*, Vol. I, §3.9, dropping the term from
@@ -30,11 +31,11 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm.auto import tqdm
 
-from statgeo.checks import check_int, check_real
+from statgeo.checks import check_allocation, check_int, check_real
 from statgeo.seeding import as_seed_sequence
 from statgeo.grid import ParameterGrid
+from statgeo.progress import progress_bar, progress_disabled
 
 __all__ = [
     "StatisticMetric",
@@ -51,15 +52,22 @@ log = logging.getLogger(__name__)
 class StatisticMetric:
     """Result of :func:`statistic_metric`; arrays are over the grid shape ``G``.
 
-    Attributes
+    Parameters
     ----------
-    mean : (*G, k) estimated μ(t) = E[s | t] (before smoothing).
-    cov : (*G, k, k) estimated Σ(t) = Cov[s | t] (after shrinkage and ridge).
-    jacobian : (*G, k, d) J_μ = ∂μ/∂t in natural coordinates.
-    metric : (*G, d, d) g_s = J_μᵀ Σ⁻¹ J_μ in natural coordinates.
-    metric_error : (*G, d, d) bootstrap standard error of ``metric`` (None if ``n_boot = 0``).
-    n_samples : samples per grid point.
-    settings : the estimator settings (shrinkage, ridge, smooth, rcond, n_boot).
+    mean : numpy.ndarray
+        (*G, k) estimated μ(t) = E[s | t] (before smoothing).
+    cov : numpy.ndarray
+        (*G, k, k) estimated Σ(t) = Cov[s | t] (after shrinkage and ridge).
+    jacobian : numpy.ndarray
+        (*G, k, d) J_μ = ∂μ/∂t in natural coordinates.
+    metric : numpy.ndarray
+        (*G, d, d) g_s = J_μᵀ Σ⁻¹ J_μ in natural coordinates.
+    metric_error : numpy.ndarray or None
+        (*G, d, d) bootstrap standard error of ``metric`` (None if ``n_boot = 0``).
+    n_samples : int
+        Samples per grid point.
+    settings : dict
+        The estimator settings (shrinkage, ridge, smooth, smooth_cov, rcond, n_boot).
     """
 
     mean: np.ndarray
@@ -74,7 +82,10 @@ class StatisticMetric:
 def _check_stats(stats: object, grid: ParameterGrid | None, *, regularised: bool) -> np.ndarray:
     if isinstance(stats, (str, bytes)) or stats is None:
         raise TypeError(f"stats must be a real array of shape (*grid_shape, n_samples, k), got {stats!r}")
-    s = np.asarray(stats)
+    try:
+        s = np.asarray(stats)
+    except (TypeError, ValueError) as exc:
+        raise TypeError("stats must be a real array of shape (*grid_shape, n_samples, k)") from exc
     if s.dtype.kind not in "biuf":
         raise TypeError(f"stats must be a real array, got dtype {s.dtype}")
     s = s.astype(np.float64)
@@ -99,6 +110,7 @@ def _check_stats(stats: object, grid: ParameterGrid | None, *, regularised: bool
         )
     if not np.isfinite(s).all():
         raise ValueError("stats must be finite (no NaN or inf)")
+    check_allocation("the per-point covariances (..., k, k)", s.shape[:-2] + (k, k), names="stats")
     return s
 
 
@@ -120,16 +132,37 @@ def statistic_moments(
 
     Parameters
     ----------
-    stats : (..., n, k) real array, n ≥ 2 (n ≥ k + 1 unless regularised).
-    shrinkage : λ in [0, 1].
-    ridge : relative ridge ε ≥ 0.
+    stats : array_like
+        Shape (..., n, k), real and finite, n ≥ 2 (n ≥ k + 1 unless regularised).
+    shrinkage : float, default 0.0
+        λ in [0, 1].
+    ridge : float, default 0.0
+        Relative ridge ε ≥ 0.
 
     Returns
     -------
-    mean : (..., k); cov : (..., k, k).
+    mean : numpy.ndarray
+        Shape (..., k).
+    cov : numpy.ndarray
+        Shape (..., k, k).
+
+    Raises
+    ------
+    TypeError
+        ``stats`` is not a real array.
+    ValueError
+        Wrong shape, too few samples for an unregularised covariance, NaN/inf, or
+        ``shrinkage``/``ridge`` out of range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mu, cov = statistic_moments(np.array([[0.0], [2.0], [4.0]]))
+    >>> float(mu[0]), float(cov[0, 0])
+    (2.0, 4.0)
     """
     lam = float(check_real("shrinkage", shrinkage, low=0.0, high=1.0))
-    rid = float(check_real("ridge", ridge, low=0.0))
+    rid = float(check_real("ridge", ridge, low=0.0, high=np.inf, high_inclusive=False))
     s = _check_stats(stats, None, regularised=(lam > 0 or rid > 0))
     n, k = s.shape[-2], s.shape[-1]
     mu = s.mean(axis=-2)
@@ -176,19 +209,45 @@ def mean_jacobian(mean: np.ndarray, grid: ParameterGrid, *, smooth: float = 0.0)
 
     Parameters
     ----------
-    mean : (*G, k) values of μ at the grid points.
-    grid : the :class:`~statgeo.grid.ParameterGrid` (every axis ≥ 2 points).
-    smooth : Gaussian smoothing width in grid cells (0 = none).
+    mean : array_like
+        Values of μ at the grid points, shape (*G, k), finite.
+    grid : ParameterGrid
+        The grid (every axis ≥ 2 points).
+    smooth : float, default 0.0
+        Gaussian smoothing width in grid cells (≥ 0; 0 = none).
 
     Returns
     -------
-    (*G, k, d) array J[..., a, i] = ∂μ_a/∂t_i.
+    numpy.ndarray
+        Shape (*G, k, d): J[..., a, i] = ∂μ_a/∂t_i.
+
+    Raises
+    ------
+    TypeError
+        ``grid`` is not a ParameterGrid or ``mean`` is not a real array.
+    ValueError
+        Wrong shape, NaN/inf, an axis of one point, ``smooth`` < 0, or a coordinate map with a
+        singular Jacobian on the grid.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statgeo.grid import ParameterGrid
+    >>> g = ParameterGrid.from_ranges(t=(0.0, 1.0, 5))
+    >>> J = mean_jacobian(3.0 * g.natural_points(), g)
+    >>> np.round(J[:, 0, 0], 6)
+    array([3., 3., 3., 3., 3.])
     """
     if not isinstance(grid, ParameterGrid):
         raise TypeError(f"grid must be a ParameterGrid, got {type(grid).__name__}")
-    sm = float(check_real("smooth", smooth, low=0.0))
-    mu = np.asarray(mean, dtype=np.float64)
-    if mu.ndim != grid.ndim + 1 or mu.shape[:-1] != grid.shape:
+    sm = float(check_real("smooth", smooth, low=0.0, high=np.inf, high_inclusive=False))
+    if isinstance(mean, (str, bytes)) or mean is None:
+        raise TypeError(f"mean must be a real array, got {mean!r}")
+    try:
+        mu = np.asarray(mean, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError("mean must be a real array of shape (*grid_shape, k)") from exc
+    if mu.ndim != grid.ndim + 1 or mu.shape[:-1] != grid.shape or mu.shape[-1] == 0:
         raise ValueError(f"mean must have shape (*grid_shape, k) = {grid.shape + ('k',)}, got {mu.shape}")
     if not np.isfinite(mu).all():
         raise ValueError("mean must be finite (no NaN or inf)")
@@ -211,23 +270,45 @@ def gaussian_statistic_metric(jacobian: np.ndarray, cov: np.ndarray, *, rcond: f
 
     Σ⁺ is the pseudo-inverse from the eigen-decomposition Σ = V Λ Vᵀ with eigenvalues below
     ``rcond`` · λ_max (per point) dropped, so a statistic that is constant at some grid point
-    (e.g. a fully ordered Ising sample) contributes no information there instead of infinity.
+    (e.g. a fully ordered Ising sample) contributes no information there instead of infinity
+    (Kay 1993, §3.9).
 
     Parameters
     ----------
-    jacobian : (..., k, d) J_μ.
-    cov : (..., k, k) symmetric positive semi-definite Σ.
-    rcond : relative eigenvalue cut-off in [0, 1).
+    jacobian : array_like
+        J_μ, shape (..., k, d), finite.
+    cov : array_like
+        Σ, shape (..., k, k), symmetric positive semi-definite, finite.
+    rcond : float, default 1e-12
+        Relative eigenvalue cut-off in [0, 1).
 
     Returns
     -------
-    (..., d, d) symmetric positive semi-definite metric.
+    numpy.ndarray
+        Shape (..., d, d), symmetric positive semi-definite.
+
+    Raises
+    ------
+    TypeError
+        A non-real array.
+    ValueError
+        Mismatched shapes, NaN/inf, or ``rcond`` outside [0, 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> gaussian_statistic_metric(np.array([[2.0]]), np.array([[4.0]]))
+    array([[1.]])
     """
     rc = float(check_real("rcond", rcond, low=0.0, high=1.0, high_inclusive=False))
-    J = np.asarray(jacobian, dtype=np.float64)
-    S = np.asarray(cov, dtype=np.float64)
+    J = np.asarray(check_real("jacobian", jacobian), dtype=np.float64)
+    S = np.asarray(check_real("cov", cov), dtype=np.float64)
     if J.ndim < 2 or S.ndim < 2 or S.shape[-1] != S.shape[-2] or S.shape[-1] != J.shape[-2]:
         raise ValueError(f"jacobian (..., k, d) and cov (..., k, k) shapes do not match: {J.shape}, {S.shape}")
+    try:
+        np.broadcast_shapes(J.shape[:-2], S.shape[:-2])
+    except ValueError as exc:
+        raise ValueError(f"jacobian {J.shape} and cov {S.shape} batch shapes must broadcast") from exc
     lam, V = np.linalg.eigh(0.5 * (S + np.swapaxes(S, -1, -2)))
     lmax = lam[..., -1:]
     keep = lam > rc * np.maximum(lmax, np.finfo(float).tiny)
@@ -246,6 +327,10 @@ def _pipeline(s: np.ndarray, grid: ParameterGrid, lam: float, rid: float, sm: fl
     return mu, S, J, g
 
 
+#: largest ``n_boot`` of :func:`statistic_metric`
+MAX_BOOTSTRAP = 100_000
+
+
 def statistic_metric(
     stats: np.ndarray,
     grid: ParameterGrid,
@@ -257,43 +342,85 @@ def statistic_metric(
     rcond: float = 1e-12,
     n_boot: int = 0,
     seed: int | np.random.SeedSequence = 0,
+    progress: bool | None = None,
 ) -> StatisticMetric:
     """Gaussian-statistic Fisher metric g_s = J_μᵀ Σ⁻¹ J_μ of a statistic sampled over a grid.
 
+    The Fisher information of the Gaussian approximation N(μ(t), Σ(t)) of the statistic's law
+    with Σ held fixed (Kay 1993, §3.9; module docstring; docs/baselines.md, "From a statistic to
+    F, ∇F and g").
+
     Parameters
     ----------
-    stats : (*grid.shape, n_samples, k) per-sample statistics s(x) at every grid point
-        (i.i.d. samples per point assumed by the bootstrap).
-    grid : :class:`~statgeo.grid.ParameterGrid`; its ``coordinate_map`` gives the natural
-        coordinates in which the metric is returned.
-    shrinkage, ridge : covariance regularisation, see :func:`statistic_moments`. Needed when
-        n_samples ≤ k (otherwise refused).
-    smooth : Gaussian smoothing of μ in grid cells before differencing (:func:`mean_jacobian`).
-    smooth_cov : also smooth Σ over the grid with the same kernel (after shrinkage and ridge).
-        A convex combination of PSD matrices stays PSD; it removes the spurious zero variances
-        of a discrete statistic at points where all n samples happen to agree (which would
-        otherwise make g_s = J_μᵀ Σ⁻¹ J_μ explode).
-    rcond : pseudo-inverse cut-off (:func:`gaussian_statistic_metric`).
-    n_boot : bootstrap replicates for ``metric_error`` (0 = no error bars).
-    seed : seed of the bootstrap resampling.
+    stats : array_like
+        Per-sample statistics s(x) at every grid point, shape (*grid.shape, n_samples, k),
+        real and finite (i.i.d. samples per point assumed by the bootstrap).
+    grid : ParameterGrid
+        The grid (every axis ≥ 2 points); its coordinate map gives the natural coordinates in
+        which the metric is returned.
+    shrinkage : float, default 0.0
+        Covariance shrinkage λ in [0, 1] (:func:`statistic_moments`). Needed (or ``ridge``)
+        when n_samples ≤ k.
+    ridge : float, default 0.0
+        Relative ridge ε ≥ 0 (:func:`statistic_moments`).
+    smooth : float, default 0.0
+        Gaussian smoothing of μ in grid cells (≥ 0) before differencing (:func:`mean_jacobian`).
+    smooth_cov : bool, default False
+        Also smooth Σ over the grid with the same kernel (after shrinkage and ridge). A convex
+        combination of PSD matrices stays PSD; it removes the spurious zero variances of a
+        discrete statistic at points where all n samples happen to agree (which would otherwise
+        make g_s = J_μᵀ Σ⁻¹ J_μ explode).
+    rcond : float, default 1e-12
+        Pseudo-inverse cut-off in [0, 1) (:func:`gaussian_statistic_metric`).
+    n_boot : int, default 0
+        Bootstrap replicates for ``metric_error``, in [0, ``MAX_BOOTSTRAP`` = 10⁵] (0 = no
+        error bars).
+    seed : int or numpy.random.SeedSequence, default 0
+        Seed of the bootstrap resampling.
+    progress : bool or None, default None
+        Progress bar over the bootstrap replicates: None shows it on a terminal only, False
+        never, True always; ``TQDM_DISABLE=1`` in the environment hides it
+        (docs/conventions.md).
 
     Returns
     -------
-    :class:`StatisticMetric` with μ, Σ, J_μ, g_s and (optionally) the bootstrap error of g_s.
+    StatisticMetric
+        μ, Σ, J_μ, g_s and (optionally) the bootstrap error of g_s.
+
+    Raises
+    ------
+    TypeError
+        ``grid`` is not a ParameterGrid, ``stats`` is not real, a flag is not a bool, or
+        ``n_boot``/``seed`` have the wrong type.
+    ValueError
+        Wrong shape, NaN/inf, too few samples, an axis of one point, or settings out of range.
 
     Notes
     -----
     For s = f, the sufficient statistic of an exponential family in t, J_μ = Σ = ∇²Φ and g_s is
-    the exact Fisher metric (validation.md, "Baselines"); the estimation error is then
-    O(h²) from the differences plus O(1/(h√n)) from the noise of μ̂ (h the grid step).
+    the exact Fisher metric (docs/baselines.md); the estimation error is then O(h²) from the
+    differences plus O(1/(h√n)) from the noise of μ̂ (h the grid step).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statgeo.grid import ParameterGrid
+    >>> g = ParameterGrid.from_ranges(t=(-2.0, 2.0, 5))           # Gaussian mean family, s = x
+    >>> x = np.random.default_rng(0).normal(g.natural_points()[:, None, :], 1.0, size=(5, 1000, 1))
+    >>> sm = statistic_metric(x, g)
+    >>> sm.metric.shape, bool(np.all(np.abs(sm.metric - 1.0) < 0.3))  # exact metric: 1
+    ((5, 1, 1), True)
     """
     if not isinstance(grid, ParameterGrid):
         raise TypeError(f"grid must be a ParameterGrid, got {type(grid).__name__}")
     lam = float(check_real("shrinkage", shrinkage, low=0.0, high=1.0))
-    rid = float(check_real("ridge", ridge, low=0.0))
-    sm = float(check_real("smooth", smooth, low=0.0))
+    rid = float(check_real("ridge", ridge, low=0.0, high=np.inf, high_inclusive=False))
+    sm = float(check_real("smooth", smooth, low=0.0, high=np.inf, high_inclusive=False))
     rc = float(check_real("rcond", rcond, low=0.0, high=1.0, high_inclusive=False))
-    nb = check_int("n_boot", n_boot, min=0)
+    nb = check_int("n_boot", n_boot, min=0, max=MAX_BOOTSTRAP)
+    if not isinstance(smooth_cov, (bool, np.bool_)):
+        raise TypeError(f"smooth_cov must be a bool, got {smooth_cov!r}")
+    progress_disabled(progress)
     ss = as_seed_sequence(seed)
     small = [a.name for a in grid.axes if a.size < 2]
     if small:
@@ -306,7 +433,7 @@ def statistic_metric(
         n = s.shape[-2]
         acc = np.zeros_like(g)
         acc2 = np.zeros_like(g)
-        for _ in tqdm(range(nb), desc="bootstrap g_s", leave=False):
+        for _ in progress_bar(range(nb), progress=progress, desc="bootstrap g_s"):
             idx = rng.integers(0, n, size=s.shape[:-1])
             sb = np.take_along_axis(s, idx[..., None], axis=-2)
             gb = _pipeline(sb, grid, lam, rid, sm, rc, bool(smooth_cov))[3]

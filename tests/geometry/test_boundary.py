@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from statgeo.geometry._array import to_numpy
+from tests.geometry.xp_helpers import to_numpy
 from statgeo.geometry.boundary import boundary_distance, boundary_score, extract_boundaries
 from statgeo.geometry.metric import metric_on_grid
 from statgeo.geometry.potential import AnalyticPotential

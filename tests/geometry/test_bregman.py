@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from statgeo.geometry._array import to_numpy
+from tests.geometry.xp_helpers import to_numpy
 from statgeo.geometry.bregman import bregman_divergence, bregman_matrix, bregman_matrix_from_grid
 from statgeo.geometry.families import Bernoulli, Gaussian1D, GaussianFixedCov, MultivariateGaussian, Poisson
 from statgeo.geometry.potential import AnalyticPotential

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from statgeo.geometry._array import to_numpy
+from tests.geometry.xp_helpers import to_numpy
 from statgeo.geometry.families import Bernoulli, Gaussian1D, GaussianFixedCov, MultivariateGaussian, Poisson
 
 COV = np.array([[2.0, 0.3], [0.3, 1.0]])
@@ -126,7 +126,7 @@ def test_family_errors():
     with pytest.raises(ValueError, match="NaN"):
         g.value(np.array([np.nan, -0.5]))
     with pytest.raises(ValueError, match="n must be"):
-        g.sample(np.array([0.0, -0.5]), 0)
+        g.sample(np.array([0.0, -0.5]), 0, seed=0)
     with pytest.raises(ValueError, match="positive definite"):
         GaussianFixedCov(np.array([[1.0, 2.0], [2.0, 1.0]]))
     with pytest.raises(ValueError, match="square"):

@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from statgeo.geometry._array import to_numpy
+from tests.geometry.xp_helpers import to_numpy
 from statgeo.geometry.families import Gaussian1D
 from statgeo.geometry.geodesic import (
     compare_with_straight,

@@ -39,7 +39,7 @@ def poisson_pair():
 def test_fit_recovers_poisson_metric_and_potential(poisson_pair):
     """Tolerances: normalised RMSE over the interior ≤ 0.25 for ∇²Φ, ≤ 0.08 for Φ after affine
     alignment (measured ≈ 0.1 and 0.03 with 64 samples per point; the data noise alone gives
-    ~0.1 on the metric, the spec's TASEP measurement 0.4–1.0)."""
+    ~0.1 on the metric)."""
     g, T, phi, H, post, fit, interior = poisson_pair
     assert isinstance(fit, FittedPotential)
     assert fit.n_eff == 2.0
@@ -98,7 +98,8 @@ def test_ising_bundle_average_at_half_n_beats_single_bundles_at_n():
     """Exact 3×3 Ising torus, (B, M) sampled from the exact distribution, bundles of 4.
 
     Averaged bundle posteriors matched at n/2 must beat single bundles matched at n on ∇²Φ and
-    on ∇Φ (after affine alignment) — the ordering measured in geometry.md — and stay within a
+    on ∇Φ (after affine alignment) — the ordering of docs/geometry_fitting.md, "Effective
+    temperatures" — and stay within a
     normalised RMSE of 0.3 on the metric."""
     g = ParameterGrid.from_ranges(K=(0.1, 0.6, 10), eta=(-0.3, 0.3, 10))
     T = g.natural_points()

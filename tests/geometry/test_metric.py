@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from statgeo.geometry._array import to_numpy
+from tests.geometry.xp_helpers import to_numpy
 from statgeo.geometry.families import Gaussian1D, GaussianFixedCov
 from statgeo.geometry.metric import (
     christoffel_symbols,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from statgeo.geometry._array import to_numpy
+from tests.geometry.xp_helpers import to_numpy
 from statgeo.geometry.families import Gaussian1D, Poisson
 from statgeo.geometry.potential import AnalyticPotential, GridPotential, Potential
 
