@@ -18,7 +18,6 @@ from statgeo.stats import Stats, estimate
 from tests.bad_input import (
     EntryPoint,
     bad_array,
-    bad_choice,
     bad_int,
     bad_real,
     non_finite,
