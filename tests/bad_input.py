@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 __all__ = [
     "EntryPoint",
+    "registry_tests",
     "assert_refuses",
     "run_entry_point",
     "not_an_int",
@@ -94,6 +95,35 @@ def run_entry_point(ep: EntryPoint, data: st.DataObject) -> None:
     arguments = dict(ep.valid)
     arguments[arg] = value
     assert_refuses(ep.call, arguments, ep.message.get(arg, (arg,)), what=f"{ep.name}({arg}={value!r:.60})")
+
+
+def registry_tests(entry_points: Sequence[EntryPoint], *, max_examples: int = 25) -> tuple[Callable, Callable]:
+    """The two tests every registry runs, bound to its entry points.
+
+    Use at module level of a registry::
+
+        test_bad_input_is_refused_clearly_and_early, test_valid_calls_of_the_registry_succeed = \
+            registry_tests(ENTRY_POINTS)
+
+    Returns
+    -------
+    tuple of callable
+        The hypothesis property over (entry point, argument, bad value), and the check that
+        the registry's valid arguments are valid (the property is about the bad value alone).
+    """
+    from hypothesis import HealthCheck, given, settings
+
+    @pytest.mark.parametrize("ep", list(entry_points), ids=repr)
+    @settings(max_examples=max_examples, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(data=st.data())
+    def test_bad_input_is_refused_clearly_and_early(ep: EntryPoint, data: st.DataObject) -> None:
+        run_entry_point(ep, data)
+
+    def test_valid_calls_of_the_registry_succeed() -> None:
+        for ep in entry_points:
+            ep.call(**ep.valid)
+
+    return test_bad_input_is_refused_clearly_and_early, test_valid_calls_of_the_registry_succeed
 
 
 # ----------------------------------------------------------------------------- strategies

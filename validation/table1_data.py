@@ -31,8 +31,7 @@ from statgeo.grid import Axis, ParameterGrid
 from statgeo.models import ExponentialFamilyModel, PhysicsModel, make_model
 from validation.table1_config import ModelSettings
 
-__all__ = ["build_model", "build_grid", "get_samples", "get_reference", "cache_key", "sample_array",
-           "sufficient_statistic_array"]
+__all__ = ["build_model", "build_grid", "get_samples", "get_reference", "cache_key", "sample_array"]
 
 log = logging.getLogger(__name__)
 
@@ -234,27 +233,6 @@ def sample_array(ds: xr.Dataset, grid: ParameterGrid, model: PhysicsModel) -> np
     """
     x = model.configurations(ds).transpose(*grid.names, "sample", ...).values
     return x.reshape((grid.size,) + x.shape[grid.ndim:]).astype(np.float32)
-
-
-def sufficient_statistic_array(ds: xr.Dataset, grid: ParameterGrid, model: ExponentialFamilyModel) -> np.ndarray:
-    """The sufficient statistics, one row per grid point in flat C order.
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        Samples of ``model`` on ``grid``.
-    grid : ParameterGrid
-        The grid.
-    model : ExponentialFamilyModel
-        The model that drew them.
-
-    Returns
-    -------
-    numpy.ndarray
-        Shape (grid.size, S, d), statistics ordered like the natural coordinates.
-    """
-    st = model.sufficient_statistics(ds).transpose(*grid.names, "sample", "statistic").values
-    return st.reshape(grid.size, -1, st.shape[-1])
 
 
 # ----------------------------------------------------------------------------- references

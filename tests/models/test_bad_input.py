@@ -15,7 +15,6 @@ import time
 import numpy as np
 import pytest
 import xarray as xr
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from statgeo.coordinates import ising_temperature_field_map
@@ -51,7 +50,7 @@ from tests.bad_input import (
     huge_int,
     non_finite,
     not_an_int,
-    run_entry_point,
+    registry_tests,
     wrong_type,
 )
 
@@ -358,17 +357,7 @@ NOT_ENTRY_POINTS = {
 }
 
 
-@pytest.mark.parametrize("ep", ENTRY_POINTS, ids=repr)
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.data())
-def test_bad_input_is_refused_clearly_and_early(ep, data):
-    run_entry_point(ep, data)
-
-
-def test_valid_calls_of_the_registry_succeed():
-    """The 'valid' arguments are valid: the property is about the bad value alone."""
-    for ep in ENTRY_POINTS:
-        ep.call(**ep.valid)
+test_bad_input_is_refused_clearly_and_early, test_valid_calls_of_the_registry_succeed = registry_tests(ENTRY_POINTS)
 
 
 # ----------------------------------------------------------------------------- regressions
