@@ -10,7 +10,6 @@ argument and the accepted range (docs/conventions.md, "Errors"). Like scikit-lea
 
 from __future__ import annotations
 
-import math
 import numbers
 import os
 from typing import Any, Sequence
@@ -22,6 +21,8 @@ __all__ = [
     "check_real",
     "check_array",
     "check_choice",
+    "check_bool",
+    "check_callable",
     "check_broadcast_reals",
     "check_allocation",
     "memory_limit_bytes",
@@ -83,11 +84,12 @@ def check_real(
     high: float | None = None,
     low_inclusive: bool = True,
     high_inclusive: bool = True,
+    allow_inf: bool = False,
 ) -> np.ndarray:
     """Validate a real scalar or array of reals against an interval; return it as float64.
 
-    NaN is always refused; ±inf is refused unless the interval is open on that side with an
-    infinite bound (``low=None`` and ``high=None`` refuse both infinities).
+    NaN is always refused; ±inf too, unless ``allow_inf`` (and then only where the interval
+    admits it).
 
     Parameters
     ----------
@@ -99,6 +101,8 @@ def check_real(
         Interval bounds; ``None`` means unbounded on that side.
     low_inclusive, high_inclusive : bool, default True
         Whether the bounds belong to the interval.
+    allow_inf : bool, default False
+        Accept ±inf inside the interval (e.g. a tolerance that may be infinite).
 
     Returns
     -------
@@ -146,7 +150,7 @@ def check_real(
         bad |= (arr < low) if low_inclusive else (arr <= low)
     if high is not None:
         bad |= (arr > high) if high_inclusive else (arr >= high)
-    if (low is None or math.isinf(low)) and (high is None or math.isinf(high)):
+    if not allow_inf:
         bad |= ~np.isfinite(arr)
     if bad.any():
         first = arr[bad].ravel()[0]
@@ -236,6 +240,66 @@ def check_choice(name: str, value: Any, choices: Sequence[Any]) -> Any:
         ok = False
     if not ok:
         raise ValueError(f"{name} must be one of {tuple(choices)}, got {_short(value)}")
+    return value
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Validate a switch: ``True`` or ``False`` (NumPy bools included); return it as a bool.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, used in the message.
+    value : object
+        The value to check; 0, 1, None and strings are refused.
+
+    Returns
+    -------
+    bool
+
+    Raises
+    ------
+    TypeError
+        ``value`` is not a bool.
+
+    Examples
+    --------
+    >>> check_bool("progress", True)
+    True
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {_short(value)}")
+    return bool(value)
+
+
+def check_callable(name: str, value: Any, *, optional: bool = False, what: str = "callable") -> Any:
+    """Validate a callable (or ``None`` when ``optional``) and return it.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, used in the message.
+    value : object
+        The value to check.
+    optional : bool, default False
+        Accept ``None``.
+    what : str, default "callable"
+        What is expected, for the message (e.g. ``"a metric function g(t)"``).
+
+    Returns
+    -------
+    object
+        ``value``.
+
+    Raises
+    ------
+    TypeError
+        ``value`` is not callable (and not an accepted ``None``).
+    """
+    if value is None and optional:
+        return None
+    if not callable(value):
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__} {_short(value)}")
     return value
 
 

@@ -35,7 +35,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from statgeo.checks import check_array, check_real
+from statgeo.checks import check_array, check_bool, check_real
 
 __all__ = [
     "CoordinateMap",
@@ -228,8 +228,7 @@ def register_coordinate_map(name: str, *, overwrite: bool = False) -> Callable[[
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"name must be a Python identifier, got {name!r}")
-    if not isinstance(overwrite, (bool, np.bool_)):
-        raise TypeError(f"overwrite must be True or False, got {overwrite!r}")
+    check_bool("overwrite", overwrite)
     if name in _REGISTRY and not overwrite:
         raise ValueError(f"a coordinate map named {name!r} is already registered; pass overwrite=True to replace it")
 

@@ -21,7 +21,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from statgeo.checks import check_array, check_int, check_real, format_bytes
+from statgeo.checks import check_array, check_bool, check_int, check_real, format_bytes
 from statgeo.coordinates import CoordinateMap, coordinate_map_from_spec, identity_map
 
 __all__ = ["Axis", "ParameterGrid", "MAX_GRID_POINTS", "GRID_ATTR"]
@@ -716,8 +716,7 @@ class ParameterGrid:
         """
         if not hasattr(obj, "assign_coords"):
             raise TypeError(f"obj must be an xarray Dataset or DataArray, got {type(obj).__name__}")
-        if not isinstance(natural, (bool, np.bool_)):
-            raise TypeError(f"natural must be True or False, got {natural!r}")
+        check_bool("natural", natural)
         for a in self.axes:
             if a.name in obj.dims and obj.sizes[a.name] != a.size:
                 raise ValueError(f"dimension {a.name!r} of obj has length {obj.sizes[a.name]}, the grid's axis {a.size}")

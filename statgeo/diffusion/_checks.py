@@ -15,26 +15,11 @@ import numpy as np
 from statgeo.checks import check_int, check_real
 
 
-def check_bool(name: str, value: Any) -> bool:
-    """``value`` if it is a bool (NumPy bools included), else ``TypeError`` naming ``name``."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r:.60}")
-    return bool(value)
-
-
-def check_finite(name: str, value: Any, **bounds: Any) -> np.ndarray:
-    """:func:`statgeo.checks.check_real` that also refuses ±inf whatever the bounds."""
-    arr = check_real(name, value, **bounds)
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} must be finite, got inf")
-    return arr
-
-
 def check_scalar(name: str, value: Any, **bounds: Any) -> float:
-    """A finite real scalar checked by :func:`check_finite`, as a Python float."""
+    """A finite real scalar checked by :func:`statgeo.checks.check_real`, as a Python float."""
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be a real number, got {value!r}")
-    arr = check_finite(name, value, **bounds)
+    arr = check_real(name, value, **bounds)
     if arr.ndim != 0:
         raise ValueError(f"{name} must be a single real number, got an array of shape {arr.shape}")
     return float(arr)
@@ -62,15 +47,6 @@ def check_path(name: str, value: Any) -> str:
     if not isinstance(path, str) or not path:
         raise ValueError(f"{name} must be a non-empty path, got {value!r:.60}")
     return path
-
-
-def check_callable(name: str, value: Any, *, optional: bool = False) -> Any:
-    """``value`` if callable (or ``None`` when ``optional``), else ``TypeError`` naming ``name``."""
-    if value is None and optional:
-        return None
-    if not callable(value):
-        raise TypeError(f"{name} must be callable, got {type(value).__name__} {value!r:.60}")
-    return value
 
 
 def check_dict(name: str, value: Any, *, optional: bool = True) -> dict | None:

@@ -26,9 +26,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import xarray as xr
 
-from statgeo.checks import check_choice, check_int
+from statgeo.checks import check_callable, check_choice, check_int
 from statgeo.diffusion._checks import (
-    check_callable,
     check_dict,
     check_generator,
     check_optional_scalar,

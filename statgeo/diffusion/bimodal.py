@@ -27,13 +27,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from statgeo.checks import check_allocation, check_int
-from statgeo.diffusion._checks import (
-    check_finite,
-    check_optional_scalar,
-    check_scalar,
-    real_array,
-)
+from statgeo.checks import check_allocation, check_int, check_real
+from statgeo.diffusion._checks import check_optional_scalar, check_scalar, real_array
 
 __all__ = ["BimodalVP", "lyapunov_formula", "lyapunov_scan", "MAX_SCAN_SIGMAS"]
 
@@ -363,7 +358,7 @@ def lyapunov_scan(sigmas: Any, beta: float = 1.0, eps: float = 1e-7) -> xr.Datas
     >>> ds.lambda_formula.values.tolist()
     [6.5, 0.5]
     """
-    sig = np.asarray(check_finite("sigmas", sigmas, low=0.0, low_inclusive=False), dtype=np.float64).ravel()
+    sig = np.asarray(check_real("sigmas", sigmas, low=0.0, low_inclusive=False), dtype=np.float64).ravel()
     if sig.size > MAX_SCAN_SIGMAS:
         raise ValueError(f"sigmas holds {sig.size} values, more than the maximum {MAX_SCAN_SIGMAS}")
     beta = check_scalar("beta", beta, low=0.0, low_inclusive=False)

@@ -18,15 +18,8 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import xarray as xr
 
-from statgeo.checks import check_allocation, check_int
-from statgeo.diffusion._checks import (
-    check_bool,
-    check_callable,
-    check_dict,
-    check_path,
-    check_str,
-    check_torch_device,
-)
+from statgeo.checks import check_allocation, check_bool, check_callable, check_int
+from statgeo.diffusion._checks import check_dict, check_path, check_str, check_torch_device
 from statgeo.progress import progress_bar, progress_disabled
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,8 @@ from typing import Any, Callable
 import numpy as np
 import xarray as xr
 
-from statgeo.checks import check_allocation, check_int
-from statgeo.diffusion._checks import check_callable, check_str, real_array
+from statgeo.checks import check_allocation, check_callable, check_int
+from statgeo.diffusion._checks import check_str, real_array
 
 log = logging.getLogger(__name__)
 

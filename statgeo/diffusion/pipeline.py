@@ -24,9 +24,8 @@ from typing import Any, Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from statgeo.checks import check_choice, check_int
+from statgeo.checks import check_callable, check_choice, check_int
 from statgeo.diffusion._checks import (
-    check_callable,
     check_dict,
     check_int_sequence,
     check_path,

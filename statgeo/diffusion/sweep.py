@@ -26,15 +26,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import xarray as xr
 
-from statgeo.checks import check_allocation, check_int
-from statgeo.diffusion._checks import (
-    check_bool,
-    check_generator,
-    check_path,
-    check_points,
-    check_slice,
-    real_array,
-)
+from statgeo.checks import check_allocation, check_bool, check_int
+from statgeo.diffusion._checks import check_generator, check_path, check_points, check_slice, real_array
 from statgeo.diffusion.pipeline import LatentGenerator
 from statgeo.diffusion.slices import MAX_SEED, LatentSlice
 from statgeo.diffusion.store import SweepStore

@@ -27,15 +27,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import xarray as xr
 
-from statgeo.checks import check_allocation, check_int
-from statgeo.diffusion._checks import (
-    check_callable,
-    check_generator,
-    check_point,
-    check_scalar,
-    check_slice,
-    real_array,
-)
+from statgeo.checks import check_allocation, check_callable, check_int
+from statgeo.diffusion._checks import check_generator, check_point, check_scalar, check_slice, real_array
 from statgeo.diffusion.slices import LatentSlice, effective_resolution
 from statgeo.progress import progress_bar, progress_disabled
 

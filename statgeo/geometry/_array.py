@@ -36,7 +36,6 @@ __all__ = [
     "eps_of",
     "is_numpy_namespace",
     "as_points",
-    "check_callable",
 ]
 
 
@@ -146,12 +145,6 @@ def as_points(name: str, x: Any, xp=None, *, d: int | None = None, dtype=None, m
     check_last_dim(name, a, d, min_ndim=min_ndim)
     check_finite(name, a, xp)
     return a, xp
-
-
-def check_callable(name: str, f: Any, *, what: str = "a callable") -> None:
-    """Raise ``TypeError`` naming ``name`` unless ``f`` is callable."""
-    if not callable(f):
-        raise TypeError(f"{name} must be {what}, got {type(f).__name__}")
 
 
 def _short(value: Any, n: int = 80) -> str:

@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from statgeo.checks import check_allocation, check_choice, check_int, check_real
+from statgeo.checks import check_allocation, check_bool, check_choice, check_int, check_real
 from statgeo.geometry._array import as_float_array, check_finite, device_of, from_numpy, namespace, to_numpy
 
 __all__ = ["boundary_score", "extract_boundaries", "boundary_distance", "BoundaryDistance"]
@@ -275,8 +275,7 @@ def extract_boundaries(score: Any, axes_values: Sequence[Any], threshold: float 
     thr = float(check_real("threshold", threshold))
     if np.ndim(threshold) != 0:
         raise ValueError(f"threshold must be a scalar, got shape {np.shape(threshold)}")
-    if not isinstance(subcell, (bool, np.bool_)):
-        raise TypeError(f"subcell must be a bool, got {subcell!r}")
+    check_bool("subcell", subcell)
     if isinstance(axes_values, (str, bytes)) or not hasattr(axes_values, "__len__"):
         raise TypeError(f"axes_values must be a sequence of two 1-D arrays, got {type(axes_values).__name__}")
     if len(axes_values) != 2:

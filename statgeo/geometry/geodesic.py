@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from statgeo.checks import check_allocation, check_choice, check_int, check_real
+from statgeo.checks import check_allocation, check_bool, check_choice, check_int, check_real
 from statgeo.threads import single_threaded_blas
 
 from statgeo.geometry._array import (
@@ -320,8 +320,7 @@ def discrete_energy(metric_fn: Any, path: Any, *, gradient: bool = False,
     (1.0, 0.0)
     """
     _check_metric_source("metric_fn", metric_fn)
-    if not isinstance(gradient, (bool, np.bool_)):
-        raise TypeError(f"gradient must be a bool, got {gradient!r}")
+    check_bool("gradient", gradient)
     fd_step = _check_step(fd_step)
     p, xp = _check_path(path, 2)
     ev = _MetricEval(metric_fn, xp, p.dtype, device_of(p), fd_step=fd_step)
@@ -435,8 +434,7 @@ def geodesic_bvp(metric_fn: Any, start: Any, end: Any, n_points: int = 64, *,
         tol = 1e-4 if a.dtype == xp.float64 else 0.1
     tol = float(check_real("tol", tol, low=0.0, high=np.inf, low_inclusive=False, high_inclusive=False))
     fd_step = _check_step(fd_step)
-    if not isinstance(reparametrise, (bool, np.bool_)):
-        raise TypeError(f"reparametrise must be a bool, got {reparametrise!r}")
+    check_bool("reparametrise", reparametrise)
     if bounds is not None and method != "L-BFGS-B":
         raise ValueError(f"bounds are supported with method='L-BFGS-B' only, got method={method!r}")
     check_allocation("the metric derivatives along the path (n_points, d, d, d)", (n, d, d, d),

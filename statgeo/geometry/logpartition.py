@@ -30,7 +30,7 @@ from typing import Any, Iterator
 import numpy as np
 import xarray as xr
 
-from statgeo.checks import check_allocation, check_choice, check_int, check_real
+from statgeo.checks import check_allocation, check_bool, check_choice, check_int, check_real
 from statgeo.geometry._array import to_numpy
 from statgeo.geometry.posterior import check_grid, check_posterior
 from statgeo.grid import ParameterGrid
@@ -385,8 +385,7 @@ def affine_align(phi: np.ndarray, ref: np.ndarray, points: np.ndarray, *, scale:
     >>> round(float(coef["c"][0]), 6), round(coef["b"], 6)
     (-3.0, 0.0)
     """
-    if not isinstance(scale, (bool, np.bool_)):
-        raise TypeError(f"scale must be a bool, got {scale!r}")
+    check_bool("scale", scale)
     phi = np.asarray(check_real("phi", phi), dtype=np.float64).ravel()
     ref = np.asarray(check_real("ref", ref), dtype=np.float64).ravel()
     if ref.size != phi.size:
@@ -678,8 +677,7 @@ def fit_log_partition(
     check_choice("model", model, ("icnn", "mlp", "paper_mlp"))
     check_choice("dtype", dtype, ("float64", "float32"))
     width, depth = _check_model_size(model, grid.ndim, width, depth)
-    if not isinstance(quadratic, (bool, np.bool_)):
-        raise TypeError(f"quadratic must be a bool, got {quadratic!r}")
+    check_bool("quadratic", quadratic)
     max_steps = check_int("max_steps", max_steps, min=1, max=MAX_STEPS)
     progress_disabled(progress)
     as_seed_sequence(seed)

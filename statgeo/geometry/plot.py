@@ -10,6 +10,8 @@ import os
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
+
+from statgeo.checks import check_bool
 import xarray as xr
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -159,8 +161,7 @@ def plot_metric(ds: xr.Dataset | xr.DataArray, *, var: str = "metric", path: str
         raise TypeError(f"ds must be an xarray Dataset or DataArray, got {type(ds).__name__}")
     if not isinstance(var, str):
         raise TypeError(f"var must be a string, got {type(var).__name__}")
-    if not isinstance(log, (bool, np.bool_)):
-        raise TypeError(f"log must be a bool, got {log!r}")
+    check_bool("log", log)
     _check_path(path)
     if isinstance(ds, xr.Dataset) and var not in ds:
         raise ValueError(f"ds has no variable var={var!r} (variables: {sorted(ds.data_vars)})")
@@ -284,8 +285,7 @@ def plot_geodesics(background: xr.DataArray, paths: Sequence[np.ndarray], *, str
     """
     _check_map("background", background)
     paths = _check_curves("paths", paths)
-    if not isinstance(straight, (bool, np.bool_)):
-        raise TypeError(f"straight must be a bool, got {straight!r}")
+    check_bool("straight", straight)
     _check_path(path)
     _check_title(title)
     fig, ax = _over_map(background, "Greys_r")

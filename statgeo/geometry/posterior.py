@@ -30,7 +30,7 @@ from typing import Any, Mapping
 import numpy as np
 import xarray as xr
 
-from statgeo.checks import check_int, check_real
+from statgeo.checks import check_bool, check_int, check_real
 from statgeo.grid import Axis, ParameterGrid
 
 __all__ = [
@@ -379,8 +379,7 @@ def posterior_moments(posterior: xr.DataArray, grid: ParameterGrid, *, natural: 
     (0.5, 0.25)
     """
     check_grid(grid)
-    if not isinstance(natural, (bool, np.bool_)):
-        raise TypeError(f"natural must be a bool, got {natural!r}")
+    check_bool("natural", natural)
     p, _ = check_posterior(posterior, grid)
     t = grid.natural_points() if natural else grid.points()
     mu = p @ t

@@ -22,7 +22,7 @@ import numpy as np
 import xarray as xr
 from array_api_compat import array_namespace, is_array_api_obj
 
-from statgeo.checks import check_allocation, check_int, check_real
+from statgeo.checks import check_allocation, check_bool, check_int, check_real
 from statgeo.seeding import as_seed_sequence
 from statgeo.geometry.posterior import check_grid, posterior_dataarray
 from statgeo.grid import ParameterGrid
@@ -389,8 +389,7 @@ def exact_posterior(
     """
     check_grid(grid)
     n = check_int("n", n, min=1)
-    if not isinstance(average, (bool, np.bool_)):
-        raise TypeError(f"average must be a bool, got {average!r}")
+    check_bool("average", average)
     if temperature is not None:
         check_real("temperature", temperature, low=0.0, low_inclusive=False, high=np.inf, high_inclusive=False)
     if seed is not None:

@@ -29,7 +29,7 @@ import numpy as np
 import xarray as xr
 from scipy import sparse
 
-from statgeo.checks import check_allocation, check_choice, check_int, check_real
+from statgeo.checks import check_allocation, check_bool, check_choice, check_int, check_real
 from statgeo.seeding import as_seed_sequence
 from statgeo.geometry.posterior import check_grid, posterior_dataarray, posterior_moments
 from statgeo.grid import ParameterGrid
@@ -563,8 +563,7 @@ def feature_kernel_posterior(
     """
     f, loc = _validate(features, locations, grid)
     check_choice("kernel", kernel, KERNELS)
-    if not isinstance(exclude_self, (bool, np.bool_)):
-        raise TypeError(f"exclude_self must be a bool, got {exclude_self!r}")
+    check_bool("exclude_self", exclude_self)
     if queries_per_origin is not None:
         queries_per_origin = check_int("queries_per_origin", queries_per_origin, min=1)
     if isinstance(temperature, str):

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from statgeo.checks import check_allocation, check_choice, check_int, check_real
+from statgeo.checks import check_allocation, check_bool, check_choice, check_int, check_real
 from statgeo.progress import progress_bar, progress_disabled
 from statgeo.seeding import as_seed_sequence
 from statgeo.geometry.posterior import check_grid, posterior_dataarray
@@ -355,8 +355,7 @@ class NeuralGridPosterior:
         eval_every = check_int("eval_every", eval_every, min=1)
         patience = check_int("patience", patience, min=1)
         val_bundles = check_int("val_bundles", val_bundles, min=1)
-        if not isinstance(calibrate, (bool, np.bool_)):
-            raise TypeError(f"calibrate must be a bool, got {calibrate!r}")
+        check_bool("calibrate", calibrate)
         progress_disabled(progress)
         sample_shape, self._sample_shape = self._sample_shape, None
         try:

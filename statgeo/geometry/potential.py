@@ -26,11 +26,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from statgeo.checks import check_allocation, check_int, check_real
-from statgeo.geometry._array import (
-    as_float_array,
+from statgeo.checks import check_allocation, check_bool, check_callable, check_int, check_real
+from statgeo.geometry._array import (    as_float_array,
     as_points,
-    check_callable,
     check_finite,
     check_last_dim,
     device_of,
@@ -601,8 +599,7 @@ class GridPotential:
         from scipy.interpolate import NdBSpline, make_interp_spline
 
         k = check_int("degree", degree, min=1, max=5)
-        if not isinstance(extrapolate, (bool, np.bool_)):
-            raise TypeError(f"extrapolate must be a bool, got {extrapolate!r}")
+        check_bool("extrapolate", extrapolate)
         if isinstance(grid_axes_values, (str, bytes)) or not isinstance(grid_axes_values, Sequence):
             # a single array for a 1-D grid is also accepted
             if hasattr(grid_axes_values, "shape") and len(getattr(grid_axes_values, "shape")) == 1:

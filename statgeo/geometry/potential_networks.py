@@ -27,7 +27,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from statgeo.checks import check_allocation, check_choice, check_int, check_real
+from statgeo.checks import check_allocation, check_bool, check_choice, check_int, check_real
 
 __all__ = ["PaperMLP", "SmoothMLP", "ICNN", "ScaledPotential", "build_model", "MODELS", "MAX_WIDTH", "MAX_DEPTH"]
 
@@ -263,8 +263,7 @@ class ScaledPotential(nn.Module):
         d = check_int("d", d, min=1)
         kappa0 = float(check_real("kappa0", kappa0, low=0.0, low_inclusive=False, high=np.inf,
                                   high_inclusive=False))
-        if not isinstance(quadratic, (bool, np.bool_)):
-            raise TypeError(f"quadratic must be a bool, got {quadratic!r}")
+        check_bool("quadratic", quadratic)
         super().__init__()
         self.net = net
         self.register_buffer("kappa0", torch.tensor(float(kappa0)))

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from statgeo.checks import check_allocation, check_int, check_real
+from statgeo.checks import check_allocation, check_bool, check_int, check_real
 from statgeo.seeding import as_seed_sequence
 from statgeo.grid import ParameterGrid
 from statgeo.progress import progress_bar, progress_disabled
@@ -418,8 +418,7 @@ def statistic_metric(
     sm = float(check_real("smooth", smooth, low=0.0, high=np.inf, high_inclusive=False))
     rc = float(check_real("rcond", rcond, low=0.0, high=1.0, high_inclusive=False))
     nb = check_int("n_boot", n_boot, min=0, max=MAX_BOOTSTRAP)
-    if not isinstance(smooth_cov, (bool, np.bool_)):
-        raise TypeError(f"smooth_cov must be a bool, got {smooth_cov!r}")
+    check_bool("smooth_cov", smooth_cov)
     progress_disabled(progress)
     ss = as_seed_sequence(seed)
     small = [a.name for a in grid.axes if a.size < 2]

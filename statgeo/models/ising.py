@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from statgeo.checks import check_array, check_choice, check_int, check_real
+from statgeo.checks import check_array, check_bool, check_choice, check_int, check_real
 from statgeo.coordinates import CoordinateMap, ising_temperature_field_map
 from statgeo.geometry.posterior_exact import exact_posterior
 from statgeo.grid import ParameterGrid
@@ -34,7 +34,6 @@ from statgeo.models.ising_sampling import (
     PILOT_BURN,
     SOKAL_C,
     THIN_TAUS,
-    _check_flag,
     _check_L,
     _resolve,
     check_natural_grid,
@@ -369,7 +368,7 @@ class IsingModel(ExponentialFamilyModel):
         n_samples = check_int("n_samples", n_samples, min=1)
         as_seed_sequence(seed)
         progress_disabled(progress)
-        per_site = _check_flag("per_site", per_site)
+        per_site = check_bool("per_site", per_site)
         if kind == "auto":
             _, eta = check_natural_grid(grid)
             kind = "exact" if (self.L <= 12 or bool(np.all(eta == 0.0))) else "mc_anchored"

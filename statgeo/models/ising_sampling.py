@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from statgeo.checks import check_allocation, check_choice, check_int, check_real
+from statgeo.checks import check_allocation, check_bool, check_choice, check_int, check_real
 from statgeo.grid import ParameterGrid
 from statgeo.models.compilation import compile_notice
 from statgeo.models.limits import MAX_SWEEPS, check_sweeps, check_work
@@ -153,12 +153,6 @@ def _auto_or_int(name: str, value: Any, min: int) -> int | None:
             raise ValueError(f"{name} must be 'auto' or an integer in [{min}, {MAX_SWEEPS}], got {value!r}")
         return None
     return check_sweeps(name, value, min=min)
-
-
-def _check_flag(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 def _child(ss: np.random.SeedSequence, k: int) -> np.random.SeedSequence:
@@ -334,7 +328,7 @@ def run_chains(
     burn_user = _auto_or_int("burn_in", burn_in, 0)
     thin_user = _auto_or_int("thin", thin, 1)
     pilot_user = _auto_or_int("pilot_sweeps", pilot_sweeps, MIN_PILOT_SWEEPS)
-    store_spins = _check_flag("store_spins", store_spins)
+    store_spins = check_bool("store_spins", store_spins)
     progress_disabled(progress)  # TypeError for anything but True, False, None
     for name, v in (("K", K), ("eta", eta)):
         if isinstance(v, np.ndarray) and v.dtype.kind not in "iuf":

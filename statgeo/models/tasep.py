@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from statgeo.checks import check_allocation, check_choice, check_int, check_real
+from statgeo.checks import check_allocation, check_bool, check_choice, check_int, check_real
 from statgeo.coordinates import CoordinateMap, tasep_rates_map
 from statgeo.geometry.posterior import posterior_dataarray
 from statgeo.geometry.posterior_exact import average_per_origin, cut_bundles
@@ -359,8 +359,7 @@ class TasepModel(PhysicsModel):
         """
         check_choice("fisher", fisher, ("auto", "enumeration", "samples"))
         check_int("n_samples", n_samples, min=2)
-        if not isinstance(per_site, (bool, np.bool_)):
-            raise TypeError(f"per_site must be True or False, got {per_site!r}")
+        check_bool("per_site", per_site)
         ref = tasep_exact(grid, self.N, fisher=fisher, n_fisher_samples=n_samples, seed=seed, density=False,
                           progress=progress)
         fmethod = json.loads(ref.attrs["config"])["fisher"]["method"]

@@ -28,14 +28,8 @@ from typing import Any, Callable
 import numpy as np
 from array_api_compat import array_namespace
 
-from statgeo.checks import check_allocation, check_choice, check_int
-from statgeo.diffusion._checks import (
-    check_bool,
-    check_callable,
-    check_finite,
-    check_scalar,
-    real_array,
-)
+from statgeo.checks import check_allocation, check_bool, check_callable, check_choice, check_int, check_real
+from statgeo.diffusion._checks import check_scalar, real_array
 from statgeo.diffusion.diffusability.estimators import MAX_MC_SAMPLES
 from statgeo.diffusion.diffusability.gaussian import (
     _real_numpy,
@@ -187,7 +181,7 @@ def scale_corrected_fir_deviation(tau, R_z: Callable[[np.ndarray], np.ndarray], 
     >>> float(scale_corrected_fir_deviation(0.5, R2, R, 2.0))
     0.0
     """
-    t = check_finite("tau", tau, low=0.0, low_inclusive=False)
+    t = check_real("tau", tau, low=0.0, low_inclusive=False)
     check_callable("R_z", R_z)
     check_callable("R_x", R_x)
     c = check_scalar("scale", scale, low=0.0, low_inclusive=False)
@@ -277,7 +271,7 @@ def compression_penalty(tau: Any, D: int, d: int, k: int = 2, variance: float = 
     0.5
     """
     compression_penalty_limit(D, d, k)  # validates the dimensions
-    t = check_finite("tau", tau, low=0.0, low_inclusive=False)
+    t = check_real("tau", tau, low=0.0, low_inclusive=False)
     v = check_scalar("variance", variance, low=0.0, low_inclusive=False)
     check_allocation("the terms (tau, D)", (t.size, D), np.float64, names="tau and D")
     lx = np.r_[np.full(k, v), np.zeros(D - k)]
@@ -353,9 +347,9 @@ def tangential_distortion_penalty(tau: Any, delta: Any, variances: Any = (1.0, 0
     >>> round(float(tangential_distortion_penalty(1.0, 0.01, variances=(1.0, 1.0))), 8)  # 3δ²/(1 + τ)²
     7.5e-05
     """
-    t = np.asarray(check_finite("tau", tau, low=0.0, low_inclusive=False))
-    dl = np.asarray(check_finite("delta", delta, low=-1.0, high=1.0, low_inclusive=False, high_inclusive=False))
-    s = check_finite("variances", variances, low=0.0, low_inclusive=False)
+    t = np.asarray(check_real("tau", tau, low=0.0, low_inclusive=False))
+    dl = np.asarray(check_real("delta", delta, low=-1.0, high=1.0, low_inclusive=False, high_inclusive=False))
+    s = check_real("variances", variances, low=0.0, low_inclusive=False)
     if s.shape != (2,):
         raise ValueError(f"variances must be two positive numbers (σ₁², σ₂²), got shape {s.shape}")
     scale_corrected = check_bool("scale_corrected", scale_corrected)
@@ -453,7 +447,7 @@ def curvature_injection_penalty(tau, eps: float, *, scale_corrected: bool = Fals
     >>> bool(np.all(r["D_R"] < 0.05))  # small at both ends: locally flat, and washed out
     True
     """
-    t = np.atleast_1d(check_finite("tau", tau, low=0.0, low_inclusive=False)).ravel()
+    t = np.atleast_1d(check_real("tau", tau, low=0.0, low_inclusive=False)).ravel()
     e = check_scalar("eps", eps, low=0.0, low_inclusive=False)
     scale_corrected = check_bool("scale_corrected", scale_corrected)
 
@@ -554,7 +548,7 @@ def linear_bilipschitz_bounds(A: Any, I_x: Callable[[np.ndarray], np.ndarray], t
     (0.4, 0.4)
     """
     check_choice("form", form, ("general", "gaussian"))
-    t = check_finite("tau", tau, low=0.0, low_inclusive=False)
+    t = check_real("tau", tau, low=0.0, low_inclusive=False)
     A = real_array("A", A)
     check_callable("I_x", I_x)
     if A.ndim != 2 or A.shape[0] < A.shape[1]:
@@ -612,7 +606,7 @@ def analyse_linear_gaussian(A: Any, cov: Any, taus) -> "xarray.Dataset":  # noqa
     """
     import xarray as xr
 
-    t = np.atleast_1d(check_finite("taus", taus, low=0.0, low_inclusive=False)).ravel()
+    t = np.atleast_1d(check_real("taus", taus, low=0.0, low_inclusive=False)).ravel()
     A = real_array("A", A)
     S = real_array("cov", cov)
     if A.ndim != 2 or S.ndim != 2 or S.shape != (A.shape[1], A.shape[1]):
@@ -697,7 +691,7 @@ def analyse_encoder(
     import torch
     import xarray as xr
 
-    t = np.atleast_1d(check_finite("taus", taus, low=0.0, low_inclusive=False)).ravel()
+    t = np.atleast_1d(check_real("taus", taus, low=0.0, low_inclusive=False)).ravel()
     check_callable("encoder", encoder)
     bw = check_scalar("bandwidth", bandwidth, low=0.0)
     n_mc = check_int("n_mc", n_mc, min=2, max=MAX_MC_SAMPLES)

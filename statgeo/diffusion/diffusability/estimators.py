@@ -34,16 +34,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from statgeo.checks import check_allocation, check_choice, check_int
-from statgeo.diffusion._checks import (
-    check_bool,
-    check_callable,
-    check_dict,
-    check_finite,
-    check_scalar,
-    check_shape,
-    real_array,
-)
+from statgeo.checks import check_allocation, check_bool, check_callable, check_choice, check_int, check_real
+from statgeo.diffusion._checks import check_dict, check_scalar, check_shape, real_array
 from statgeo.diffusion.diffusability.gaussian import _real_numpy, timestep_from_tau
 from statgeo.progress import progress_bar, progress_disabled
 from statgeo.stats import Stats
@@ -436,7 +428,7 @@ def _unet_score(unet, scheduler, mode: str, pred: str, kw: dict) -> ScoreFunctio
 
 
 def _check_taus(tau, name: str = "tau") -> np.ndarray:
-    return np.atleast_1d(check_finite(name, tau, low=0.0, low_inclusive=False)).astype(np.float64).ravel()
+    return np.atleast_1d(check_real(name, tau, low=0.0, low_inclusive=False)).astype(np.float64).ravel()
 
 
 class _Data:
@@ -959,7 +951,7 @@ def _array_api_input(name: str, value: Any, **bounds: Any) -> Any:
         value = np.asarray(value)
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(f"{name} must be a real number or array of reals, got {value!r:.60}")
-    check_finite(name, _real_numpy(name, value), **bounds)
+    check_real(name, _real_numpy(name, value), **bounds)
     return value
 
 

@@ -22,8 +22,7 @@ from typing import Any
 import numpy as np
 from array_api_compat import array_namespace
 
-from statgeo.checks import check_allocation, check_choice
-from statgeo.diffusion._checks import check_finite
+from statgeo.checks import check_allocation, check_choice, check_real
 
 __all__ = [
     "covariance_spectrum",
@@ -75,7 +74,7 @@ def _check_tau(tau: Any) -> np.ndarray:
     # validation on a NumPy copy (cheap), before any work; the computation keeps tau's namespace
     if isinstance(tau, (str, bytes)):
         raise TypeError(f"tau must be a real number or array of reals, got {tau!r}")
-    return check_finite("tau", _to_numpy(tau), low=0.0, low_inclusive=False)
+    return check_real("tau", _to_numpy(tau), low=0.0, low_inclusive=False)
 
 
 def _check_variances(variances: Any) -> np.ndarray:
@@ -139,7 +138,7 @@ def covariance_spectrum(cov: Any, *, rtol: float = 1e-12) -> Any:
         raise ValueError(f"cov must be a square (D, D) matrix, got shape {tuple(c_np.shape)}")
     if not np.isfinite(c_np).all():
         raise ValueError("cov must be finite (got NaN or inf)")
-    rtol = float(check_finite("rtol", rtol, low=0.0, high=1.0, high_inclusive=False))
+    rtol = float(check_real("rtol", rtol, low=0.0, high=1.0, high_inclusive=False))
     xp = array_namespace(cov)
     if not xp.isdtype(cov.dtype, "real floating"):
         cov = xp.astype(cov, xp.float64)
@@ -305,7 +304,7 @@ def tau_from_alpha_bar(alpha_bar: Any) -> Any:
     1.0
     """
     a = np.asarray(alpha_bar) if isinstance(alpha_bar, (float, int, list, tuple)) else alpha_bar
-    check_finite("alpha_bar", _real_numpy("alpha_bar", a), low=0.0, high=1.0, low_inclusive=False)
+    check_real("alpha_bar", _real_numpy("alpha_bar", a), low=0.0, high=1.0, low_inclusive=False)
     return (1.0 - a) / a
 
 
@@ -336,7 +335,7 @@ def alpha_bar_from_tau(tau: Any) -> Any:
     """
     t = np.asarray(tau) if isinstance(tau, (float, int, list, tuple)) else tau
     t_np = _real_numpy("tau", t)
-    check_finite("tau", t_np, low=0.0)
+    check_real("tau", t_np, low=0.0)
     if np.isinf(t_np).any():
         raise ValueError("tau must be finite (got inf)")
     return 1.0 / (1.0 + t)
@@ -375,7 +374,7 @@ def scheduler_taus(scheduler: Any) -> np.ndarray:
     ac = np.asarray(ac, dtype=np.float64)
     if ac.ndim != 1 or ac.size == 0:
         raise ValueError(f"scheduler.alphas_cumprod must be a non-empty 1-D array, got shape {ac.shape}")
-    check_finite("scheduler.alphas_cumprod", ac, low=0.0, high=1.0, low_inclusive=False)
+    check_real("scheduler.alphas_cumprod", ac, low=0.0, high=1.0, low_inclusive=False)
     return (1.0 - ac) / ac
 
 
@@ -412,7 +411,7 @@ def tau_from_timestep(scheduler: Any, timestep: Any) -> np.ndarray:
     3.0
     """
     taus = scheduler_taus(scheduler)
-    t = check_finite("timestep", timestep, low=0.0, high=len(taus) - 1)
+    t = check_real("timestep", timestep, low=0.0, high=len(taus) - 1)
     lo = np.floor(t).astype(int)
     hi = np.minimum(lo + 1, len(taus) - 1)
     f = t - lo
@@ -457,7 +456,7 @@ def timestep_from_tau(scheduler: Any, tau: Any, mode: str = "nearest") -> tuple[
     """
     check_choice("mode", mode, ("nearest", "interpolate"))
     taus = scheduler_taus(scheduler)
-    t_req = check_finite("tau", tau, low=0.0, low_inclusive=False)
+    t_req = check_real("tau", tau, low=0.0, low_inclusive=False)
     if not np.all(np.diff(taus) > 0):
         raise ValueError("scheduler.alphas_cumprod must be strictly decreasing")
     lo_t, hi_t = taus[0], taus[-1]

@@ -25,8 +25,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from statgeo.checks import check_allocation, check_int
-from statgeo.diffusion._checks import check_callable, check_finite, check_scalar
+from statgeo.checks import check_allocation, check_callable, check_int, check_real
+from statgeo.diffusion._checks import check_scalar
 from statgeo.diffusion.diffusability.estimators import MAX_MC_SAMPLES
 from statgeo.diffusion.diffusability.gaussian import _real_numpy
 
@@ -101,7 +101,7 @@ class GaussianMixture:
         if weights is None:
             w = torch.full((m.shape[0],), 1.0 / m.shape[0], dtype=torch.float64)
         else:
-            w = torch.as_tensor(check_finite("weights", _real_numpy("weights", weights).astype(np.float64), low=0.0),
+            w = torch.as_tensor(check_real("weights", _real_numpy("weights", weights).astype(np.float64), low=0.0),
                                 dtype=torch.float64)
             if w.shape != (m.shape[0],) or float(w.sum()) <= 0:
                 raise ValueError(f"weights must have shape ({m.shape[0]},) and a positive sum")
@@ -369,7 +369,7 @@ class GaussianMixture:
 
         from statgeo.stats import Stats
 
-        tau = float(check_finite("tau", tau, low=0.0, low_inclusive=False))
+        tau = float(check_real("tau", tau, low=0.0, low_inclusive=False))
         n = check_int("n", n, min=2, max=MAX_MC_SAMPLES)
         seed = check_int("seed", seed, min=0)
         batch_size = check_int("batch_size", batch_size, min=1)
@@ -503,7 +503,7 @@ def pushforward_fisher_1d(
     >>> round(float(r["I"][0]), 9), round(float(r["mass"][0]), 9)
     (0.8, 1.0)
     """
-    taus = np.atleast_1d(check_finite("tau", tau, low=0.0, low_inclusive=False)).ravel()
+    taus = np.atleast_1d(check_real("tau", tau, low=0.0, low_inclusive=False)).ravel()
     x_max, h_max, n_max, chunk = _check_quadrature(f, x_max, h_max, n_max, chunk)
     out = {k: np.empty(len(taus)) for k in ("I", "R", "mass")}
     for i, t in enumerate(taus):
@@ -603,7 +603,7 @@ def pushforward_fisher_curve(
     >>> round(float(r["I"][0]), 9)  # 1/(1 + τ) + 1/τ: a flat line in the plane
     1.5
     """
-    taus = np.atleast_1d(check_finite("tau", tau, low=0.0, low_inclusive=False)).ravel()
+    taus = np.atleast_1d(check_real("tau", tau, low=0.0, low_inclusive=False)).ravel()
     x_max, h_max, n_max, chunk = _check_quadrature(f, x_max, h_max, n_max, chunk)
     n_outer = check_int("n_outer", n_outer, min=2, max=MAX_GAUSS_HERMITE)
     n_inner = check_int("n_inner", n_inner, min=2, max=MAX_GAUSS_HERMITE)

@@ -16,8 +16,7 @@ import time
 
 import numpy as np
 
-from statgeo.checks import check_int
-from statgeo.diffusion._checks import check_finite
+from statgeo.checks import check_int, check_real
 from statgeo.progress import progress_bar, progress_disabled
 
 logger = logging.getLogger(__name__)
@@ -67,7 +66,7 @@ class EpsilonMLP(_torch().nn.Module):
         hidden = check_int("hidden", hidden, min=1)
         depth = check_int("depth", depth, min=1)
         self.dim = dim
-        self.data_variance = float(check_finite("data_variance", data_variance, low=0.0, low_inclusive=False))
+        self.data_variance = float(check_real("data_variance", data_variance, low=0.0, low_inclusive=False))
         layers, w = [], dim + 1
         for _ in range(depth):
             layers += [torch.nn.Linear(w, hidden), torch.nn.SiLU()]
@@ -170,11 +169,11 @@ def train_epsilon_mlp(
         raise ValueError(f"x must be (n, D) samples with n ≥ 2, got shape {tuple(xt.shape)}")
     if not torch.isfinite(xt).all():
         raise ValueError("x must be finite")
-    lo = float(check_finite("tau_min", tau_min, low=0.0, low_inclusive=False))
-    hi = float(check_finite("tau_max", tau_max, low=lo, low_inclusive=False))
+    lo = float(check_real("tau_min", tau_min, low=0.0, low_inclusive=False))
+    hi = float(check_real("tau_max", tau_max, low=lo, low_inclusive=False))
     steps = check_int("steps", steps, min=1, max=10**7)
     batch_size = check_int("batch_size", batch_size, min=1)
-    lr = float(check_finite("lr", lr, low=0.0, low_inclusive=False))
+    lr = float(check_real("lr", lr, low=0.0, low_inclusive=False))
     seed = check_int("seed", seed, min=0)
     progress_disabled(progress)
     gen = torch.Generator().manual_seed(int(seed))

@@ -17,7 +17,7 @@ import logging
 import numpy as np
 import xarray as xr
 
-from statgeo.checks import check_allocation, check_choice, check_int
+from statgeo.checks import check_allocation, check_bool, check_choice, check_int
 from statgeo.grid import ParameterGrid
 from statgeo.models.compilation import compile_notice
 from statgeo.models.limits import check_size, check_work
@@ -194,8 +194,7 @@ def tasep_exact(grid: ParameterGrid, N: int, fisher: str = "auto", *, n_fisher_s
     """
     A, B = check_tasep_grid(grid)
     fisher = check_choice("fisher", fisher, ("auto", "enumeration", "samples", "none"))
-    if not isinstance(density, (bool, np.bool_)):
-        raise TypeError(f"density must be True or False, got {density!r}")
+    check_bool("density", density)
     N = check_int("N", N, min=1)
     if fisher == "none" and not density:
         N = check_size("N", N, CLOSED_FORM_MAX_N, "the closed forms cost O(N) time and memory per point")

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from statgeo.checks import check_allocation, check_array, check_int
+from statgeo.checks import check_allocation, check_array, check_bool, check_int
 from statgeo.models.compilation import compile_notice
 from statgeo.models.limits import check_size, check_work
 from statgeo.models.exact.tasep_closed import (
@@ -332,8 +332,7 @@ def enumerate_law(N: int, alpha: float, beta: float, *, with_scores: bool = Fals
     """
     N = check_int("N", N, min=1, max=MAX_ENUMERATION_N)
     al, be = _scalar_rates(alpha, beta)
-    if not isinstance(with_scores, (bool, np.bool_)):
-        raise TypeError(f"with_scores must be True or False, got {with_scores!r}")
+    check_bool("with_scores", with_scores)
     with compile_notice(None, "the TASEP enumeration"):
         lw, g = _k.enumerate_kernel(N, 1.0 / al, 1.0 / be)
     lz, grad, _ = log_partition_derivatives(N, al, be)
