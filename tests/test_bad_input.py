@@ -162,3 +162,18 @@ def test_grid_round_trips_through_a_dataset_and_pickle(tmp_path):
         ParameterGrid.from_dataset(g.attach(xr.Dataset()))
     with pytest.raises(TypeError, match="anonymous"):
         pickle.dumps(g)
+
+
+def test_the_harness_catches_a_refusal_that_comes_after_allocating():
+    """The property is not vacuous: a call that allocates 64 MiB before raising fails it."""
+    from tests.bad_input import refused
+
+    def late_refusal():
+        work = np.ones(8 * 2**20)  # 64 MiB of float64
+        raise ValueError(f"n must be positive ({work.size} elements were made first)")
+
+    with pytest.raises(AssertionError, match="allocated"):
+        refused(late_refusal)
+    from statgeo.checks import check_int
+
+    assert "n must be an integer in [1, inf]" in str(refused(lambda: check_int("n", 0, min=1)))

@@ -1,7 +1,7 @@
 """Bad input to the entry points of :mod:`statgeo.geometry`, and regressions from the user survey.
 
 See tests/bad_input.py for the property every entry point must have: a bad value in any one
-argument is refused with ``TypeError``/``ValueError`` naming the argument, within a second. The
+argument is refused with ``TypeError``/``ValueError`` naming the argument, before allocating anything. The
 objects whose methods are tested are built once, here, with tiny valid arguments.
 """
 
@@ -94,6 +94,7 @@ from tests.bad_input import (
     bad_int,
     bad_real,
     not_an_int,
+    refused,
     registry_tests,
     wrong_type,
 )
@@ -766,13 +767,7 @@ def test_degenerate_network_and_kernel_sizes_are_refused():
 ], ids=["fit-steps", "fit-width", "fit-params", "bvp-points", "expmap-steps", "bootstrap", "mvgauss-dim",
         "neural-grid", "kernel-grid", "exact-grid", "neural-bundles", "sample-n", "spline-axis"])
 def test_sizes_that_cannot_be_served_are_refused_before_any_work(call, name):
-    import time
-
-    t0 = time.perf_counter()
-    with pytest.raises(ValueError) as info:
-        call()
-    assert name in str(info.value)
-    assert time.perf_counter() - t0 < 1.0
+    assert name in str(refused(call, ValueError))
 
 
 def test_progress_switches(monkeypatch, capsys):
