@@ -551,12 +551,7 @@ def _check_samples(samples: Any, grid: Any, variables: tuple[str, ...], owner: s
         raise TypeError(f"grid must be a statgeo.grid.ParameterGrid, got {type(grid).__name__}")
     if "sample" not in samples.dims:
         raise ValueError("samples must have a 'sample' dimension")
-    for a in grid.axes:
-        if a.name not in samples.dims or samples.sizes[a.name] != a.size:
-            raise ValueError(f"samples must be laid out on grid: a dimension {a.name!r} of length {a.size}, got dims "
-                             f"{dict(samples.sizes)}")
-        if a.name in samples.coords:
-            v = np.asarray(samples[a.name].values, dtype=np.float64)
-            if not np.allclose(v, a.values, rtol=1e-9, atol=1e-12):
-                raise ValueError(f"samples were drawn on another grid: their {a.name!r} values differ from grid's")
+    why = ParameterGrid.from_dataset(samples).mismatch(grid)
+    if why is not None:
+        raise ValueError(f"samples were drawn on another grid than grid ({why})")
     return int(samples.sizes["sample"])
