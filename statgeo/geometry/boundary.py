@@ -169,7 +169,7 @@ def _ridge_mask(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return is_max, np.where(is_max, direction, -1)
 
 
-def _bfs(start, cells: set, dist_only=False):
+def _bfs(start, cells: set):
     dist = {start: 0}
     prev = {start: None}
     q = deque([start])
