@@ -1,8 +1,10 @@
-"""Benchmark: JSD log-partition fit on a 64×64 grid (CPU, 2 threads) and the learned metric.
+"""Benchmark: log-partition fit on a 64×64 grid (CPU, 2 threads) and the learned metric.
 
 Run ``python benchmarks/bench_fit.py`` (full) or ``--smoke`` (seconds). ``--compare`` also
-fits the three potential classes on a 16×16 Poisson-pair problem and prints held-out JSD and
-metric errors (the evidence for the default model, docs/geometry_fitting.md).
+fits the three potential classes on a 16×16 Poisson-pair problem and prints held-out losses and
+metric errors (the evidence for the default model, docs/geometry_fitting.md); ``--forms``
+compares the fit forms on the same samples (free linear term on single bundles, the default,
+vs the paper's form on bundle averages): metric error and time.
 
 Problem: independent Poisson pair, Φ(t) = e^{t1} + e^{t2} on t ∈ [1, 2.5]², 64 samples per
 point, bundles of 4, bundle-averaged exact posteriors (n_eff = 2). Baselines measured in the
@@ -30,11 +32,11 @@ from statgeo.geometry import exact_posterior, fit_log_partition
 from statgeo.grid import ParameterGrid
 
 
-def problem(n_axis: int, seed: int = 0):
+def problem(n_axis: int, seed: int = 0, average: bool = True):
     g = ParameterGrid.from_ranges(t1=(1.0, 2.5, n_axis), t2=(1.0, 2.5, n_axis))
     T = g.natural_points()
     x = np.random.default_rng(seed).poisson(np.exp(T)[:, None, :], size=(g.size, 64, 2)).astype(float)
-    return g, T, exact_posterior(x, g, np.exp(T).sum(1), 4, seed=seed + 1)
+    return g, T, exact_posterior(x, g, np.exp(T).sum(1), 4, seed=seed + 1, average=average)
 
 
 def metric_error(fit, T, margin=0.15):
@@ -54,6 +56,8 @@ def main() -> None:
     ap.add_argument("--max-steps", type=int, default=300)
     ap.add_argument("--dense-steps", type=int, default=10)
     ap.add_argument("--compare-steps", type=int, default=200)
+    ap.add_argument("--forms", action="store_true",
+                    help="compare the fit forms (free linear term on single bundles vs the paper's form on averages)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
@@ -92,6 +96,17 @@ def main() -> None:
     print(f"metric of the learned potential on {pts.shape[0]} points: {t_m * 1e3:.1f} ms "
           f"({t_m / pts.shape[0] * 1e6:.2f} us/point; {t_m / max(t_b, 1e-9):.0f}x the closed-form Hessian)")
     assert H.shape == Hex.shape
+    if args.forms:
+        # the same samples: one row per bundle (free linear term, the default) vs bundle averages
+        # (the paper's form: centres tied to the gradient at the origin, JSD); baseline in-process
+        steps_f = 20 if args.smoke else 600
+        for label, avg, kw in (("paper's form, averages at n/2", True, {"linear_term": "gradient"}),
+                               ("free linear term, single bundles at n", False, {})):
+            g2, T2, post2 = problem(16, seed=5, average=avg)
+            t0 = time.perf_counter()
+            f = fit_log_partition(post2, g2, max_steps=steps_f, seed=0, progress=False, **kw)
+            print(f"forms {label:40s}: metric nRMSE {metric_error(f, T2):.3f}, {time.perf_counter() - t0:.1f} s, "
+                  f"{f.config['steps']} it ({f.config['stop_reason']}), rows {f.config['rows_used']}")
     if args.compare:
         g2, T2, post2 = problem(16, seed=5)
         for model in ("icnn", "mlp", "paper_mlp"):

@@ -2,7 +2,7 @@
 
 Stages, each timed, each with a progress bar on a terminal (``TQDM_DISABLE=1`` hides them):
 references (exact where they exist; cached in zarr) → samples through the physics samplers
-(cached in zarr; Dask tasks when ``--scheduler`` is given) → per model and seed, the five rows
+(cached in zarr; Dask tasks when ``--scheduler`` is given) → per model and seed, the rows
 (neural grid posterior, feature-kernel posterior, exact-likelihood oracle, Mean-as-Stat,
 PCA-VAE; seeds run in parallel worker processes with one torch/numba thread each) → error
 measures (mean ± std over seeds), acceptance checks, boundary detection → artefacts in

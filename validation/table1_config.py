@@ -3,7 +3,7 @@
 A preset fixes, per model, the system size, the parameter box (a grid regular in the natural
 coordinates), the samples per grid point, the bundle size and the cost knobs of every stage.
 
-* ``quick`` — 2 CPU cores, no GPU, ≤ 10 min for both models, all five rows and 3 seeds.
+* ``quick`` — 2 CPU cores, no GPU, ≤ 10 min for both models, all rows and 3 seeds.
   Ising: 8×8 torus (exact transfer-matrix references at any field), 24×24 grid over
   K ∈ [0.2, 0.7] × η ∈ [−0.2, 0.2] (T = 1/K ∈ [1.43, 5], so T_c = 2.269 lies inside with the
   ordered side K > K_c = 0.4407 over 52 % of the K range, and both field signs).
@@ -210,13 +210,13 @@ PRESETS: dict[str, Preset] = {
             # the theory-fixed n/2 (neural_output_model="bump")
             "ising": ModelSettings("ising", 8, (0.2, 0.7, 24), (-0.2, 0.2, 24), neural_steps=2500,
                                    neural_sigma=1.5 / 23, neural_lr_schedule="cosine", neural_patience=60,
-                                   neural_calibration="none", neural_output_model="bump", fit_steps=150),
+                                   neural_calibration="none", neural_output_model="bump", fit_steps=400),
             # kernel_dim=2: θ is 2-D; the 3rd/4th whitened components of the learned TASEP features are
             # within-origin noise that spoils the isotropic closed-form temperature (measured, N = 10,
             # seed 0: kernel F 0.201 -> 0.118, fitted scale 1.90 -> 1.38; docs/table1.md)
             "tasep": ModelSettings("tasep", 10, (0.0, _LN10, 20), (0.0, _LN10, 20), neural_steps=2500,
                                    neural_sigma=1.5 / 19, neural_lr_schedule="cosine", neural_patience=60,
-                                   neural_calibration="none", neural_output_model="bump", fit_steps=150, kernel_dim=2),
+                                   neural_calibration="none", neural_output_model="bump", fit_steps=400, kernel_dim=2),
         },
         seeds=3,
         workers=2,
@@ -227,11 +227,11 @@ PRESETS: dict[str, Preset] = {
         {
             "ising": ModelSettings("ising", 4, (0.2, 0.7, 12), (-0.3, 0.3, 12), n_samples=64, neural_steps=150,
                                    neural_sigma=1.5 / 11,
-                                   bundles_per_origin=8, fit_steps=40, vae_steps=60, neural_channels=8,
+                                   bundles_per_origin=8, fit_steps=200, vae_steps=60, neural_channels=8,
                                    neural_hidden=64, neural_calibration="none", neural_output_model="bump"),
             "tasep": ModelSettings("tasep", 6, (0.0, _LN10, 10), (0.0, _LN10, 10), n_samples=64, neural_steps=150,
                                    neural_sigma=1.5 / 9,
-                                   bundles_per_origin=8, fit_steps=40, vae_steps=60, neural_channels=8,
+                                   bundles_per_origin=8, fit_steps=200, vae_steps=60, neural_channels=8,
                                    neural_hidden=64, neural_calibration="none", neural_output_model="bump"),
         },
         seeds=1,

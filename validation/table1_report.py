@@ -106,6 +106,20 @@ def seed_errors(s: ModelSettings, model: PhysicsModel, grid: ParameterGrid, refe
     refs = [("lnZ", ref)]
     if "observable_fisher" in reference:
         refs.append(("F_obs", {"log_z": ref["log_z"], "metric": reference["observable_fisher"].values}))
+    # the ClassiFIM benchmark's distance measures of the metric (natural coordinates; the F_obs
+    # reference where the reference has it, else the metric of ln Z)
+    from validation.distance_measures import distance_measures
+
+    t = grid.natural_points().reshape(grid.shape + (grid.ndim,))
+    axes = [t[:, 0, 0], t[0, :, 1]]
+    dref = reference["observable_fisher"].values if "observable_fisher" in reference else ref["metric"]
+    dname = "F_obs" if "observable_fisher" in reference else "lnZ"
+    for row, rc in recon.items():
+        dm = distance_measures(dref, np.asarray(rc["metric"]), axes, n_pairs=2000, seed=0, margin=s.margin)
+        for q in ("dist_re", "dist_mse_perfect_scale"):
+            out.append({"row": row, "alignment": "affine", "reference": dname, "scale": 1.0, "excluded": 0,
+                        "coords": "natural", "quantity": q, "rmse": float(dm[q]), "nrmse": float(dm[q]),
+                        "ref_std": float("nan")})
     for row, rc in recon.items():
         for al in ("affine", "scale+affine"):
             for rname, rd in refs:
@@ -167,6 +181,11 @@ def _columns(model: PhysicsModel, coords: str, metric: bool = False) -> list[str
     return ["F", f"dF/d{names[0]}", f"dF/d{names[1]}"]
 
 
+#: acceptance bounds of the metric components (normalised RMSE, natural coordinates)
+METRIC_BOUND_OURS = 0.25
+METRIC_BOUND_ORACLE = 0.10
+
+
 def acceptance(model: PhysicsModel, agg: list[dict], pc1_corr: float | None = None) -> list[dict]:
     """The acceptance checks of Table 1 for one model (docs/table1.md, "Acceptance, honestly").
 
@@ -175,7 +194,15 @@ def acceptance(model: PhysicsModel, agg: list[dict], pc1_corr: float | None = No
     reported as they come out (for PCA-VAE too when its leading component is the mean,
     |corr(PC1, x̄)| = ``pc1_corr`` > 0.99, measured); the oracle must be below ours; ours
     (kernel) must beat the better baseline. Checked on the normalised RMSE after affine
-    alignment in both coordinate systems, for F and both first derivatives.
+    alignment in both coordinate systems, for F and both first derivatives. The metric
+    components (natural coordinates): ours ≤ ``METRIC_BOUND_OURS``, the oracle ≤
+    ``METRIC_BOUND_ORACLE``. For a model whose reference has an observable Fisher metric F_obs
+    (TASEP: ln Z_N is the log-partition of the latent path family, not identifiable from
+    configurations) the acceptance columns are the metric vs F_obs (ours within the bound and
+    below both baselines) and F after scale + affine alignment; the derivative columns are
+    reported, not judged. The paper's columns (F and its derivatives) are judged on the row that
+    runs the paper's method, ``ours_neural_paper_form``, when it ran; the metric on
+    ``ours_neural`` (the package's default form).
 
     Parameters
     ----------
@@ -194,40 +221,76 @@ def acceptance(model: PhysicsModel, agg: list[dict], pc1_corr: float | None = No
     """
     checks = []
     exempt_set = exempt_columns(model)
+    latent = any(a["reference"] == "F_obs" for a in agg)  # ln Z not identifiable from configurations
+
+    def add(coords: str, q: str, kind: str, ok: bool, ours: float, other: float, exempt: bool = False) -> None:
+        checks.append({"model": model.name, "coords": coords, "quantity": q, "check": kind, "pass": bool(ok),
+                       "exempt": exempt, "ours": ours, "other": other})
+
+    # the metric, the package's central output (natural coordinates, as fitted)
+    mref = "F_obs" if latent else "lnZ"
+    for q in _columns(model, "natural", metric=True):
+        ours = _lookup(agg, "ours_neural", q, "natural", mref)
+        if ours is not None:
+            add("natural", q, f"metric vs {mref}: ours <= {METRIC_BOUND_OURS}", ours["nrmse"] <= METRIC_BOUND_OURS,
+                ours["nrmse"], METRIC_BOUND_OURS)
+        orc = _lookup(agg, "oracle", q, "natural", mref)
+        if orc is not None and not latent:
+            add("natural", q, f"metric vs {mref}: oracle <= {METRIC_BOUND_ORACLE}", orc["nrmse"] <= METRIC_BOUND_ORACLE,
+                orc["nrmse"], METRIC_BOUND_ORACLE)
+        if latent and ours is not None:
+            for other in ("mean_as_stat", "pca_vae"):
+                o = _lookup(agg, other, q, "natural", mref)
+                if o is not None:
+                    add("natural", q, f"metric vs {mref}: ours beats {other}",
+                        (ours["nrmse"] + ours["nrmse_std"]) < (o["nrmse"] - o["nrmse_std"]), ours["nrmse"], o["nrmse"])
+    # the peer method: ours below the ClassiFIM-style row on its own benchmark's measures
+    for q in ("dist_re", "dist_mse_perfect_scale"):
+        ours, cf = _lookup(agg, "ours_neural", q, "natural", mref), _lookup(agg, "classifim", q, "natural", mref)
+        if ours is not None and cf is not None and not latent:
+            add("natural", q, "ours beats classifim", (ours["nrmse"] + ours["nrmse_std"]) < (cf["nrmse"] - cf["nrmse_std"]),
+                ours["nrmse"], cf["nrmse"])
     for coords in ("physical", "natural"):
-        for q in _columns(model, coords):
-            ours = _lookup(agg, "ours_neural", q, coords)
+        # with a latent partition function only F is judged, after scale + affine alignment; the
+        # derivative columns are reported with their documented cause (docs/table1.md)
+        cols = _columns(model, coords)[:1] if latent else _columns(model, coords)
+        alignment = "scale+affine" if latent else "affine"
+        # the paper's columns are judged on the paper's method (its form) when that row ran
+        f_row = "ours_neural_paper_form" if _lookup(agg, "ours_neural_paper_form", "F", coords, alignment=alignment) \
+            else "ours_neural"
+        for q in cols:
+            ours = _lookup(agg, f_row, q, coords, alignment=alignment)
             if ours is None:
                 continue
             for other in ("mean_as_stat", "pca_vae", "oracle", "ours_kernel"):
-                o = _lookup(agg, other, q, coords)
+                o = _lookup(agg, other, q, coords, alignment=alignment)
                 if o is None:
                     continue
                 if other == "oracle":
+                    if latent:
+                        continue
                     ok = o["nrmse"] < ours["nrmse"]
-                    kind = "oracle below ours"
+                    kind = f"oracle below {f_row}"
                 elif other == "ours_kernel":
-                    bases = [_lookup(agg, b, q, coords) for b in ("mean_as_stat", "pca_vae")]
+                    bases = [_lookup(agg, b, q, coords, alignment=alignment) for b in ("mean_as_stat", "pca_vae")]
                     bases = [b for b in bases if b is not None]
                     if not bases:
                         continue
                     best = min(bases, key=lambda b: b["nrmse"] - b["nrmse_std"])
                     ok = (o["nrmse"] + o["nrmse_std"]) < (best["nrmse"] - best["nrmse_std"])
-                    kind = f"ours (kernel) beats both baselines (best: {best['row']})"
                     exempt = (best["row"], q) in exempt_set or (
                         best["row"] == "pca_vae" and ("mean_as_stat", q) in exempt_set and pc1_corr is not None
                         and pc1_corr > 0.99)
-                    checks.append({"model": model.name, "coords": coords, "quantity": q, "check": kind, "pass": bool(ok),
-                                   "exempt": exempt, "ours": o["nrmse"], "other": best["nrmse"]})
+                    add(coords, q, f"ours (kernel) beats both baselines (best: {best['row']}, {alignment})", ok,
+                        o["nrmse"], best["nrmse"], exempt)
                     continue
                 else:
                     ok = (ours["nrmse"] + ours["nrmse_std"]) < (o["nrmse"] - o["nrmse_std"])
-                    kind = f"ours beats {other}"
+                    kind = f"{f_row} beats {other}" + (f" ({alignment})" if latent else "")
                 exempt = (other, q) in exempt_set or (
                     other == "pca_vae" and ("mean_as_stat", q) in exempt_set and pc1_corr is not None
                     and pc1_corr > 0.99)
-                checks.append({"model": model.name, "coords": coords, "quantity": q, "check": kind, "pass": bool(ok),
-                               "exempt": exempt, "ours": ours["nrmse"], "other": o["nrmse"]})
+                add(coords, q, kind, ok, ours["nrmse"], o["nrmse"], exempt)
     return checks
 
 
@@ -378,6 +441,19 @@ def format_tables(results: dict) -> str:
                         _fmt(_lookup(agg, row, q, coords, reference=rname, alignment="affine"))
                         for q in cols) + " |")
                 lines.append("")
+        dref = "F_obs" if res.get("fobs_label") else "lnZ"
+        lines.append(f"**Distance measures of the metric** (vs {dref}; 2000 random pairs of grid points, "
+                     "straight-line metric distances; distRE = fraction of pairs of pairs ordered differently "
+                     "from the reference, distMSE-ps = mean squared distance error after the best scale, "
+                     "÷ mean squared reference distance; docs/baselines.md)")
+        lines.append("")
+        lines.append("| method | distRE | distMSE-ps |")
+        lines.append("|---|---|---|")
+        for row in ROWS:
+            lines.append(f"| {ROW_LABELS[row]} | " + " | ".join(
+                _fmt(_lookup(agg, row, q, "natural", reference=dref)) for q in ("dist_re", "dist_mse_perfect_scale"))
+                + " |")
+        lines.append("")
         lines.append("**Acceptance checks** (normalised RMSE, affine; error bars = std over seeds)")
         lines.append("")
         for c in res["acceptance"]:

@@ -17,8 +17,18 @@ argument; the loops with a progress bar (``fit_log_partition``, ``NeuralGridPost
 """
 
 from statgeo.geometry.accessor import StatgeoAccessor
-from statgeo.geometry.boundary import BoundaryDistance, boundary_distance, boundary_score, extract_boundaries
-from statgeo.geometry.bregman import bregman_divergence, bregman_matrix, bregman_matrix_from_grid
+from statgeo.geometry.alignment import Alignment, fit_alignment
+from statgeo.geometry.boundary import (
+    BoundaryDistance,
+    boundary_distance,
+    boundary_score,
+    extract_boundaries,
+)
+from statgeo.geometry.bregman import (
+    bregman_divergence,
+    bregman_matrix,
+    bregman_matrix_from_grid,
+)
 from statgeo.geometry.families import (
     Bernoulli,
     ExponentialFamily,
@@ -38,7 +48,7 @@ from statgeo.geometry.geodesic import (
     geodesic_distance,
     path_length,
 )
-from statgeo.geometry.logpartition import FittedPotential, affine_align, fit_log_partition
+from statgeo.geometry.logpartition import FittedPotential, fit_log_partition
 from statgeo.geometry.metric import (
     as_metric_fn,
     check_metric,
@@ -67,6 +77,11 @@ from statgeo.geometry.posterior import (
     posterior_moments,
     recorded_grid_mismatch,
 )
+from statgeo.geometry.posterior_diagnostics import (
+    DegeneratePosteriorWarning,
+    posterior_diagnostics,
+    warn_if_degenerate,
+)
 from statgeo.geometry.posterior_exact import (
     average_per_origin,
     bundle_sums,
@@ -82,7 +97,10 @@ from statgeo.geometry.posterior_kernel import (
     statistic_metric_on_grid,
     width_effective_temperature,
 )
-from statgeo.geometry.posterior_neural import NeuralGridPosterior
+from statgeo.geometry.posterior_neural import (
+    NeuralGridPosterior,
+    gaussian_target_kernel,
+)
 from statgeo.geometry.potential import (
     AnalyticPotential,
     GridPotential,
@@ -92,7 +110,11 @@ from statgeo.geometry.potential import (
     fd_jacobian,
     third_derivative,
 )
-from statgeo.geometry.potential_from_metric import PotentialFit, grid_gradient, potential_from_metric
+from statgeo.geometry.potential_from_metric import (
+    PotentialFit,
+    grid_gradient,
+    potential_from_metric,
+)
 from statgeo.geometry.statistic_metric import (
     StatisticMetric,
     gaussian_statistic_metric,
@@ -100,6 +122,7 @@ from statgeo.geometry.statistic_metric import (
     statistic_metric,
     statistic_moments,
 )
+from statgeo.geometry.training import TrainingRecord, train_loop
 
 __all__ = [
     # potentials and divergences
@@ -166,7 +189,14 @@ __all__ = [
     # fitting
     "fit_log_partition",
     "FittedPotential",
-    "affine_align",
+    "Alignment",
+    "fit_alignment",
+    "posterior_diagnostics",
+    "warn_if_degenerate",
+    "DegeneratePosteriorWarning",
+    "gaussian_target_kernel",
+    "TrainingRecord",
+    "train_loop",
     "StatisticMetric",
     "statistic_moments",
     "mean_jacobian",

@@ -1,15 +1,11 @@
-"""Fitting a log-partition function Φ_θ to posteriors on a grid.
+"""Fitting a log-partition function Φ_θ to posteriors on a grid, and the fitted potential.
 
-Model posterior for origin t' over the grid cells t (Lobashev et al. 2025, Sec. 3;
-docs/geometry_fitting.md, "Potential classes and fitting"):
-
-    q_θ(t | t') = softmax_t( −n_eff [Φ_θ(t) − ⟨∇Φ_θ(t'), t⟩] ),
-
-which is exp(−n_eff D_Φθ(t, t')) normalised over the cells (the terms constant in t cancel).
-Losses: ``"jsd"`` — mean over rows of JSD(p(·|t'), q_θ(·|t')), plus optionally
-``centroid_weight`` × ‖centroid(p) − centroid(q)‖ / (box diagonal); ``"mse"`` — mean squared
-difference between p^{1/n_eff} (scaled to peak 1) and exp(−D_Φθ(t, t')) (the loss of the
-paper's Theorem 3.2, kept for comparison).
+:func:`fit_log_partition` orchestrates the fit: checked options
+(:mod:`statgeo.geometry.fit_options`), target preparation (:mod:`statgeo.geometry.fit_targets`),
+the loss kernel (:mod:`statgeo.geometry.fit_loss`: model posteriors
+q_θ(t | r) = softmax_t(n_eff [⟨a_r, t⟩ − Φ_θ(t)]) with a free, profiled linear term per row or
+the paper's a_r = ∇Φ_θ(origin); KL, JSD or the paper's MSE) and the package's training loop
+(:mod:`statgeo.geometry.training`); docs/geometry_fitting.md, "The fit".
 
 Internally the model is Ψ(u) = n_eff Φ(t(u)) on box coordinates u = (t − c)/h ∈ [−1, 1]^d; the
 returned :class:`FittedPotential` exposes Φ(t) = Ψ(u(t)) / n_eff in natural coordinates.
@@ -21,32 +17,29 @@ progress bar follows ``progress`` and ``TQDM_DISABLE`` (docs/conventions.md).
 from __future__ import annotations
 
 import contextlib
-import copy
 import logging
-import math
 import warnings
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from statgeo.checks import check_allocation, check_bool, check_choice, check_int, check_real
+from statgeo.checks import check_allocation, check_choice, check_real
 from statgeo.geometry._array import to_numpy
+from statgeo.geometry.fit_options import LINEAR_TERMS, LOSSES, MAX_STEPS, OPTIMIZERS
 from statgeo.geometry.posterior import check_grid, check_posterior
+from statgeo.geometry.posterior_diagnostics import DegeneratePosteriorWarning
 from statgeo.grid import ParameterGrid
-from statgeo.progress import progress_bar, progress_disabled
+from statgeo.progress import progress_disabled
 from statgeo.provenance import config_attr
 from statgeo.seeding import as_seed_sequence
 
-__all__ = ["fit_log_partition", "FittedPotential", "affine_align", "LOSSES", "OPTIMIZERS", "MAX_STEPS"]
+__all__ = ["LINEAR_TERMS", "LOSSES", "MAX_STEPS", "OPTIMIZERS", "FittedPotential", "fit_log_partition"]
 
 log = logging.getLogger(__name__)
 
-LOSSES = ("jsd", "mse")
-OPTIMIZERS = ("lbfgs", "adam")
 DEFAULT_MODEL = "icnn"
-#: largest ``max_steps`` of :func:`fit_log_partition`
-MAX_STEPS = 1_000_000
 
 
 @contextlib.contextmanager
@@ -95,6 +88,10 @@ class FittedPotential:
         Loss curves of the fit.
     config : dict, optional
         The fit's settings.
+    diagnostics : dict, optional
+        The fit's diagnostics: ``posterior`` (:func:`statgeo.geometry.posterior_diagnostics` of
+        its input), ``training`` (steps, budget, fraction trained, stop reason) and
+        ``warnings``.
 
     Raises
     ------
@@ -113,7 +110,8 @@ class FittedPotential:
     """
 
     def __init__(self, module: Any, center: np.ndarray, half_width: np.ndarray, n_eff: float,
-                 natural_names: tuple[str, ...], history: dict | None = None, config: dict | None = None) -> None:
+                 natural_names: tuple[str, ...], history: dict | None = None, config: dict | None = None,
+                 diagnostics: dict | None = None) -> None:
         torch = _torch()
         if not isinstance(module, torch.nn.Module):
             raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
@@ -132,6 +130,8 @@ class FittedPotential:
             raise TypeError(f"history must be a dict, got {type(history).__name__}")
         if config is not None and not isinstance(config, dict):
             raise TypeError(f"config must be a dict, got {type(config).__name__}")
+        if diagnostics is not None and not isinstance(diagnostics, dict):
+            raise TypeError(f"diagnostics must be a dict, got {type(diagnostics).__name__}")
         self.module = module.eval().to(torch.float64)
         for p in self.module.parameters():
             p.requires_grad_(False)
@@ -141,6 +141,7 @@ class FittedPotential:
         self.natural_names = tuple(natural_names)
         self.history = history or {}
         self.config = config or {}
+        self.diagnostics = diagnostics or {}
         self.dim = int(self.center.size)
 
     def __repr__(self) -> str:
@@ -339,197 +340,10 @@ class FittedPotential:
                            {"long_name": "Fisher metric ∇²Φ_θ (natural coordinates)", "units": "1"}),
             },
             coords=coords,
-            attrs={"n_eff": self.n_eff, "config": config_attr(self.config), "grid": grid.to_json()},
+            attrs={"n_eff": self.n_eff, "config": config_attr(self.config),
+                   "diagnostics": config_attr(self.diagnostics), "grid": grid.to_json()},
         )
         return ds
-
-
-def affine_align(phi: np.ndarray, ref: np.ndarray, points: np.ndarray, *, scale: bool = False
-                 ) -> tuple[np.ndarray, dict]:
-    """Least-squares alignment of ``phi`` to ``ref`` by s·phi + ⟨c, t⟩ + b over ``points``.
-
-    Φ is identifiable only up to an affine term ⟨c, t⟩ + b (the posteriors depend on Bregman
-    divergences, which ignore it; Lobashev et al. 2025, Thm 3.2); with ``scale`` the factor s is
-    fitted too (else s = 1). The gradient aligns as s ∇phi + c.
-
-    Parameters
-    ----------
-    phi : array_like
-        Values to align, N values (any shape), finite.
-    ref : array_like
-        Reference values, N values, finite.
-    points : array_like
-        The N points t, shape (N, d) (or anything of N·d values), finite.
-    scale : bool, default False
-        Also fit the scale s.
-
-    Returns
-    -------
-    aligned : numpy.ndarray
-        s·phi + ⟨c, t⟩ + b, shape (N,).
-    coefficients : dict
-        ``{"scale": s, "c": c (d,), "b": b}``.
-
-    Raises
-    ------
-    TypeError
-        Non-numeric input or ``scale`` not a bool.
-    ValueError
-        Mismatched sizes, NaN/inf, or no values.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> t = np.linspace(0.0, 1.0, 5)[:, None]
-    >>> aligned, coef = affine_align(t[:, 0] ** 2 + 3.0 * t[:, 0], t[:, 0] ** 2, t)
-    >>> round(float(coef["c"][0]), 6), round(coef["b"], 6)
-    (-3.0, 0.0)
-    """
-    check_bool("scale", scale)
-    phi = np.asarray(check_real("phi", phi), dtype=np.float64).ravel()
-    ref = np.asarray(check_real("ref", ref), dtype=np.float64).ravel()
-    if ref.size != phi.size:
-        raise ValueError(f"phi and ref must hold the same number of values, got {phi.size} and {ref.size}")
-    pts = np.asarray(check_real("points", points), dtype=np.float64)
-    if pts.size % phi.size or pts.size == 0:
-        raise ValueError(f"points must hold {phi.size} points (shape ({phi.size}, d)), got shape {pts.shape}")
-    pts = pts.reshape(phi.size, -1)
-    A = np.column_stack([pts, np.ones(phi.size)])
-    if scale:
-        coef, *_ = np.linalg.lstsq(np.column_stack([phi, A]), ref, rcond=None)
-        s, c, b = coef[0], coef[1:-1], coef[-1]
-    else:
-        coef, *_ = np.linalg.lstsq(A, ref - phi, rcond=None)
-        s, c, b = 1.0, coef[:-1], coef[-1]
-    return s * phi + pts @ c + b, {"scale": float(s), "c": c, "b": float(b)}
-
-
-def _posterior_kappa(P: np.ndarray, U: np.ndarray) -> float:
-    """1 / (median over rows of the mean per-axis posterior variance in box coordinates u)."""
-    mu = P @ U
-    var = P @ (U ** 2) - mu ** 2
-    v = float(np.median(var.mean(axis=1)))
-    return 1.0 / max(v, 1e-8)
-
-
-def _check_window(window: Any, n_cells: int) -> float | None:
-    """The window threshold ε, or None for the dense loss."""
-    if window is None:
-        return None
-    if isinstance(window, str):
-        check_choice("window", window, ("auto",))
-        return 1e-4 if n_cells > 1024 else None
-    if np.ndim(window) != 0:
-        raise ValueError(f"window must be a scalar threshold in [0, 1), 'auto' or None, got {window!r}")
-    eps = float(check_real("window", window, low=0.0, high=1.0, high_inclusive=False))
-    return eps if eps > 0 else None
-
-
-def _origin_sublattice(oi: np.ndarray, shape: tuple[int, ...], max_origins: int | None) -> np.ndarray:
-    """Mask of rows whose origin lies on the coarsest regular sub-lattice (stride s per axis,
-    offset ⌊(n_i − 1 − s⌊(n_i − 1)/s⌋)/2⌋ to centre it) with at most ``max_origins`` points."""
-    if max_origins is None or int(np.prod(shape)) <= max_origins:
-        return np.ones(oi.size, dtype=bool)
-    s = 1
-    while int(np.prod([-(-n // s) for n in shape])) > max_origins:
-        s += 1
-    multi = np.unravel_index(oi, shape)
-    keep = np.ones(oi.size, dtype=bool)
-    for m, n in zip(multi, shape):
-        keep &= np.isin(m, _axis_sublattice(n, s))
-    return keep
-
-
-def _axis_sublattice(n: int, s: int) -> np.ndarray:
-    """Indices 0..n−1 with stride s, centred (offset ⌊((n − 1) mod s)/2⌋)."""
-    return np.arange(((n - 1) % s) // 2, n, s)
-
-
-def _auto_cell_stride(P: np.ndarray, shape: tuple[int, ...]) -> int:
-    """Largest stride keeping ≥ 4 sub-lattice cells per median posterior sd and ≥ 1024 cells."""
-    multi = np.array(np.unravel_index(np.arange(int(np.prod(shape))), shape), dtype=np.float64).T
-    mu = P @ multi
-    var = P @ multi ** 2 - mu ** 2
-    sd = float(np.sqrt(max(np.median(var, axis=0).min(), 0.0)))
-    s = max(1, int(sd // 4))
-    while s > 1 and int(np.prod([_axis_sublattice(n, s).size for n in shape])) < 1024:
-        s -= 1
-    return s
-
-
-def _cell_sublattice(P: np.ndarray, shape: tuple[int, ...], stride: int) -> tuple[np.ndarray, tuple[int, ...], int]:
-    """Flat indices of the cell sub-lattice, its shape and the stride used (reduced until every
-    row keeps positive mass on it)."""
-    while True:
-        axes = [_axis_sublattice(n, stride) for n in shape]
-        cells = np.ravel_multi_index(tuple(m.ravel() for m in np.meshgrid(*axes, indexing="ij")), shape)
-        if stride == 1 or (P[:, cells].sum(axis=1) > 0).all():
-            return cells, tuple(a.size for a in axes), stride
-        stride -= 1
-
-
-class _Window:
-    """Ragged (row, cell) pairs of the windowed JSD and its evaluation.
-
-    Window of row r: cells with p_r > ε·max p_r, dilated by ``margin`` cells (a (2·margin+1)^d
-    box) on the grid. p is renormalised over the window; q_θ is normalised over it in
-    :meth:`jsd` (a per-row log-sum-exp over the pairs)."""
-
-    def __init__(self, P: np.ndarray, shape: tuple[int, ...], eps: float, margin: int,
-                 U: np.ndarray, T: np.ndarray, tdt: Any) -> None:
-        from scipy.ndimage import maximum_filter
-
-        torch = _torch()
-        R = P.shape[0]
-        mask = P > eps * P.max(axis=1, keepdims=True)
-        if margin > 0:
-            m = mask.reshape((R,) + tuple(shape)).view(np.uint8)
-            size = (1,) + (2 * margin + 1,) * len(shape)
-            mask = maximum_filter(m, size=size, mode="constant", cval=0).astype(bool).reshape(R, -1)
-        row, cell = np.nonzero(mask)
-        p = P[row, cell]
-        tot = np.zeros(R)
-        np.add.at(tot, row, p)
-        p = p / tot[row]
-        self.n_rows, self.n_pairs = R, row.size
-        self.row = torch.as_tensor(row)
-        self.cell = torch.as_tensor(cell)
-        self.p = torch.as_tensor(p, dtype=tdt)
-        with np.errstate(divide="ignore"):
-            lp = np.log(p)
-        self.logp = torch.as_tensor(lp, dtype=tdt)
-        pl = np.zeros(R)
-        np.add.at(pl, row, np.where(p > 0, p * np.where(p > 0, lp, 0.0), 0.0))
-        self.plogp = torch.as_tensor(pl, dtype=tdt)
-        self.Uc = torch.as_tensor(U[cell], dtype=tdt)
-        self.Tc = torch.as_tensor(T[cell], dtype=tdt)
-        cp = np.zeros((R, T.shape[1]))
-        np.add.at(cp, row, p[:, None] * T[cell])
-        self.cp = torch.as_tensor(cp, dtype=tdt)
-
-    def _rowsum(self, v: Any) -> Any:
-        torch = _torch()
-        return torch.zeros((self.n_rows,) + tuple(v.shape[1:]), dtype=v.dtype).index_add(0, self.row, v)
-
-    def jsd(self, psi: Any, go: Any, centroid_weight: float, diag_t: float) -> Any:
-        """Mean over rows of JSD(p̂_r, q̂_r) over the windows (+ centroid term)."""
-        torch = _torch()
-        logits = (go[self.row] * self.Uc).sum(-1) - psi[self.cell]  # −[Ψ(u) − ⟨∇Ψ(u'), u⟩]
-        with torch.no_grad():
-            mx = torch.full((self.n_rows,), -math.inf, dtype=logits.dtype).scatter_reduce(
-                0, self.row, logits, reduce="amax")
-        z = logits - mx[self.row]
-        lse = torch.log(self._rowsum(torch.exp(z)))
-        logq = z - lse[self.row]
-        q = torch.exp(logq)
-        logm = torch.logaddexp(self.logp, logq) - math.log(2.0)
-        kl_pm = self.plogp - self._rowsum(self.p * logm)
-        kl_qm = self._rowsum(q * (logq - logm))
-        val = 0.5 * (kl_pm + kl_qm).mean()
-        if centroid_weight > 0:
-            cq = self._rowsum(q[:, None] * self.Tc)
-            val = val + centroid_weight * torch.linalg.vector_norm(self.cp - cq, dim=-1).mean() / diag_t
-        return val
 
 
 def fit_log_partition(
@@ -537,12 +351,13 @@ def fit_log_partition(
     grid: ParameterGrid,
     *,
     n_eff: float | None = None,
-    loss: str = "jsd",
+    linear_term: str = "free",
+    loss: str = "auto",
     centroid_weight: float = 0.0,
     model: str = DEFAULT_MODEL,
     optimizer: str = "lbfgs",
-    max_steps: int = 400,
-    tol: float = 1e-7,
+    max_steps: int = 600,
+    tol: float = 1e-9,
     seed: int | np.random.SeedSequence = 0,
     validation_fraction: float = 0.1,
     patience: int = 5,
@@ -554,16 +369,32 @@ def fit_log_partition(
     window: str | float | None = "auto",
     window_margin: int = 2,
     max_origins: int | str | None = "auto",
+    rows_per_origin: int | str | None = "auto",
     cell_stride: int | str = "auto",
-    target_smoothing: np.ndarray | None = None,
+    target_smoothing: np.ndarray | str | None = "auto",
     progress: bool | None = None,
 ) -> FittedPotential:
-    """Fit Φ_θ so that q_θ(t | t') ∝ exp(−n_eff D_Φθ(t, t')) matches the given posteriors.
+    """Fit Φ_θ so that the model posteriors q_θ(t | row) ∝ exp(n_eff [⟨a_row, t⟩ − Φ_θ(t)]) match the given ones.
 
-    q_θ(t | t') = softmax_t(−n_eff [Φ_θ(t) − ⟨∇Φ_θ(t'), t⟩]) over the grid cells, with D_Φ the
-    Bregman divergence of Φ_θ (Lobashev et al. 2025, Sec. 3); the default loss is the mean
-    Jensen–Shannon divergence JSD(p(·|t'), q_θ(·|t')) over the posterior rows (module
-    docstring; docs/geometry_fitting.md, "Potential classes and fitting").
+    Each posterior row (an origin's average, or one bundle's posterior) is modelled as
+    q_θ(t | r) = softmax_t(n_eff [⟨a_r, t⟩ − Φ_θ(t)]) over the grid cells (module
+    :mod:`statgeo.geometry.fit_loss`). ``linear_term="free"`` (default) profiles a_r out per row
+    (for an exponential family the exact posterior of a bundle has exactly this form, with a_r
+    its mean sufficient statistic), so Φ_θ is identified by the shape the posteriors share and
+    the noise of each row's centre does not distort it; the loss is KL(p ‖ q_θ). With
+    ``linear_term="gradient"`` (the paper's form, Lobashev et al. 2025, Sec. 3) a_r = ∇Φ_θ(t')
+    at the row's origin t', i.e. q ∝ exp(−n_eff D_Φθ(t, t')), with the JSD or the paper's MSE
+    loss. Φ_θ is identified up to an affine term either way (align it with
+    :func:`statgeo.geometry.fit_alignment` before comparing F or ∇F); the metric ∇²Φ_θ is not
+    affected (docs/geometry_fitting.md, "The fit").
+
+    Defaults are derived from the grid and the posterior, not from presets: the number of
+    rows per origin from a budget of (row, cell) pairs, the window and sub-lattices from the
+    grid size, the output kernel from the posterior's attrs. The fit measures its input
+    (:func:`statgeo.geometry.posterior_diagnostics`) and its training (fraction of the step
+    budget used, why it stopped), stores both in ``FittedPotential.diagnostics`` and warns
+    (``DegeneratePosteriorWarning``) when the posteriors are too sharp for the grid or nearly
+    flat, or when the fit stopped on a non-finite loss.
 
     Parameters
     ----------
@@ -575,10 +406,14 @@ def fit_log_partition(
         points.
     n_eff : float, optional
         Effective temperature (> 0). Default: ``posterior.attrs["effective_temperature"]``
-        (n/2 for bundle-averaged exact posteriors). It only sets the scale of Φ_θ.
-    loss : {"jsd", "mse"}, default "jsd"
-        ``"mse"``: squared difference between p^{1/n_eff} (peak 1) and exp(−D_Φθ) (the paper's
-        Theorem 3.2 loss, for comparison; always dense).
+        (n for one bundle's exact posterior, n/2 for bundle averages). It only sets the scale
+        of Φ_θ.
+    linear_term : {"free", "gradient"}, default "free"
+        A free linear term per row (profiled), or the paper's ∇Φ_θ at the row's origin.
+    loss : {"auto", "kl", "jsd", "mse"}, default "auto"
+        ``"auto"``: ``"kl"`` for the free form (the only one it takes), ``"jsd"`` for the
+        paper's form. ``"mse"``: squared difference between p^{1/n_eff} (peak 1) and
+        exp(−D_Φθ) (the paper's Theorem 3.2 loss, for comparison; paper's form, dense).
     centroid_weight : float, default 0.0
         Weight (≥ 0) of ‖centroid(p) − centroid(q)‖ / (box diagonal) added to the JSD loss.
     model : {"icnn", "mlp", "paper_mlp"}, default "icnn"
@@ -586,9 +421,9 @@ def fit_log_partition(
         construction), SiLU MLP, or the paper's MLP.
     optimizer : {"lbfgs", "adam"}, default "lbfgs"
         L-BFGS with strong-Wolfe line search, or Adam with learning rate ``lr``.
-    max_steps : int, default 400
+    max_steps : int, default 600
         Maximal optimiser iterations, in [1, ``MAX_STEPS`` = 10⁶].
-    tol : float, default 1e-07
+    tol : float, default 1e-09
         Relative loss change (≥ 0) per check at which the fit has converged.
     seed : int or numpy.random.SeedSequence, default 0
         Initialisation and validation split.
@@ -624,18 +459,23 @@ def fit_log_partition(
         (stride s per axis, the smallest with ⌈n_i/s⌉ products ≤ max_origins); all rows of a
         kept origin are used. ``None``: all origins. ``"auto"``: 1024 when the grid has more
         than 1024 cells, else all.
+    rows_per_origin : int, "auto" or None, default "auto"
+        Keep at most this many rows (≥ 1) of every origin (bundle posteriors are exchangeable).
+        ``None``: all. ``"auto"``: all when rows × cells ≤ 7.5·10⁵, else as many per origin as
+        fit that budget (at least one).
     cell_stride : int or "auto", default "auto"
         Evaluate p and q_θ only on the cells of a regular sub-lattice with this stride (≥ 1)
         per axis (p renormalised over it; JSD loss only). ``"auto"``: 1 for grids of ≤ 1024
         cells; above, the largest stride that keeps ≥ 4 sub-lattice cells per median posterior
         standard deviation and ≥ 1024 cells.
-    target_smoothing : array_like, optional
+    target_smoothing : array_like, "auto" or None, default "auto"
         A (C, C) row-stochastic matrix S (C = grid cells). The model posterior becomes q_θ S,
-        i.e. q_θ(c | t') = Σ_t q_θ(t | t') S[t, c]: the Bregman posterior convolved with the
+        i.e. q_θ(c | r) = Σ_t q_θ(t | r) S[t, c]: the Bregman posterior convolved with the
         kernel a posterior estimator was trained against (e.g.
         :meth:`NeuralGridPosterior.target_kernel`). n_eff is then the temperature of the
-        *unsmoothed* posterior (n/2 for bundle averages). Dense JSD only (no window, cell
-        stride 1).
+        *unsmoothed* posterior. Dense loss only (no window, cell stride 1). ``"auto"``: the
+        kernel the posterior records (``attrs["output_kernel"]``, set by
+        :meth:`NeuralGridPosterior.posterior`), else none.
     progress : bool or None, default None
         Progress bar over the optimiser steps: None shows it on a terminal only, False never,
         True always; ``TQDM_DISABLE=1`` in the environment hides it (docs/conventions.md).
@@ -653,7 +493,14 @@ def fit_log_partition(
     ValueError
         An invalid posterior (dims, normalisation, NaN), a posterior computed on another grid,
         an unknown option, values out of range, options that do not combine (e.g. ``window``
-        with ``loss="mse"``), or a network or dense loss too large for memory.
+        with ``loss="mse"``, ``linear_term="free"`` with ``loss="jsd"``), or a network or dense
+        loss too large for memory.
+
+    Warns
+    -----
+    DegeneratePosteriorWarning
+        Posteriors narrower than half a cell or wider than a quarter of the box, or a fit that
+        stopped on a non-finite loss.
 
     Examples
     --------
@@ -663,253 +510,196 @@ def fit_log_partition(
     >>> g = ParameterGrid.from_ranges(t1=(1.0, 2.0, 4), t2=(1.0, 2.0, 4))    # Poisson pair
     >>> T = g.natural_points()
     >>> x = np.random.default_rng(0).poisson(np.exp(T)[:, None, :], size=(g.size, 16, 2))
-    >>> post = exact_posterior(x, g, np.exp(T).sum(1), 4, seed=1)
+    >>> post = exact_posterior(x, g, np.exp(T).sum(1), 4, seed=1, average=False)
     >>> pot = fit_log_partition(post, g, max_steps=10, width=8, progress=False)
     >>> pot.metric(T).shape
     (16, 2, 2)
     """
     torch = _torch()
-    from statgeo.geometry.potential_networks import _check_model_size
+    from statgeo.geometry.fit_loss import (
+        GridKernel,
+        RowCells,
+        divergence,
+        model_log_posterior,
+        mse_loss,
+        solve_linear_terms,
+    )
+    from statgeo.geometry.fit_options import check_fit_options
+    from statgeo.geometry.fit_targets import prepare_targets
+    from statgeo.geometry.posterior_diagnostics import (
+        posterior_diagnostics,
+        warn_if_degenerate,
+    )
+    from statgeo.geometry.potential_networks import build_model
+    from statgeo.geometry.training import train_loop
 
     check_grid(grid)
-    check_choice("loss", loss, LOSSES)
-    check_choice("optimizer", optimizer, OPTIMIZERS)
-    check_choice("model", model, ("icnn", "mlp", "paper_mlp"))
-    check_choice("dtype", dtype, ("float64", "float32"))
-    width, depth = _check_model_size(model, grid.ndim, width, depth)
-    check_bool("quadratic", quadratic)
-    max_steps = check_int("max_steps", max_steps, min=1, max=MAX_STEPS)
     progress_disabled(progress)
     as_seed_sequence(seed)
     P_np, oi = check_posterior(posterior, grid)
+    S_np = _target_smoothing(target_smoothing, posterior, grid)
+    opts = check_fit_options(
+        grid, P_np.shape[0], int(np.unique(oi).size), linear_term=linear_term, loss=loss,
+        centroid_weight=centroid_weight, model=model, optimizer=optimizer, max_steps=max_steps, tol=tol,
+        validation_fraction=validation_fraction, patience=patience, lr=lr, width=width, depth=depth,
+        quadratic=quadratic, dtype=dtype, window=window, window_margin=window_margin, max_origins=max_origins,
+        rows_per_origin=rows_per_origin, cell_stride=cell_stride, smoothing=S_np is not None)
     if n_eff is None:
         if "effective_temperature" not in posterior.attrs:
             raise ValueError("n_eff must be given when the posterior has no 'effective_temperature' attr")
         n_eff = posterior.attrs["effective_temperature"]
     n_eff = float(check_real("n_eff", n_eff, low=0.0, low_inclusive=False, high=np.inf, high_inclusive=False))
-    eps = _check_window(window, grid.size)
-    if eps is not None and loss != "jsd":
-        if not isinstance(window, str):
-            raise ValueError(f"window applies to loss='jsd' only, got loss={loss!r} with window={window!r}")
-        eps = None
-    window_margin = check_int("window_margin", window_margin, min=0, max=max(grid.shape))
-    S_np = None
-    if target_smoothing is not None:
-        if isinstance(target_smoothing, (str, bytes)):
-            raise TypeError(f"target_smoothing must be a (C, C) array, got {target_smoothing!r}")
-        try:
-            S_np = np.asarray(target_smoothing, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise TypeError("target_smoothing must be a real (C, C) array") from exc
-        if S_np.shape != (grid.size, grid.size):
-            raise ValueError(f"target_smoothing must have shape (grid.size, grid.size) = {(grid.size,) * 2}, "
-                             f"got {S_np.shape}")
-        if not np.isfinite(S_np).all() or (S_np < 0).any() or not np.allclose(S_np.sum(1), 1.0, atol=1e-8):
-            raise ValueError("target_smoothing must be finite, non-negative, with rows summing to 1")
-        if loss != "jsd":
-            raise ValueError(f"target_smoothing applies to loss='jsd' only, got loss={loss!r}")
-        if eps is not None and not isinstance(window, str):
-            raise ValueError("target_smoothing needs the dense JSD: pass window=None")
-        if not isinstance(cell_stride, str) and cell_stride != 1:
-            raise ValueError(f"target_smoothing needs cell_stride=1, got {cell_stride}")
-        eps = None
-        cell_stride = 1
-    auto_stride = isinstance(cell_stride, str)
-    if auto_stride:
-        check_choice("cell_stride", cell_stride, ("auto",))
-    else:
-        cell_stride = check_int("cell_stride", cell_stride, min=1)
-        if cell_stride > 1 and loss != "jsd":
-            raise ValueError(f"cell_stride > 1 applies to loss='jsd' only, got loss={loss!r}")
-    if isinstance(max_origins, str):
-        check_choice("max_origins", max_origins, ("auto",))
-        max_origins = 1024 if grid.size > 1024 else None
-    elif max_origins is not None:
-        max_origins = check_int("max_origins", max_origins, min=1)
-    centroid_weight = float(check_real("centroid_weight", centroid_weight, low=0.0, high=np.inf,
-                                       high_inclusive=False))
-    tol = float(check_real("tol", tol, low=0.0, high=np.inf, high_inclusive=False))
-    validation_fraction = float(check_real("validation_fraction", validation_fraction, low=0.0, high=0.5))
-    patience = check_int("patience", patience, min=1)
-    lr = float(check_real("lr", lr, low=0.0, low_inclusive=False, high=np.inf, high_inclusive=False))
-    if eps is None:
-        # the dense loss keeps a few (rows, cells) arrays (logits, q, log q, their gradients) alive
-        check_allocation("the dense loss arrays (8, rows, cells)", (8, P_np.shape[0], grid.size),
-                         names="the posterior's rows and the grid (use window=... or max_origins=...)")
     ss = as_seed_sequence(seed)
     rng = np.random.default_rng(ss)
     torch_seed = int(ss.generate_state(1)[0] % (2**31))
+    diagnostics = {"posterior": posterior_diagnostics(P_np, grid)}
+    diagnostics["posterior"]["effective_temperature"] = n_eff
+    diagnostics["warnings"] = warn_if_degenerate(diagnostics["posterior"], "fit_log_partition input posterior")
 
-    T = grid.natural_points()
-    lo, hi = T.min(axis=0), T.max(axis=0)
-    center, half = (lo + hi) / 2.0, (hi - lo) / 2.0
-    U_np = (T - center) / half
-    diag_t = float(np.linalg.norm(hi - lo))
-    kappa0 = _posterior_kappa(P_np, U_np)
-
-    keep = _origin_sublattice(oi, grid.shape, max_origins)
-    uniq = np.unique(oi[keep])
-    n_val = int(round(validation_fraction * uniq.size)) if uniq.size >= 4 else 0
-    val_orig = rng.choice(uniq, size=n_val, replace=False) if n_val else np.array([], dtype=np.int64)
-    is_val = np.isin(oi, val_orig)
-    tr_rows, va_rows = np.flatnonzero(~is_val & keep), np.flatnonzero(is_val & keep)
-
-    if auto_stride:
-        cell_stride = (_auto_cell_stride(P_np, grid.shape)
-                       if (grid.size > 1024 and loss == "jsd" and S_np is None) else 1)
-    cells, sub_shape, cell_stride = _cell_sublattice(P_np, grid.shape, cell_stride)
-    if cells.size < grid.size:
-        P_np = P_np[:, cells]
-        P_np = P_np / P_np.sum(axis=1, keepdims=True)
-    # Ψ at the loss's cells, ∇Ψ at the rows' origins: one pass on all cells when they coincide
-    # with the grid and every origin is used (the default for small grids), else two passes.
-    origins_used = np.unique(oi[keep])
-    separate = cells.size < grid.size or origins_used.size < grid.size
+    tg = prepare_targets(P_np, oi, grid, opts, rng)
+    if opts.window is None:
+        # the dense loss keeps a few (rows, cells) arrays (logits, q, log q, their gradients) alive
+        check_allocation("the dense loss arrays (8, rows, cells)", (8, tg.P.shape[0], tg.cells.size),
+                         names="the posterior's rows and the grid (use window=..., rows_per_origin=... or "
+                               "max_origins=...)")
+    tdt = torch.float64 if opts.dtype == "float64" else torch.float32
+    torch.manual_seed(torch_seed)
+    net = build_model(opts.model, grid.ndim, tg.kappa0, width=opts.width, depth=opts.depth,
+                      quadratic=opts.quadratic).to(tdt)
+    U_cells = tg.U[tg.cells]
+    window = None if opts.window is None else (opts.window, opts.window_margin, tg.sub_shape)
+    sets = {k: RowCells(tg.P[rows], U_cells, tg.T[tg.cells], tdt, window)
+            for k, rows in (("train", tg.train_rows), ("validation", tg.val_rows)) if rows.size}
+    if window is not None:
+        n_pairs = sum(rc.n_pairs for rc in sets.values())
+        log.info("fit_log_partition: windowed loss (eps=%g, margin=%d): %d (row, cell) pairs = %.1f%% of dense",
+                 opts.window, opts.window_margin, n_pairs, 100.0 * n_pairs / max(1, tg.P.shape[0] * tg.cells.size))
+    U = torch.as_tensor(U_cells, dtype=tdt)
+    S = GridKernel(S_np, grid.shape, tdt) if S_np is not None else None
+    origins_used = np.unique(tg.origin)
+    Uo = torch.as_tensor(tg.U[origins_used], dtype=tdt)
     opos = np.full(grid.size, -1, dtype=np.int64)
     opos[origins_used] = np.arange(origins_used.size)
+    row_origin = {k: torch.as_tensor(opos[tg.origin[rows]])
+                  for k, rows in (("train", tg.train_rows), ("validation", tg.val_rows))}
+    mse_target = {}
+    if opts.loss == "mse":
+        for k, rows in (("train", tg.train_rows), ("validation", tg.val_rows)):
+            with np.errstate(divide="ignore"):
+                lr_ = np.log(tg.P[rows]) / n_eff
+            lr_ = lr_ - lr_.max(axis=1, keepdims=True)  # p^{1/n_eff} scaled to peak 1 (exp(−D) peaks at 1 at t')
+            mse_target[k] = torch.as_tensor(np.exp(lr_), dtype=tdt)
+    free = {}
+    if opts.linear_term == "free":
+        with torch.no_grad():
+            psi0 = net(U)
+        free = {k: solve_linear_terms(rc, psi0, torch.zeros((rc.n_rows, grid.ndim), dtype=tdt), S, iters=30)
+                for k, rc in sets.items()}
 
-    tdt = torch.float64 if dtype == "float64" else torch.float32
-    torch.manual_seed(torch_seed)
-    from statgeo.geometry.potential_networks import build_model
+    def refresh(key: str) -> None:
+        """Move the warm start of the free linear terms to the current network's solution."""
+        if opts.linear_term == "free":
+            with torch.no_grad():
+                free[key] = solve_linear_terms(sets[key], net(U), free[key], S)
 
-    net = build_model(model, grid.ndim, kappa0, width=width, depth=depth, quadratic=quadratic).to(tdt)
-    U_all = torch.as_tensor(U_np, dtype=tdt)
-    U = U_all[torch.as_tensor(cells)] if cells.size < grid.size else U_all
-    Uo = U_all[torch.as_tensor(origins_used)]
-    Tt = torch.as_tensor(T[cells], dtype=tdt)
-    P = torch.as_tensor(P_np, dtype=tdt)
-    O = torch.as_tensor(opos[oi] if separate else oi)
-    with np.errstate(divide="ignore"):
-        logP = torch.as_tensor(np.log(P_np), dtype=tdt)
-    plogp = torch.as_tensor((np.where(P_np > 0, P_np * np.log(np.where(P_np > 0, P_np, 1.0)), 0.0)).sum(1), dtype=tdt)
-    if loss == "mse":
-        # p^{1/n_eff}, scaled to peak 1 per row (exp(−D) peaks at 1 at t = t')
-        with np.errstate(divide="ignore"):
-            lr_ = np.log(P_np) / n_eff
-        lr_ = lr_ - lr_.max(axis=1, keepdims=True)
-        target = torch.as_tensor(np.exp(lr_), dtype=tdt)
-    S = torch.as_tensor(S_np, dtype=tdt) if S_np is not None else None
-    log2 = math.log(2.0)
-    windows: dict[int, _Window] = {}
-    if eps is not None:
-        for rows in (tr_rows, va_rows):
-            if rows.size:
-                windows[id(rows)] = _Window(P_np[rows], sub_shape, eps, window_margin, U_np[cells], T[cells], tdt)
-        n_pairs = sum(w.n_pairs for w in windows.values())
-        log.info("fit_log_partition: windowed JSD (eps=%g, margin=%d): %d (row, cell) pairs = %.1f%% of dense",
-                 eps, window_margin, n_pairs, 100.0 * n_pairs / max(1, (tr_rows.size + va_rows.size) * cells.size))
-
-    def loss_on(rows: np.ndarray, create_graph: bool) -> Any:
-        r = torch.as_tensor(rows)
-        if separate:
-            psi = net(U)
+    def loss_on(key: str, create_graph: bool) -> Any:
+        rc = sets[key]
+        psi = net(U)
+        if opts.linear_term == "free":
+            # Newton steps from the warm start of this chunk: a deterministic function of the
+            # network within an optimiser step, as L-BFGS's line search needs
+            a = solve_linear_terms(rc, psi, free[key], S)
+        else:
             uo = Uo.clone().requires_grad_(True)
             psi_o = net(uo)
             g = torch.autograd.grad(psi_o.sum(), uo, create_graph=create_graph)[0]
-        else:
-            u = U.clone().requires_grad_(True)
-            psi = psi_o = net(u)
-            g = torch.autograd.grad(psi.sum(), u, create_graph=create_graph)[0]
-        go = g[O[r]]
-        if id(rows) in windows:
-            return windows[id(rows)].jsd(psi, go, centroid_weight, diag_t)
-        logits = -(psi[None, :] - go @ U.T)  # (R, C): −[Ψ(u) − ⟨∇Ψ(u'), u⟩]
-        if loss == "jsd":
-            logq = torch.log_softmax(logits, dim=-1)
-            q = logq.exp()
-            if S is not None:  # the estimator's output model: q_θ convolved with its target kernel
-                q = q @ S
-                logq = torch.log(q.clamp_min(torch.finfo(tdt).tiny))
-            logm = torch.logaddexp(logP[r], logq) - log2
-            kl_pm = plogp[r] - (P[r] * logm).sum(-1)
-            kl_qm = (q * (logq - logm)).sum(-1)
-            val = 0.5 * (kl_pm + kl_qm).mean()
-            if centroid_weight > 0:
-                cp = P[r] @ Tt
-                cq = q @ Tt
-                val = val + centroid_weight * torch.linalg.vector_norm(cp - cq, dim=-1).mean() / diag_t
-            return val
-        # MSE: exp(−D) with n_eff D = Ψ(u) − Ψ(u') − ⟨∇Ψ(u'), u − u'⟩
-        uo = (Uo if separate else U)[O[r]]
-        nD = psi[None, :] - psi_o[O[r]][:, None] - (go @ U.T - (go * uo).sum(-1, keepdim=True))
-        return ((target[r] - torch.exp(-nD / n_eff)) ** 2).mean()
-
-    def val_loss() -> float:
-        if va_rows.size == 0:
-            return float("nan")
-        with torch.enable_grad():
-            return float(loss_on(va_rows, create_graph=False).detach())
+            a = g[row_origin[key]]
+            if opts.loss == "mse":
+                r = row_origin[key]
+                return mse_loss(rc, psi, psi_o[r], a, Uo[r], mse_target[key], n_eff)
+        logq, q = model_log_posterior(rc, psi, a, S)
+        return divergence(rc, logq, q, opts.loss, centroid_weight=opts.centroid_weight, diagonal=tg.diagonal)
 
     params = [p for p in net.parameters() if p.requires_grad]
-    history: dict[str, list] = {"step": [], "train": [], "validation": []}
-    best = (math.inf, copy.deepcopy(net.state_dict()), 0)
-    bad_checks = 0
-    step = 0
-    prev = math.inf
-    stop_reason = "max_steps"
-    bar = progress_bar(total=max_steps, progress=progress, desc=f"fit {model}/{loss}")
-    if optimizer == "lbfgs":
-        chunk = 10
-        opt = torch.optim.LBFGS(params, lr=1.0, max_iter=chunk, history_size=50, line_search_fn="strong_wolfe",
-                                tolerance_grad=1e-12, tolerance_change=1e-15)
+    if opts.optimizer == "lbfgs":
+        check_every = 10
+        opt = torch.optim.LBFGS(params, lr=1.0, max_iter=check_every, history_size=50,
+                                line_search_fn="strong_wolfe", tolerance_grad=1e-12, tolerance_change=1e-15)
 
         def closure():
             opt.zero_grad()
-            lv = loss_on(tr_rows, create_graph=True)
+            lv = loss_on("train", create_graph=True)
             lv.backward()
             return lv
-    else:
-        chunk = 25
-        opt = torch.optim.Adam(params, lr=lr)
 
-    while step < max_steps:
-        n_it = min(chunk, max_steps - step)
-        if optimizer == "lbfgs":
-            opt.param_groups[0]["max_iter"] = n_it
-            opt.param_groups[0]["max_eval"] = int(n_it * 1.25) + 1
-            cur = float(opt.step(closure).detach())
-            cur = float(loss_on(tr_rows, create_graph=False).detach())
-        else:
-            for _ in range(n_it):
+        def run_chunk(n: int) -> float:
+            opt.param_groups[0]["max_iter"] = n
+            opt.param_groups[0]["max_eval"] = int(n * 1.25) + 1
+            opt.step(closure)
+            refresh("train")
+            with torch.enable_grad():
+                return float(loss_on("train", create_graph=False).detach())
+    else:
+        check_every = 25
+        opt = torch.optim.Adam(params, lr=opts.lr)
+
+        def run_chunk(n: int) -> float:
+            for _ in range(n):
                 opt.zero_grad()
-                lv = loss_on(tr_rows, create_graph=True)
+                lv = loss_on("train", create_graph=True)
                 lv.backward()
                 opt.step()
-            cur = float(lv.detach())
-        step += n_it
-        bar.update(n_it)
-        vl = val_loss()
-        history["step"].append(step)
-        history["train"].append(cur)
-        history["validation"].append(vl)
-        if not math.isfinite(cur):
-            stop_reason = "non-finite loss"
-            log.warning("fit_log_partition: non-finite loss at step %d; restoring the best parameters", step)
-            break
-        crit = vl if va_rows.size else cur
-        if not math.isfinite(best[0]) or crit < best[0] - 1e-12 * abs(best[0]):
-            best = (crit, copy.deepcopy(net.state_dict()), step)
-            bad_checks = 0
-        else:
-            bad_checks += 1
-            if bad_checks >= patience:
-                stop_reason = "early stopping (validation loss)"
-                break
-        if abs(prev - cur) <= tol * max(1.0, abs(cur)):
-            stop_reason = "converged (tol)"
-            break
-        prev = cur
-    bar.close()
-    net.load_state_dict(best[1])
-    log.info("fit_log_partition: %s after %d steps; best step %d, loss %.4g", stop_reason, step, best[2], best[0])
+                refresh("train")
+            return float(lv.detach())
+
+    def validate() -> float:
+        refresh("validation")
+        with torch.enable_grad():
+            return float(loss_on("validation", create_graph=False).detach())
+
+    rec = train_loop(net, run_chunk, max_steps=opts.max_steps, check_every=check_every,
+                     validate=validate if "validation" in sets else None, patience=opts.patience, tol=opts.tol,
+                     progress=progress, desc=f"fit {opts.model}/{opts.loss}")
+    if rec.stop_reason == "non-finite loss":
+        msg = f"fit_log_partition stopped on a non-finite loss at step {rec.steps}; the result is the best step {rec.best_step}"
+        warnings.warn(msg, DegeneratePosteriorWarning, stacklevel=2)
+        diagnostics["warnings"].append(msg)
+    diagnostics["training"] = rec.as_dict()
+    history = dict(rec.history)
+    history["best_step"] = rec.best_step
     config = {
-        "model": model, "loss": loss, "optimizer": optimizer, "n_eff": n_eff, "centroid_weight": centroid_weight,
-        "max_steps": max_steps, "tol": tol, "validation_fraction": validation_fraction, "patience": patience,
-        "lr": lr, "width": width, "depth": depth, "quadratic": quadratic, "dtype": dtype, "kappa0": kappa0,
-        "window": eps, "window_margin": window_margin, "max_origins": max_origins,
-        "origins_used": int(origins_used.size), "cell_stride": int(cell_stride), "cells_used": int(cells.size),
-        "steps": step, "best_step": best[2], "stop_reason": stop_reason, "target_smoothing": S_np is not None,
-        "estimator": posterior.attrs.get("estimator", ""),
+        **opts.as_dict(), "n_eff": n_eff, "kappa0": tg.kappa0, "origins_used": int(origins_used.size),
+        "rows_used": int(tg.P.shape[0]), "cell_stride": int(tg.cell_stride), "cells_used": int(tg.cells.size),
+        "steps": rec.steps, "best_step": rec.best_step, "stop_reason": rec.stop_reason,
+        "target_smoothing": S_np is not None, "estimator": posterior.attrs.get("estimator", ""),
     }
-    history["best_step"] = best[2]
-    return FittedPotential(net, center, half, n_eff, grid.natural_names, history, config)
+    return FittedPotential(net, tg.center, tg.half_width, n_eff, grid.natural_names, history, config,
+                           diagnostics=diagnostics)
+
+
+def _target_smoothing(value: Any, posterior: xr.DataArray, grid: ParameterGrid) -> list[np.ndarray] | None:
+    """The output kernel S as a list of factors (one (C, C) matrix, or one per axis): given, read
+    from the posterior's attrs (``"auto"``: the Gaussian bump, factorised per axis), or none."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        check_choice("target_smoothing", value, ("auto",))
+        kind = posterior.attrs.get("output_kernel", "")
+        if not kind:
+            return None
+        from statgeo.geometry.posterior_neural import gaussian_target_factors
+
+        if kind != "gaussian_bump":
+            raise ValueError(f"posterior.attrs['output_kernel'] = {kind!r} is not a known kernel ('gaussian_bump')")
+        return gaussian_target_factors(grid, float(posterior.attrs["output_kernel_sigma"]))
+    if isinstance(value, bytes):
+        raise TypeError(f"target_smoothing must be a (C, C) array, 'auto' or None, got {value!r}")
+    try:
+        S = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError("target_smoothing must be a real (C, C) array") from exc
+    if S.shape != (grid.size, grid.size):
+        raise ValueError(f"target_smoothing must have shape (grid.size, grid.size) = {(grid.size,) * 2}, got {S.shape}")
+    if not np.isfinite(S).all() or (S < 0).any() or not np.allclose(S.sum(1), 1.0, atol=1e-8):
+        raise ValueError("target_smoothing must be finite, non-negative, with rows summing to 1")
+    return [S]

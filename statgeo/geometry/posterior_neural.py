@@ -24,7 +24,6 @@ wider; that cannot be seen from the widths alone (see the KL diagnostic and the 
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 from typing import Any
@@ -32,13 +31,19 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from statgeo.checks import check_allocation, check_bool, check_choice, check_int, check_real
-from statgeo.progress import progress_bar, progress_disabled
-from statgeo.seeding import as_seed_sequence
+from statgeo.checks import (
+    check_allocation,
+    check_bool,
+    check_choice,
+    check_int,
+    check_real,
+)
 from statgeo.geometry.posterior import check_grid, posterior_dataarray
 from statgeo.grid import ParameterGrid
+from statgeo.progress import progress_disabled
+from statgeo.seeding import as_seed_sequence
 
-__all__ = ["NeuralGridPosterior", "NotFittedError", "MAX_STEPS", "MAX_WIDTH"]
+__all__ = ["MAX_STEPS", "MAX_WIDTH", "NeuralGridPosterior", "NotFittedError", "gaussian_target_kernel"]
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +125,96 @@ MAX_STEPS = 1_000_000
 MAX_WIDTH = 65_536
 
 
+def _box_units(grid: ParameterGrid) -> np.ndarray:
+    """The grid's points with every axis scaled to [0, 1] (the bump's units)."""
+    P = grid.points()
+    return (P - P.min(0)) / (P.max(0) - P.min(0))
+
+
+def _bump_rows(u: np.ndarray, origins: np.ndarray, sigma: float) -> np.ndarray:
+    d2 = ((u[origins][:, None, :] - u[None, :, :]) ** 2).sum(-1)
+    t = np.exp(-0.5 * d2 / sigma ** 2)
+    return t / t.sum(1, keepdims=True)
+
+
+def gaussian_target_factors(grid: ParameterGrid, sigma: float) -> list[np.ndarray]:
+    """The per-axis factors S_i of :func:`gaussian_target_kernel`: S = S_0 ⊗ S_1 ⊗ … (C order).
+
+    The bump exp(−‖u_t − u_c‖²/(2σ²)) factorises over the axes of a product grid, and so does
+    its normalisation over the cells, so S[t, c] = Π_i S_i[t_i, c_i] with
+    S_i[a, b] ∝ exp(−(u_a − u_b)²/(2σ²)) normalised over b. Applying the factors one axis at a
+    time costs C·Σ n_i per row instead of C².
+
+    Parameters
+    ----------
+    grid : ParameterGrid
+        The grid.
+    sigma : float
+        Bump width in box units, in (0, 1].
+
+    Returns
+    -------
+    list of numpy.ndarray
+        One (n_i, n_i) row-stochastic matrix per axis.
+
+    Raises
+    ------
+    TypeError
+        ``grid`` is not a ParameterGrid.
+    ValueError
+        ``sigma`` outside (0, 1].
+    """
+    check_grid(grid)
+    sigma = float(check_real("sigma", sigma, low=0.0, low_inclusive=False, high=1.0))
+    out = []
+    for ax in grid.axes:
+        v = np.asarray(ax.values, dtype=np.float64)
+        u = ((v - v.min()) / (v.max() - v.min()))[:, None]
+        out.append(_bump_rows(u, np.arange(v.size), sigma))
+    return out
+
+
+def gaussian_target_kernel(grid: ParameterGrid, sigma: float) -> np.ndarray:
+    """The Gaussian-bump targets as a (C, C) row-stochastic matrix S (row t: the bump around cell t).
+
+    S[t, c] ∝ exp(−‖u_t − u_c‖² / (2σ²)) in box units u (every axis of the grid's own
+    coordinates scaled to [0, 1]). Cross-entropy against these targets is minimised by
+    q(c | b) = Σ_t p(t | b) S[t, c], the bundle posterior convolved with the bump, so
+    :func:`statgeo.geometry.fit_log_partition` models a :class:`NeuralGridPosterior`'s output
+    as q_θ S (docs/geometry_fitting.md, "Reading the network's output").
+
+    Parameters
+    ----------
+    grid : ParameterGrid
+        The grid (C = grid.size cells).
+    sigma : float
+        Bump width in box units, in (0, 1].
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (C, C), float64, rows summing to 1.
+
+    Raises
+    ------
+    TypeError
+        ``grid`` is not a ParameterGrid.
+    ValueError
+        ``sigma`` outside (0, 1], or the (C, C, d) intermediate would not fit in memory.
+
+    Examples
+    --------
+    >>> from statgeo.grid import ParameterGrid
+    >>> S = gaussian_target_kernel(ParameterGrid.from_ranges(t=(0.0, 1.0, 5)), 0.25)
+    >>> S.shape, bool(abs(S.sum(1) - 1).max() < 1e-12)
+    ((5, 5), True)
+    """
+    check_grid(grid)
+    sigma = float(check_real("sigma", sigma, low=0.0, low_inclusive=False, high=1.0))
+    check_allocation("the target kernel (cells, cells, d)", (grid.size, grid.size, grid.ndim), names="grid")
+    return _bump_rows(_box_units(grid), np.arange(grid.size), sigma)
+
+
 class NeuralGridPosterior:
     """Permutation-invariant network giving a posterior over grid cells from a bundle of samples.
 
@@ -142,8 +237,10 @@ class NeuralGridPosterior:
         or feature vectors (MLP encoder).
     bundle : {"origin", "neighbours"}, default "origin"
         Draw the n samples at the origin, or (the paper's) from 4 of its 8 neighbours.
-    sigma : float, default 0.02
-        Width of the Gaussian target bump in box units, in (0, 1].
+    sigma : float or "auto", default "auto"
+        Width of the Gaussian target bump in box units (each axis scaled to [0, 1]), in
+        (0, 1]. ``"auto"``: 1.5 cells of the axis with the most points, 1.5 / (max nᵢ − 1): a
+        bump narrower than a cell leaves the network nothing to interpolate between cells.
     channels : int, default 16
         Convolution channels of the encoder, in [1, ``MAX_WIDTH``].
     hidden : int, default 128
@@ -177,12 +274,16 @@ class NeuralGridPosterior:
     """
 
     def __init__(self, grid: ParameterGrid, n_per_bundle: int, *, kind: str = "lattice2d", bundle: str = "origin",
-                 sigma: float = 1.0 / 50.0, channels: int = 16, hidden: int = 128,
+                 sigma: float | str = "auto", channels: int = 16, hidden: int = 128,
                  seed: int | np.random.SeedSequence = 0, encoder: str = "full") -> None:
         self.grid = check_grid(grid)
         self.n = check_int("n_per_bundle", n_per_bundle, min=1)
         self.kind = check_choice("kind", kind, ("lattice2d", "chain1d", "vector"))
         self.bundle = check_choice("bundle", bundle, ("origin", "neighbours"))
+        check_grid(grid)
+        if isinstance(sigma, str):
+            check_choice("sigma", sigma, ("auto",))
+            sigma = min(1.0, 1.5 / (max(grid.shape) - 1))
         self.sigma = float(check_real("sigma", sigma, low=0.0, low_inclusive=False, high=1.0))
         self.channels = check_int("channels", channels, min=1, max=MAX_WIDTH)
         self.hidden = check_int("hidden", hidden, min=1, max=MAX_WIDTH)
@@ -199,10 +300,10 @@ class NeuralGridPosterior:
         self.net = None
         self.log_temperature = 0.0
         self.history: dict[str, list] = {}
+        self.training: dict = {}
         self.val_origins = np.array([], dtype=np.int64)
         self._sample_shape: tuple[int, ...] | None = None
-        P = grid.points()
-        self._u = (P - P.min(0)) / (P.max(0) - P.min(0))  # box units [0, 1]^d
+        self._u = _box_units(grid)  # box units [0, 1]^d
         self._neigh = self._neighbours()
 
     # ------------------------------------------------------------------ data helpers
@@ -264,9 +365,7 @@ class NeuralGridPosterior:
         return x[src, rng.integers(0, S, size=src.shape)]
 
     def _targets(self, origins: np.ndarray) -> np.ndarray:
-        d2 = ((self._u[origins][:, None, :] - self._u[None, :, :]) ** 2).sum(-1)
-        t = np.exp(-0.5 * d2 / self.sigma ** 2)
-        return t / t.sum(1, keepdims=True)
+        return _bump_rows(self._u, origins, self.sigma)
 
     def _check_bundle_memory(self, n_bundles: int, sample_shape: tuple[int, ...], names: str) -> None:
         check_allocation("the bundles (bundles, n, *sample_shape)", (n_bundles, self.n) + tuple(sample_shape),
@@ -290,44 +389,56 @@ class NeuralGridPosterior:
         ValueError
             The (C, C, d) intermediate would not fit in memory.
         """
-        check_allocation("the target kernel (cells, cells, d)", (self.grid.size, self.grid.size, self.grid.ndim),
-                         names="grid")
-        return self._targets(np.arange(self.grid.size))
+        return gaussian_target_kernel(self.grid, self.sigma)
 
     # ------------------------------------------------------------------ training
-    def fit(self, samples: Any, *, steps: int = 1000, batch_size: int = 32, lr: float = 2e-3,
-            validation_fraction: float = 0.15, eval_every: int = 50, patience: int = 6,
-            val_bundles: int = 2, calibrate: bool = True, lr_schedule: str = "constant",
-            progress: bool | None = None) -> "NeuralGridPosterior":
+    def fit(self, samples: Any, *, steps: int | str = "auto", batch_size: int = 64, lr: float = 3e-3,
+            validation: str = "samples", validation_fraction: float = 0.25, eval_every: int | str = "auto",
+            patience: int = 10, val_bundles: int = 2, calibrate: bool = False, lr_schedule: str = "cosine",
+            progress: bool | None = None) -> NeuralGridPosterior:
         """Train the network on samples drawn at every grid point.
 
         Cross-entropy against the smoothed target, −Σ_c S[t', c] ln softmax(logits)_c; Adam; a
-        held-out set of grid points (``validation_fraction``) for early stopping (best weights
-        restored); then, if ``calibrate``, temperature scaling of the logits on held-out
-        bundles against the true (hard) labels (Guo et al., ICML 2017).
+        held-out set for early stopping (best weights restored; the package's training loop,
+        :func:`statgeo.geometry.training.train_loop`); then, if ``calibrate``, temperature
+        scaling of the logits on held-out bundles against the true (hard) labels (Guo et al.,
+        ICML 2017).
+
+        Defaults derive from the data (docs/geometry_fitting.md, "Defaults and diagnostics"):
+        the step budget is eight steps per grid cell (each cell is a class of the network's
+        output), clipped to [500, 4000]; checks every budget/50 steps, no early stop before a quarter of the
+        budget, and validation on held-out *samples* at every grid point (held-out grid points
+        would be classes never trained on when the target bump is narrower than a cell). The
+        record of the run (steps, budget, fraction trained, stop reason) is in
+        :attr:`training`.
 
         Parameters
         ----------
         samples : array_like or xarray.DataArray
             Shape (grid.size, S, *sample_shape) (origins in flat C order), or a DataArray with
             the grid dims + ``sample`` + sample dims; finite.
-        steps : int, default 1000
-            Adam steps, in [1, ``MAX_STEPS`` = 10⁶].
-        batch_size : int, default 32
+        steps : int or "auto", default "auto"
+            Adam steps, in [1, ``MAX_STEPS`` = 10⁶]; ``"auto"``: as above.
+        batch_size : int, default 64
             Bundles per step (≥ 1).
-        lr : float, default 0.002
+        lr : float, default 0.003
             Adam learning rate (> 0, finite).
-        validation_fraction : float, default 0.15
-            Fraction of grid points held out, in (0, 0.9].
-        eval_every : int, default 50
-            Steps between validation checks (≥ 1).
-        patience : int, default 6
+        validation : {"samples", "grid_points"}, default "samples"
+            Hold out a fraction of the samples at every grid point (needs S ≥ 2n; otherwise no
+            validation and the training loss decides), or a fraction of the grid points.
+        validation_fraction : float, default 0.25
+            Fraction of samples (or grid points) held out, in (0, 0.9].
+        eval_every : int or "auto", default "auto"
+            Steps between validation checks (≥ 1); ``"auto"``: max(1, steps // 50).
+        patience : int, default 10
             Checks without improvement before stopping (≥ 1).
         val_bundles : int, default 2
             Validation bundles per held-out grid point (≥ 1).
-        calibrate : bool, default True
-            Fit the temperature afterwards (:meth:`calibrate`).
-        lr_schedule : {"constant", "cosine"}, default "constant"
+        calibrate : bool, default False
+            Fit the temperature afterwards (:meth:`calibrate`). Without it the output is the
+            bundle posterior convolved with the target bump, which the log-partition fit models
+            exactly (:meth:`posterior` records the kernel).
+        lr_schedule : {"constant", "cosine"}, default "cosine"
             ``"cosine"``: lr·½(1 + cos(π·step/steps)), annealed over the full step budget.
         progress : bool or None, default None
             Progress bar over the steps: None shows it on a terminal only, False never, True
@@ -336,7 +447,7 @@ class NeuralGridPosterior:
         Returns
         -------
         NeuralGridPosterior
-            ``self``, trained (``history`` holds the loss curves).
+            ``self``, trained (``history`` holds the loss curves, ``training`` the record).
 
         Raises
         ------
@@ -346,13 +457,22 @@ class NeuralGridPosterior:
             Invalid samples, counts out of range, or batches too large for memory.
         """
         torch = _torch()
-        steps = check_int("steps", steps, min=1, max=MAX_STEPS)
+        from statgeo.geometry.training import train_loop
+
+        if isinstance(steps, str):
+            check_choice("steps", steps, ("auto",))
+        else:
+            steps = check_int("steps", steps, min=1, max=MAX_STEPS)
         batch_size = check_int("batch_size", batch_size, min=1)
         lr = float(check_real("lr", lr, low=0.0, low_inclusive=False, high=np.inf, high_inclusive=False))
         check_choice("lr_schedule", lr_schedule, ("constant", "cosine"))
+        check_choice("validation", validation, ("samples", "grid_points"))
         validation_fraction = float(check_real("validation_fraction", validation_fraction, low=0.0, high=0.9,
                                                low_inclusive=False))
-        eval_every = check_int("eval_every", eval_every, min=1)
+        if isinstance(eval_every, str):
+            check_choice("eval_every", eval_every, ("auto",))
+        else:
+            eval_every = check_int("eval_every", eval_every, min=1)
         patience = check_int("patience", patience, min=1)
         val_bundles = check_int("val_bundles", val_bundles, min=1)
         check_bool("calibrate", calibrate)
@@ -362,14 +482,31 @@ class NeuralGridPosterior:
             x = self._check_samples(samples)
         finally:
             self._sample_shape = sample_shape
-        C = self.grid.size
-        n_val = max(1, int(round(validation_fraction * C)))
+        C, S = x.shape[:2]
         self._check_bundle_memory(batch_size, x.shape[2:], "batch_size")
-        self._check_bundle_memory(n_val * val_bundles, x.shape[2:], "val_bundles and validation_fraction")
         rng = np.random.default_rng(self._ss.spawn(1)[0])
         torch.manual_seed(int(self._ss.generate_state(1)[0] % 2**31))
-        perm = rng.permutation(C)
-        self.val_origins, train_o = np.sort(perm[:n_val]), perm[n_val:]
+        by_samples = validation == "samples"
+        n_hold = int(round(validation_fraction * S)) if by_samples else 0
+        if by_samples and (n_hold < self.n or S - n_hold < self.n):
+            log.info("NeuralGridPosterior: %d samples per point are too few to hold out bundles of %d; "
+                     "training without validation", S, self.n)
+            n_hold = 0
+        if by_samples:
+            x_tr, x_va = (x[:, :S - n_hold], x[:, S - n_hold:]) if n_hold else (x, None)
+            train_o = np.arange(C)
+            self.val_origins = np.arange(C) if n_hold else np.array([], dtype=np.int64)
+        else:
+            n_val = max(1, int(round(validation_fraction * C)))
+            perm = rng.permutation(C)
+            self.val_origins, train_o = np.sort(perm[:n_val]), perm[n_val:]
+            x_tr, x_va = x, x
+        if steps == "auto":  # eight steps per grid cell (class), within [500, 4000]
+            steps = int(min(4000, max(500, 8 * C)))
+        if eval_every == "auto":
+            eval_every = max(1, steps // 50)
+        self._check_bundle_memory(self.val_origins.size * val_bundles, x.shape[2:],
+                                  "val_bundles and validation_fraction")
         self.net = _build_net(self.kind, tuple(x.shape[2:]), C, self.channels, self.hidden, self.encoder)
         self._sample_shape = tuple(x.shape[2:])
         # smoothed targets of every cell, computed once (C × C float32) instead of per batch
@@ -384,46 +521,41 @@ class NeuralGridPosterior:
         sched = (torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 0.5 * (1.0 + math.cos(math.pi * k / steps)))
                  if lr_schedule == "cosine" else None)
         vo = np.repeat(self.val_origins, val_bundles)
-        vx = torch.as_tensor(self._draw(x, vo, rng))
-        vt = targets(vo)
-        hist = {"step": [], "train": [], "validation": [], "lr": []}
-        best = (math.inf, None)
-        bad = 0
-        run = 0.0
-        for step in progress_bar(range(1, steps + 1), progress=progress, desc="neural posterior"):
+        vx = torch.as_tensor(self._draw(x_va, vo, rng)) if vo.size else None
+        vt = targets(vo) if vo.size else None
+
+        def run_chunk(n: int) -> float:
             self.net.train()
-            o = rng.choice(train_o, size=batch_size)
-            xb = torch.as_tensor(self._draw(x, o, rng))
-            tb = targets(o)
-            loss = -(tb * torch.log_softmax(self.net(xb), -1)).sum(-1).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            if sched is not None:
-                sched.step()
-            run += float(loss.detach())
-            if step % eval_every == 0 or step == steps:
-                self.net.eval()
-                with torch.no_grad():
-                    vl = float(-(vt * torch.log_softmax(self.net(vx), -1)).sum(-1).mean())
-                hist["step"].append(step)
-                hist["train"].append(run / eval_every)
-                hist["validation"].append(vl)
-                hist["lr"].append(float(opt.param_groups[0]["lr"]))
-                run = 0.0
-                if vl < best[0]:
-                    best, bad = (vl, copy.deepcopy(self.net.state_dict())), 0
-                else:
-                    bad += 1
-                    if bad >= patience:
-                        log.info("NeuralGridPosterior: early stopping at step %d", step)
-                        break
-        if best[1] is not None:
-            self.net.load_state_dict(best[1])
+            total = 0.0
+            for _ in range(n):
+                o = rng.choice(train_o, size=batch_size)
+                xb = torch.as_tensor(self._draw(x_tr, o, rng))
+                loss = -(targets(o) * torch.log_softmax(self.net(xb), -1)).sum(-1).mean()
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                if sched is not None:
+                    sched.step()
+                total += float(loss.detach())
+            return total / n
+
+        def validate() -> float:
+            self.net.eval()
+            with torch.no_grad():
+                return float(-(vt * torch.log_softmax(self.net(vx), -1)).sum(-1).mean())
+
+        rec = train_loop(self.net, run_chunk, max_steps=steps, check_every=eval_every,
+                         validate=validate if vx is not None else None, patience=patience, min_steps=steps // 4,
+                         extras=lambda: {"lr": float(opt.param_groups[0]["lr"])}, progress=progress,
+                         desc="neural posterior")
         self.net.eval()
-        self.history = hist
+        self.history = rec.history
+        self.training = rec.as_dict()
         self.log_temperature = 0.0
         if calibrate:
+            if vx is None:
+                raise ValueError("calibrate=True needs held-out bundles: use more samples per point or "
+                                 "validation='grid_points'")
             self._calibrate_on(vx, vo)
         return self
 
@@ -591,26 +723,41 @@ class NeuralGridPosterior:
         return np.concatenate(out, 0)
 
     def posterior(self, samples: Any, *, bundles_per_origin: int = 8, seed: int | np.random.SeedSequence = 1,
-                  effective_temperature: float | str = "width") -> xr.DataArray:
-        """Bundle posteriors averaged per origin, labelled (origin, cell).
+                  average: bool = True, effective_temperature: float | str = "auto") -> xr.DataArray:
+        """Bundle posteriors, averaged per origin or one row per bundle, labelled (origin, cell).
+
+        Without calibration the output of a bundle is its posterior convolved with the target
+        bump S (:func:`gaussian_target_kernel`); the result records that kernel
+        (``attrs["output_kernel"] = "gaussian_bump"``, ``attrs["output_kernel_sigma"]``) and the
+        theory-fixed temperature of the unsmoothed posterior (n per bundle, n/2 for bundle
+        averages), so :func:`statgeo.geometry.fit_log_partition` models it exactly. A calibrated
+        output has no such form; its temperature is the width estimate of the module docstring.
+        The attrs also hold the diagnostics of :func:`statgeo.geometry.posterior_diagnostics`
+        and the training record (``fraction_trained``, ``stop_reason``); a degenerate posterior
+        warns (``DegeneratePosteriorWarning``).
 
         Parameters
         ----------
         samples : array_like or xarray.DataArray
             Samples at every grid point, shape (grid.size, S, *sample_shape).
         bundles_per_origin : int, default 8
-            Bundles drawn and averaged per origin (≥ 1; the (cells × bundles, cells) posteriors
-            must fit in memory).
+            Bundles drawn per origin (≥ 1; the (cells × bundles, cells) posteriors must fit in
+            memory).
         seed : int or numpy.random.SeedSequence, default 1
             Seed of the bundle draws.
-        effective_temperature : float or "width", default "width"
-            A number > 0, or the width estimate n·tr(Σ_b (2Σ_b + σ²)⁻¹)/d of the module docstring.
+        average : bool, default True
+            Average the bundles of each origin (one row per grid point), or keep one row per
+            bundle (origins repeat; the form the default log-partition fit models exactly).
+        effective_temperature : float, "auto" or "width", default "auto"
+            A number > 0; ``"auto"``: n (per bundle) or n/2 (averaged) without calibration,
+            the width estimate with it; ``"width"``: the width estimate
+            n·tr(Σ_b (2Σ_b + σ²)⁻¹)/d of the module docstring (averaged rows only).
 
         Returns
         -------
         xarray.DataArray
-            Dims (origin, cell), one row per grid point, with the grid and the calibration in
-            the attrs.
+            Dims (origin, cell), with the grid, the output kernel, the diagnostics and the
+            calibration in the attrs.
 
         Raises
         ------
@@ -621,12 +768,26 @@ class NeuralGridPosterior:
         ValueError
             Invalid samples, ``bundles_per_origin`` < 1 or too large, an invalid
             ``effective_temperature``.
+
+        Warns
+        -----
+        DegeneratePosteriorWarning
+            The posteriors are narrower than half a cell or wider than a quarter of the box.
         """
+        from statgeo.geometry.posterior_diagnostics import (
+            posterior_diagnostics,
+            warn_if_degenerate,
+        )
+        from statgeo.provenance import config_attr
+
         self._require_fit()
         bundles_per_origin = check_int("bundles_per_origin", bundles_per_origin, min=1)
         ss = as_seed_sequence(seed)
+        check_bool("average", average)
         if isinstance(effective_temperature, str):
-            check_choice("effective_temperature", effective_temperature, ("width",))
+            check_choice("effective_temperature", effective_temperature, ("auto", "width"))
+            if effective_temperature == "width" and not average:
+                raise ValueError("effective_temperature='width' applies to averaged rows (average=True)")
         else:
             check_real("effective_temperature", effective_temperature, low=0.0, low_inclusive=False, high=np.inf,
                        high_inclusive=False)
@@ -637,18 +798,35 @@ class NeuralGridPosterior:
                          names="bundles_per_origin and grid")
         rng = np.random.default_rng(ss)
         o = np.repeat(np.arange(C), bundles_per_origin)
-        p = self._predict(self._draw(x, o, rng)).reshape(C, bundles_per_origin, C).mean(1)
+        p = self._predict(self._draw(x, o, rng))
+        calibrated = abs(self.log_temperature) > 0.0
         attrs = {"calibration_temperature": self.temperature, "sigma": self.sigma, "bundle": self.bundle,
-                 "bundles_per_origin": bundles_per_origin, "kind": self.kind}
-        post = posterior_dataarray(p, self.grid, np.arange(C), estimator="neural_grid", n_per_bundle=self.n,
-                                   effective_temperature=self.n / 2.0, attrs=attrs)
-        if isinstance(effective_temperature, str):
+                 "bundles_per_origin": bundles_per_origin, "kind": self.kind, "averaged": int(average),
+                 "training": config_attr(self.training)}
+        if not calibrated:
+            attrs.update(output_kernel="gaussian_bump", output_kernel_sigma=self.sigma)
+        if average:
+            post = posterior_dataarray(p.reshape(C, bundles_per_origin, C).mean(1), self.grid, np.arange(C),
+                                       estimator="neural_grid", n_per_bundle=self.n,
+                                       effective_temperature=self.n / 2.0, attrs=attrs)
+        else:
+            post = posterior_dataarray(p, self.grid, o, estimator="neural_grid", n_per_bundle=self.n,
+                                       effective_temperature=float(self.n), attrs=attrs)
+        if effective_temperature == "width" or (effective_temperature == "auto" and calibrated):
             post.attrs["effective_temperature"] = self._width_temperature(post)
             post.attrs["temperature_derivation"] = "n tr(Sb (2 Sb + s^2)^-1)/d, Sb = (S_avg - s^2)/2 (box units)"
+            post.attrs.pop("output_kernel", None)
+            post.attrs.pop("output_kernel_sigma", None)
+        elif effective_temperature == "auto":
+            post.attrs["temperature_derivation"] = ("n/2 (bundle average)" if average else "n (one bundle)") + \
+                "; the output is the posterior convolved with the target bump (output_kernel)"
         else:
-            post.attrs["effective_temperature"] = float(check_real("effective_temperature", effective_temperature,
-                                                                   low=0.0, low_inclusive=False))
+            post.attrs["effective_temperature"] = float(effective_temperature)
             post.attrs["temperature_derivation"] = "given"
+        diag = posterior_diagnostics(post, self.grid)
+        post.attrs["diagnostics"] = config_attr(diag)
+        post.attrs["fraction_trained"] = float(self.training.get("fraction_trained", 1.0))
+        warn_if_degenerate(diag, "NeuralGridPosterior.posterior")
         return post
 
     def _width_temperature(self, post: xr.DataArray) -> float:

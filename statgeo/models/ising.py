@@ -385,8 +385,8 @@ class IsingModel(ExponentialFamilyModel):
         return ref
 
     def exact_posterior(self, samples: xr.Dataset, grid: ParameterGrid, n: int, *,
-                        seed: int | np.random.SeedSequence, log_z: Any = None) -> xr.DataArray:
-        """Exact-likelihood posteriors of bundles of ``n`` samples, averaged per origin.
+                        seed: int | np.random.SeedSequence, log_z: Any = None, average: bool = True) -> xr.DataArray:
+        """Exact-likelihood posteriors of bundles of ``n`` samples, averaged per origin or per bundle.
 
         p(t | s_1..s_n) ∝ exp(⟨t, Σ_k f(s_k)⟩ − n log Z(t)) over the grid cells with
         f = (B, M) (:func:`statgeo.geometry.exact_posterior`); effective temperature n/2
@@ -405,6 +405,9 @@ class IsingModel(ExponentialFamilyModel):
         log_z : array_like, optional
             Total log Z on the grid (grid.shape or grid.size values, finite) if already
             computed (default: :meth:`exact`).
+        average : bool, default True
+            One row per origin (bundle average, effective temperature n/2), or one row per
+            bundle (temperature n; exactly the form the default log-partition fit models).
 
         Returns
         -------
@@ -415,7 +418,7 @@ class IsingModel(ExponentialFamilyModel):
         ------
         TypeError
             ``samples`` is not a Dataset from :meth:`sample`, ``grid`` not a ParameterGrid,
-            ``n`` not an integer, or a bad ``seed``.
+            ``n`` not an integer, ``average`` not a bool, or a bad ``seed``.
         ValueError
             ``samples`` not laid out on ``grid``, ``n`` out of range, or ``log_z`` of the
             wrong size or not finite.
@@ -441,7 +444,7 @@ class IsingModel(ExponentialFamilyModel):
         st = st.reshape(grid.size, -1, len(self.statistic_names))
         if log_z is None:
             log_z = self.exact(grid)["log_z"].values
-        return exact_posterior(st, grid, log_z, n, seed=seed)
+        return exact_posterior(st, grid, log_z, n, seed=seed, average=average)
 
     def phase_diagram(self) -> PhaseDiagram:
         """The line η = 0, K > K_c (first-order in η) ending at the critical point (K_c, 0).

@@ -295,11 +295,11 @@ class PhysicsModel(abc.ABC):
     @abc.abstractmethod
     def exact_posterior(self, samples: xr.Dataset, grid: ParameterGrid, n: int, *,
                         seed: int | np.random.SeedSequence, **options: Any) -> xr.DataArray:
-        """Exact-likelihood posteriors of bundles of ``n`` samples, averaged per origin.
+        """Exact-likelihood posteriors of bundles of ``n`` samples, averaged per origin or per bundle.
 
         The oracle of the method: p(t | x_1..x_n) ∝ Π_k p(x_k | t) over the grid cells
-        (uniform prior), bundle posteriors averaged per origin, effective temperature n/2
-        (docs/geometry_fitting.md).
+        (uniform prior); with the option ``average=False`` one row per bundle (effective
+        temperature n), by default averaged per origin (n/2) (docs/geometry_fitting.md).
 
         Parameters
         ----------

@@ -374,8 +374,8 @@ class TasepModel(PhysicsModel):
         return ref
 
     def exact_posterior(self, samples: xr.Dataset, grid: ParameterGrid, n: int, *,
-                        seed: int | np.random.SeedSequence) -> xr.DataArray:
-        """Exact-likelihood posteriors of bundles of ``n`` configurations, averaged per origin.
+                        seed: int | np.random.SeedSequence, average: bool = True) -> xr.DataArray:
+        """Exact-likelihood posteriors of bundles of ``n`` configurations, averaged per origin or per bundle.
 
         p(θ_c | τ_1..τ_n) ∝ exp Σ_k ln P(τ_k | θ_c) over the grid cells (uniform prior), with
         ln P from the matrix representation (Derrida et al. 1993); bundle posteriors averaged
@@ -393,6 +393,9 @@ class TasepModel(PhysicsModel):
             Configurations per bundle, 1 ≤ n ≤ samples per point.
         seed : int or numpy.random.SeedSequence
             Shuffles the samples of each origin before cutting bundles.
+        average : bool, default True
+            One row per origin (bundle average, effective temperature n/2), or one row per
+            bundle (temperature n; the form the default log-partition fit models).
 
         Returns
         -------
@@ -403,7 +406,7 @@ class TasepModel(PhysicsModel):
         ------
         TypeError
             ``samples`` is not a Dataset from :meth:`sample`, ``grid`` not a ParameterGrid,
-            ``n`` not an integer, or a bad ``seed``.
+            ``n`` not an integer, ``average`` not a bool, or a bad ``seed``.
         ValueError
             ``samples`` not laid out on ``grid`` or not this model's (N sites, 0/1), ``n`` out
             of range, a table of log-likelihoods larger than memory, or more than 10¹⁵
@@ -421,6 +424,7 @@ class TasepModel(PhysicsModel):
         check_tasep_grid(grid)
         n = check_int("n", n, min=1, max=n_per)
         as_seed_sequence(seed)
+        check_bool("average", average)
         occ = samples[self.configuration_variable]
         if occ.sizes.get("site") != self.N:
             raise ValueError(f"samples must hold configurations of N={self.N} sites, got dims {dict(occ.sizes)}")
@@ -435,7 +439,7 @@ class TasepModel(PhysicsModel):
         if x.dtype.kind not in "biu" or not np.isin(x, (0, 1)).all():
             raise ValueError("samples must hold occupations 0 and 1 (integers)")
         x = x.reshape((grid.size,) + x.shape[grid.ndim:])
-        return _exact_posterior_from_array(x, grid, self.N, n, seed)
+        return _exact_posterior_from_array(x, grid, self.N, n, seed, average)
 
     def phase_diagram(self) -> PhaseDiagram:
         """First-order line α = β < ½; continuous lines α = ½ (β ≥ ½) and β = ½ (α ≥ ½).
@@ -491,7 +495,7 @@ def _check_mc_work(N: int, A: np.ndarray, B: np.ndarray, n_replicas: int, n_snap
 
 
 def _exact_posterior_from_array(x: np.ndarray, grid: ParameterGrid, N: int, n: int,
-                                seed: int | np.random.SeedSequence) -> xr.DataArray:
+                                seed: int | np.random.SeedSequence, average: bool = True) -> xr.DataArray:
     """:meth:`TasepModel.exact_posterior` on an array x of shape (grid.size, S, N)."""
     P = grid.points()
     C = grid.size
@@ -511,6 +515,11 @@ def _exact_posterior_from_array(x: np.ndarray, grid: ParameterGrid, N: int, n: i
     ll -= ll.max(-1, keepdims=True)
     p = np.exp(ll)
     p /= p.sum(-1, keepdims=True)
+    if not average:
+        return posterior_dataarray(p.reshape(C * Bn, C), grid, np.repeat(np.arange(C), Bn),
+                                   estimator="exact_likelihood", n_per_bundle=n, effective_temperature=float(n),
+                                   attrs={"bundles_per_origin": int(Bn), "averaged": 0,
+                                          "temperature_derivation": "one bundle: exact likelihood at temperature n"})
     return posterior_dataarray(average_per_origin(p), grid, np.arange(C), estimator="exact_likelihood",
                                n_per_bundle=n, effective_temperature=n / 2.0,
                                attrs={"bundles_per_origin": int(Bn), "averaged": 1,

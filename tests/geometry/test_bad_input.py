@@ -26,7 +26,10 @@ from statgeo.geometry import (
     MultivariateGaussian,
     NeuralGridPosterior,
     Poisson,
-    affine_align,
+    fit_alignment,
+    gaussian_target_kernel,
+    posterior_diagnostics,
+    train_loop,
     as_metric_fn,
     average_per_origin,
     boundary_distance,
@@ -573,12 +576,22 @@ ENTRY_POINTS = [
       for m in ("value", "gradient", "hessian", "metric")],
     EntryPoint("statgeo.geometry.FittedPotential.to_dataset", FP.to_dataset, {"grid": GRID},
                {"grid": st.one_of(wrong_type(), st.just(LINE_GRID))}),
-    EntryPoint("statgeo.geometry.affine_align", affine_align,
-               {"phi": np.arange(5.0), "ref": np.arange(5.0) ** 2, "points": np.arange(5.0)[:, None]},
-               {"phi": st.one_of(bad_array((5,)), wrong_type()), "ref": st.one_of(bad_array((5,)), wrong_type()),
-                "points": st.one_of(bad_array((5, 1), allow_wrong_shape=False), wrong_type(), st.just(np.ones((4, 1)))),
-                "scale": bad_bool},
-               message={"ref": ("ref",), "phi": ("phi",)}),
+    EntryPoint("statgeo.geometry.fit_alignment", fit_alignment,
+               {"log_z_ref": np.arange(5.0) ** 2, "log_z_rec": np.arange(5.0), "t": np.arange(5.0)[:, None]},
+               {"log_z_ref": st.one_of(bad_array((5,), allow_wrong_shape=False), st.just(np.ones(4))),
+                "log_z_rec": st.one_of(bad_array((5,), allow_wrong_shape=False), st.just(np.ones(4))),
+                "t": st.one_of(bad_array((5, 1), allow_wrong_shape=False), st.just(np.ones((4, 1))))},
+               message={k: ("log_z_ref", "log_z_rec", "t") for k in ("log_z_ref", "log_z_rec", "t")}),
+    EntryPoint("statgeo.geometry.posterior_diagnostics", posterior_diagnostics,
+               {"posterior": np.full((2, 5), 0.2), "grid": LINE_GRID},
+               {"posterior": st.sampled_from([np.ones((2, 4)), np.ones(5)]), "grid": wrong_type()},
+               message={"posterior": ("posterior",), "grid": ("grid",)}),
+    EntryPoint("statgeo.geometry.gaussian_target_kernel", gaussian_target_kernel, {"grid": LINE_GRID, "sigma": 0.2},
+               {"grid": wrong_type(), "sigma": bad_real(low=0.0, high=1.0)}),
+    EntryPoint("statgeo.geometry.train_loop", train_loop,
+               {"module": torch.nn.Linear(1, 1), "run_chunk": lambda n: 0.0, "max_steps": 4, "check_every": 2},
+               {"max_steps": bad_int(min=1), "check_every": bad_int(min=1), "patience": bad_int(min=1),
+                "tol": bad_nonneg}),
     EntryPoint("statgeo.geometry.statistic_moments", statistic_moments, {"stats": np.random.default_rng(0).normal(size=(4, 3))},
                {"stats": st.one_of(bad_array((4, 3), allow_wrong_shape=False), wrong_type(),
                                    st.sampled_from([np.ones(3), np.ones((1, 3)), np.ones((2, 3))])),
@@ -668,6 +681,14 @@ _ABSTRACT = ("an abstract method of the family base class; every concrete family
 #: public names that take no user input
 NOT_ENTRY_POINTS = {
     "statgeo.geometry.BoundaryDistance": _RESULT,
+    "statgeo.geometry.Alignment": _RESULT,
+    "statgeo.geometry.Alignment.apply": "applies a fitted alignment to arrays; the fit (fit_alignment) checks them",
+    "statgeo.geometry.Alignment.apply_gradient": "applies a fitted alignment; the fit (fit_alignment) checks input",
+    "statgeo.geometry.Alignment.apply_metric": "applies a fitted alignment; the fit (fit_alignment) checks input",
+    "statgeo.geometry.TrainingRecord": _RESULT,
+    "statgeo.geometry.TrainingRecord.as_dict": _RESULT,
+    "statgeo.geometry.DegeneratePosteriorWarning": "a warning class",
+    "statgeo.geometry.warn_if_degenerate": "takes the dict posterior_diagnostics returns (checked there)",
     "statgeo.geometry.ExponentialMapResult": _RESULT,
     "statgeo.geometry.GeodesicResult": _RESULT,
     "statgeo.geometry.StraightComparison": _RESULT,
@@ -778,7 +799,7 @@ def test_progress_switches(monkeypatch, capsys):
     statistic_metric(stats, GRID, n_boot=2, progress=True)
     NeuralGridPosterior(GRID, 2, kind="vector", hidden=4).fit(X_VEC, steps=1, eval_every=1, progress=True)
     err = capsys.readouterr().err
-    assert "fit icnn/jsd" in err and "bootstrap" in err and "neural posterior" in err
+    assert "fit icnn/kl" in err and "bootstrap" in err and "neural posterior" in err
     fit_log_partition(POST, GRID, max_steps=1, width=4, depth=1, progress=False)
     statistic_metric(stats, GRID, n_boot=2, progress=False)
     NeuralGridPosterior(GRID, 2, kind="vector", hidden=4).fit(X_VEC, steps=1, eval_every=1, progress=False)

@@ -82,7 +82,7 @@ def test_neighbour_bundles_and_lattice_network():
     with pytest.raises(ValueError, match="origins"):
         net.calibrate(x, origins=np.array([g.size]))
     # learning-rate schedules: constant, or cosine annealing to 0 over the step budget
-    net.fit(x, steps=4, batch_size=4, eval_every=1, lr=2e-3, calibrate=False)
+    net.fit(x, steps=4, batch_size=4, eval_every=1, lr=2e-3, calibrate=False, lr_schedule="constant")
     np.testing.assert_allclose(net.history["lr"], 2e-3)
     net.fit(x, steps=4, batch_size=4, eval_every=1, lr=2e-3, calibrate=False, lr_schedule="cosine")
     np.testing.assert_allclose(net.history["lr"], 1e-3 * (1 + np.cos(np.pi * np.arange(1, 5) / 4)), atol=1e-12)

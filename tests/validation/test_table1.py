@@ -1,6 +1,6 @@
 """End-to-end test of ``python -m validation.table1`` on the reduced ``tiny`` preset.
 
-One run (module-scoped fixture, about a minute on one core) of both models and all five rows
+One run (module-scoped fixture, about a minute on one core) of both models and all rows
 with 2 seeds; then checks that the artefacts are written and well-formed, and the parts of
 the Table 1 ordering that a preset this small resolves honestly:
 
@@ -9,15 +9,15 @@ the Table 1 ordering that a preset this small resolves honestly:
   fixes, while the oracle uses the exact statistics (B, M);
 * the oracle reproduces the exact Ising metric better than the Mean-as-Stat metric in the
   K–K component, and its fitted scale (scale + affine alignment) is within 30 % of 1
-  (the effective temperature n/2 of bundle-averaged exact posteriors, docs/geometry_fitting.md);
+  (the effective temperature n of one bundle's exact posterior, docs/geometry_fitting.md);
 * the TASEP oracle matches ln Z_N / N to a normalised RMSE below 0.3 and reports both
   references (ln Z_N and F_obs), each labelled.
 
 The ordering ours < baselines needs the quick preset's training budget: a second test (slow,
-about 2–3 minutes on 2 cores) runs the quick preset's Ising part with 2 seeds and asserts it
-for the neural row on F and ∂F/∂K (error bars not overlapping) and oracle < ours on F. The
-TASEP ordering is not asserted: against ln Z_N even the oracle does not beat PCA-VAE at this
-scale (docs/table1.md, "TASEP: what limits the reproduction").
+a few minutes on 2 cores) runs the quick preset's Ising part with 2 seeds and asserts the
+parts of the acceptance that hold (test docstring). The TASEP ordering is not asserted:
+against ln Z_N even the oracle does not beat PCA-VAE at this scale (docs/table1.md, "TASEP:
+what limits the reproduction").
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import pytest
 import xarray as xr
 
 from validation.table1 import parse_args, run
+from validation.table1_methods import ROWS
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -61,7 +62,7 @@ def test_artefacts_written_and_well_formed(tiny_run):
     for model in ("ising", "tasep"):
         agg = js["models"][model]["aggregate"]
         rows = {a["row"] for a in agg}
-        assert rows == {"ours_neural", "ours_kernel", "oracle", "mean_as_stat", "pca_vae"}
+        assert rows == set(ROWS)
         assert all(a["n_seeds"] == 2 for a in agg)
         assert all(math.isfinite(a["nrmse"]) and a["nrmse"] >= 0 for a in agg)
         ds = xr.open_dataset(out / "table1_maps.nc", group=model, engine="h5netcdf")
@@ -154,15 +155,28 @@ def test_report_only_rerenders_from_json(tiny_run):
 
 
 @pytest.mark.slow
-def test_quick_ising_ours_beats_both_baselines(tmp_path):
-    """Quick-preset Ising (8×8 torus, 24×24 grid, the full network budget), 2 seeds: the neural
-    row beats Mean-as-Stat and PCA-VAE on F (physical and natural) and ∂F/∂K with error bars
-    (std over seeds) not overlapping, and the oracle is below ours on F. Measured margins with
-    3 seeds: F 0.018 ± 0.003 vs 0.038 ± 0.005 (PCA-VAE), ∂F/∂K 0.107 vs 0.300 ± 0.036."""
-    res = run(["--models", "ising", "--seeds", "2", "--workers", "2", "--no-figures", "--out", str(tmp_path)])
+def test_quick_ising_ordering_and_metric(tmp_path):
+    """Quick-preset Ising (8×8 torus, 24×24 grid, the full network budget), 2 seeds.
+
+    The paper's columns on the paper's method: the neural row with the paper's fit form beats
+    Mean-as-Stat and PCA-VAE on F (physical and natural) and ∂F/∂K with error bars (std over
+    seeds) not overlapping, and the oracle is below it on F. The metric (docs/table1.md,
+    "Acceptance, honestly"): the free-linear-term fit of the exact posteriors beats the paper's
+    form on every metric component (measured, 3 seeds: 0.08 / 0.10 / 0.11 vs 0.31 / 0.23 /
+    0.24), and the neural row's metric beats both baselines on g[K,K] with error bars apart
+    (0.54 ± 0.13 vs 0.83 ± 0.06 and 1.03)."""
+    res = run(["--models", "ising", "--seeds", "2", "--workers", "2", "--no-figures", "--out", str(tmp_path),
+               "--rows", "ours_neural,ours_neural_paper_form,oracle,oracle_paper_form,mean_as_stat,pca_vae"])
     for coords, q in (("physical", "F"), ("natural", "F"), ("natural", "dF/dK")):
-        ours = _agg(res, "ising", "ours_neural", q, coords=coords)
+        ours = _agg(res, "ising", "ours_neural_paper_form", q, coords=coords)
         for base in ("mean_as_stat", "pca_vae"):
             b = _agg(res, "ising", base, q, coords=coords)
             assert ours["nrmse"] + ours["nrmse_std"] < b["nrmse"] - b["nrmse_std"], (coords, q, ours, b)
-    assert (_agg(res, "ising", "oracle", "F")["nrmse"] < _agg(res, "ising", "ours_neural", "F")["nrmse"])
+    assert (_agg(res, "ising", "oracle", "F")["nrmse"] < _agg(res, "ising", "ours_neural_paper_form", "F")["nrmse"])
+    for q in ("g[K,K]", "g[K,eta]", "g[eta,eta]"):
+        free, paper = _agg(res, "ising", "oracle", q), _agg(res, "ising", "oracle_paper_form", q)
+        assert free["nrmse"] < paper["nrmse"], (q, free, paper)
+    ours = _agg(res, "ising", "ours_neural", "g[K,K]")
+    for base in ("mean_as_stat", "pca_vae"):
+        b = _agg(res, "ising", base, "g[K,K]")
+        assert ours["nrmse"] + ours["nrmse_std"] < b["nrmse"] - b["nrmse_std"], (ours, b)
