@@ -34,13 +34,20 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from statgeo.geometry import NeuralGridPosterior, feature_kernel_posterior, fit_log_partition
+from statgeo.geometry import (
+    NeuralGridPosterior,
+    average_per_origin,
+    feature_kernel_posterior,
+    fit_log_partition,
+    posterior_dataarray,
+    posterior_kl,
+)
 from statgeo.grid import ParameterGrid
 from statgeo.models import ExponentialFamilyModel, PhysicsModel
 from validation.table1_config import ModelSettings
 from validation.table1_data import build_model, sample_array
 
-__all__ = ["ROWS", "ROW_LABELS", "ROW_FIT_FORM", "run_rows", "learned_features"]
+__all__ = ["ROWS", "ROW_LABELS", "ROW_FIT_FORM", "run_rows", "learned_features", "bundle_average"]
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +81,36 @@ def _from_ds(ds: xr.Dataset, grid: ParameterGrid) -> dict[str, np.ndarray]:
     return {"log_z": ds["log_z"].transpose(*grid.names).values,
             "grad_log_z": ds["grad_log_z"].transpose(*grid.names, ...).values,
             "metric": ds["metric"].transpose(*grid.names, ...).values}
+
+
+def bundle_average(post: xr.DataArray, grid: ParameterGrid) -> xr.DataArray:
+    """Per-origin averages of a posterior with one row per bundle, at half its temperature.
+
+    The rows of each origin are averaged (:func:`statgeo.geometry.average_per_origin`); the
+    effective temperature halves (n per bundle → n/2 for the average,
+    docs/geometry_fitting.md, "Effective temperatures"); a recorded output kernel is kept.
+    A posterior that is already averaged is returned as it is.
+
+    Parameters
+    ----------
+    post : xarray.DataArray
+        Rows ordered by origin, the same number per origin (``attrs["averaged"] == 0``).
+    grid : ParameterGrid
+        Its grid.
+
+    Returns
+    -------
+    xarray.DataArray
+        One row per origin.
+    """
+    if int(post.attrs.get("averaged", 1)):
+        return post
+    keep = {k: post.attrs[k] for k in ("output_kernel", "output_kernel_sigma") if k in post.attrs}
+    return posterior_dataarray(average_per_origin(post.values.reshape(grid.size, -1, grid.size)), grid,
+                               np.arange(grid.size), estimator=post.attrs.get("estimator", ""),
+                               n_per_bundle=int(post.attrs.get("n_per_bundle", 1)),
+                               effective_temperature=float(post.attrs["effective_temperature"]) / 2.0,
+                               attrs={"averaged": 1, **keep})
 
 
 def learned_features(ng: Any, x: np.ndarray, n: int, bundles_per_origin: int, k: int, seed: int
@@ -262,28 +299,10 @@ def run_rows(s: ModelSettings, grid: ParameterGrid, samples: xr.Dataset, referen
     exp_family = isinstance(model, ExponentialFamilyModel)
     form = "free" if exp_family else "gradient"
 
-    def per_form(post: xr.DataArray) -> xr.DataArray:
-        """One row per bundle for the free form; per-origin averages (at half the temperature) otherwise."""
-        if form == "free":
-            return post
-        return per_form_average(post)
-
-    def per_form_average(post: xr.DataArray) -> xr.DataArray:
-        """Per-origin averages of per-bundle rows, at half the temperature (the output kernel kept)."""
-        if int(post.attrs.get("averaged", 1)):
-            return post
-        from statgeo.geometry import posterior_dataarray
-
-        keep = {k: post.attrs[k] for k in ("output_kernel", "output_kernel_sigma") if k in post.attrs}
-        return posterior_dataarray(post.values.reshape(grid.size, -1, grid.size).mean(1), grid, np.arange(grid.size),
-                                   estimator=post.attrs.get("estimator", ""), n_per_bundle=n,
-                                   effective_temperature=float(post.attrs["effective_temperature"]) / 2.0,
-                                   attrs={"averaged": 1, **keep})
-
     def fit(post: xr.DataArray, name: str, k: int, **kw: Any) -> None:
         t0 = time.perf_counter()
         if name in ("oracle", "ours_neural"):
-            post = per_form(post)
+            post = post if form == "free" else bundle_average(post, grid)
             kw.setdefault("linear_term", form)
         fp = fit_log_partition(post, grid, max_steps=s.fit_steps, model=s.fit_model, seed=sd[k], **kw)
         recon[name] = _on_grid(fp, grid, N)
@@ -306,12 +325,7 @@ def run_rows(s: ModelSettings, grid: ParameterGrid, samples: xr.Dataset, referen
         fit(exact_post, "oracle", 1)
     if "oracle_paper_form" in rows:
         # the paper's form: bundle averages at n/2, centres tied to ∇Φ at the origin, JSD
-        from statgeo.geometry import posterior_dataarray
-
-        avg = posterior_dataarray(exact_post.values.reshape(grid.size, -1, grid.size).mean(1), grid,
-                                  np.arange(grid.size), estimator="exact_likelihood", n_per_bundle=n,
-                                  effective_temperature=n / 2.0, attrs={"averaged": 1})
-        fit(avg, "oracle_paper_form", 1, linear_term="gradient")
+        fit(bundle_average(exact_post, grid), "oracle_paper_form", 1, linear_term="gradient")
     if "classifim" in rows:
         from validation.classifim import classifim_metric
         from statgeo.geometry import potential_from_metric
@@ -319,13 +333,11 @@ def run_rows(s: ModelSettings, grid: ParameterGrid, samples: xr.Dataset, referen
         t0 = time.perf_counter()
         g_cf, cf_diag = classifim_metric(x, grid, kind=model.configuration_kind, seed=sd[6], progress=False)
         pf = potential_from_metric(g_cf.reshape(grid.shape + (grid.ndim, grid.ndim)), grid)
-        t = grid.natural_points()
         recon["classifim"] = {"log_z": np.asarray(pf.potential).reshape(grid.shape) / N,
                               "grad_log_z": np.asarray(pf.gradient).reshape(grid.shape + (grid.ndim,)) / N,
                               "metric": g_cf.reshape(grid.shape + (grid.ndim, grid.ndim)) / N}
         diag["classifim"] = {k: v for k, v in cf_diag.items() if isinstance(v, (int, float, str))}
         times["classifim"] = time.perf_counter() - t0
-        del t
 
     ng = None
     if "ours_neural" in rows or "ours_kernel" in rows or "ours_neural_paper_form" in rows:
@@ -359,17 +371,14 @@ def run_rows(s: ModelSettings, grid: ParameterGrid, samples: xr.Dataset, referen
             S = ng.target_kernel()
             times["ours_neural:posterior"] = time.perf_counter() - t0
             if exact_post is not None:  # like with like: per-origin averages, the exact one convolved with S
-                C = grid.size
-                pe = exact_post.values.reshape(C, -1, C).mean(1) @ S
-                pn = post.values.reshape(C, -1, C).mean(1)
-                d["kl_from_exact_posterior_smoothed"] = float(np.mean(np.sum(
-                    np.where(pe > 0, pe * (np.log(np.maximum(pe, 1e-300)) - np.log(np.maximum(pn, 1e-300))), 0.0), 1)))
+                pe = bundle_average(exact_post, grid)
+                d["kl_from_exact_posterior_smoothed"] = float(
+                    posterior_kl(pe.copy(data=pe.values @ S), bundle_average(post, grid)).mean())
             if "ours_neural" in rows:
                 fit(post, "ours_neural", 4)
             if "ours_neural_paper_form" in rows:
                 # the paper's form on the per-origin averages of the same output (at n/2, with S)
-                avg = per_form_average(post)
-                fit(avg, "ours_neural_paper_form", 4, linear_term="gradient")
+                fit(bundle_average(post, grid), "ours_neural_paper_form", 4, linear_term="gradient")
         else:
             post = ng.posterior(x, bundles_per_origin=s.bundles_per_origin, seed=sd[3], effective_temperature="width")
             times["ours_neural:posterior"] = time.perf_counter() - t0

@@ -602,13 +602,14 @@ def fit_log_partition(
             with torch.no_grad():
                 free[key] = solve_linear_terms(sets[key], net(U), free[key], S)
 
-    def loss_on(key: str, create_graph: bool) -> Any:
+    def loss_on(key: str, create_graph: bool, solved: bool = False) -> Any:
         rc = sets[key]
         psi = net(U)
         if opts.linear_term == "free":
             # Newton steps from the warm start of this chunk: a deterministic function of the
-            # network within an optimiser step, as L-BFGS's line search needs
-            a = solve_linear_terms(rc, psi, free[key], S)
+            # network within an optimiser step, as L-BFGS's line search needs (``solved``: the
+            # warm start was just refreshed at these parameters)
+            a = free[key] if solved else solve_linear_terms(rc, psi, free[key], S)
         else:
             uo = Uo.clone().requires_grad_(True)
             psi_o = net(uo)
@@ -638,7 +639,7 @@ def fit_log_partition(
             opt.step(closure)
             refresh("train")
             with torch.enable_grad():
-                return float(loss_on("train", create_graph=False).detach())
+                return float(loss_on("train", create_graph=False, solved=True).detach())
     else:
         check_every = 25
         opt = torch.optim.Adam(params, lr=opts.lr)
@@ -655,7 +656,7 @@ def fit_log_partition(
     def validate() -> float:
         refresh("validation")
         with torch.enable_grad():
-            return float(loss_on("validation", create_graph=False).detach())
+            return float(loss_on("validation", create_graph=False, solved=True).detach())
 
     rec = train_loop(net, run_chunk, max_steps=opts.max_steps, check_every=check_every,
                      validate=validate if "validation" in sets else None, patience=opts.patience, tol=opts.tol,
