@@ -2,7 +2,8 @@
 
 Run a diffusion model over a 2-D slice of its latent space and read off the geometry of what
 it generates (docs/diffusion.md): :class:`LatentSlice` builds the slice, :func:`sweep` runs a
-generator (a local diffusers pipeline via :func:`load_generator`, or any callable) over a grid
+generator (a local diffusers model via :func:`load_generator`, any diffusers pipeline via
+:class:`PipelineGenerator`, or any callable) over a grid
 into a resumable zarr store (:class:`SweepStore`, optionally on a Dask cluster),
 :class:`OpenClipEmbedder` adds CLIP features, :func:`phase_map` labels phases and
 :func:`analyse_slice` runs posterior → log-partition fit → metric → boundaries → geodesics;
@@ -47,7 +48,9 @@ from statgeo.diffusion.pipeline import (
     CallableGenerator,
     DiffusionGenerator,
     LatentGenerator,
+    PipelineGenerator,
     PipelineSpec,
+    UNetGenerator,
     load_generator,
 )
 from statgeo.diffusion.slices import (
@@ -61,14 +64,8 @@ from statgeo.diffusion.slices import (
     slice_grid,
 )
 from statgeo.diffusion.store import SweepStore
-from statgeo.diffusion.sweep import (
-    MAX_SWEEP_POINTS,
-    generate,
-    point_seeds,
-    resolve_points,
-    sweep,
-    to_uint8,
-)
+from statgeo.diffusion.generation import MAX_SWEEP_POINTS, generate, generate_float, point_seeds, to_uint8
+from statgeo.diffusion.sweep import resolve_points, sweep
 from statgeo.diffusion.synthetic import MAX_TERMS, SyntheticGenerator, synthetic_slice
 from statgeo.diffusion.zoom import (
     DEFAULT_SCALES,
@@ -91,7 +88,9 @@ __all__ = [
     "NORMALISATIONS",
     "LatentGenerator",
     "CallableGenerator",
+    "UNetGenerator",
     "DiffusionGenerator",
+    "PipelineGenerator",
     "PipelineSpec",
     "load_generator",
     "SUPPORTED_SCHEDULERS",
@@ -102,6 +101,7 @@ __all__ = [
     "point_seeds",
     "to_uint8",
     "generate",
+    "generate_float",
     "resolve_points",
     "SweepStore",
     # features and analysis

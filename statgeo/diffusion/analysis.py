@@ -36,7 +36,7 @@ from statgeo.diffusion._checks import (
     check_slice,
     real_array,
 )
-from statgeo.diffusion.lipschitz import _generate_float
+from statgeo.diffusion.generation import generate_float, point_seeds
 from statgeo.diffusion.slices import LatentSlice
 from statgeo.grid import ParameterGrid
 from statgeo.progress import progress_disabled
@@ -262,7 +262,7 @@ def _check_bounds(bounds: Any) -> None:
 
 def interpolation_paths(potential: Any, generator: Any, lslice: LatentSlice, start: Sequence[float],
                         end: Sequence[float], *, n_points: int = 32, embedder: Callable | None = None,
-                        lpips: Callable | None = None, bounds: Sequence | None = None, seed: int = 0,
+                        lpips: Callable | None = None, bounds: Sequence | None = None, noise_seed: int = 0,
                         batch_size: int = 64, geodesic_kwargs: dict | None = None) -> xr.Dataset:
     """Geodesic vs straight interpolation between two slice points, with images regenerated.
 
@@ -285,8 +285,11 @@ def interpolation_paths(potential: Any, generator: Any, lslice: LatentSlice, sta
         Perceptual distance of two image batches (adds ``perceptual_length``).
     bounds : sequence, optional
         ``((α_lo, α_hi), (β_lo, β_hi))`` box for the geodesic's interior points.
-    seed : int, default 0
-        Noise seed of every regenerated image (≥ 0).
+    noise_seed : int, default 0
+        Noise seed (≥ 0) for stochastic samplers. Both paths are treated as the neighbourhood
+        of one point: every regenerated image uses ``point_seeds(noise_seed, 1)[0]``, the seed
+        a sweep, zoom or Lipschitz scan gives the same point, so the paths differ only by where
+        they go, not by their noise.
     batch_size : int, default 64
         Latents per generator call (≥ 1).
     geodesic_kwargs : dict, optional
@@ -329,7 +332,7 @@ def interpolation_paths(potential: Any, generator: Any, lslice: LatentSlice, sta
     check_callable("embedder", embedder, optional=True)
     check_callable("lpips", lpips, optional=True)
     _check_bounds(bounds)
-    seed = check_int("seed", seed, min=0)
+    noise_seed = check_int("noise_seed", noise_seed, min=0)
     batch_size = check_int("batch_size", batch_size, min=1)
     geodesic_kwargs = check_dict("geodesic_kwargs", geodesic_kwargs)
     if tuple(generator.latent_shape) != lslice.latent_shape:
@@ -342,7 +345,9 @@ def interpolation_paths(potential: Any, generator: Any, lslice: LatentSlice, sta
     paths = {"geodesic": geo, "straight": straight}
     imgs, lens = [], {}
     for name, P in paths.items():
-        im = _generate_float(generator, lslice, P[:, 0], P[:, 1], np.full(n_points, seed), batch_size)
+        seeds = np.full(n_points, point_seeds(noise_seed, 1)[0], dtype=np.uint64)
+        im = generate_float(generator, lslice, P[:, 0], P[:, 1], seeds, batch_size,
+                            progress=False).astype(np.float64, copy=False)
         imgs.append(im.astype(np.float32))
         L = path_lengths(im, embedder, lpips)
         L["metric"] = float(path_length(potential, P))

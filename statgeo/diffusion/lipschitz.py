@@ -9,8 +9,12 @@ For a slice point p, a unit direction u in slice coordinates and a step δ:
 with images as floats in [0, 1] (not uint8, whose quantisation would floor the ratio) and φ
 an embedder. Inside a phase G is smooth and L stays bounded as δ → 0; across a boundary the
 numerator tends to the jump and L ∝ 1/δ. ``growth_exponent`` fits d ln L / d ln δ: ≈ 0 inside
-a phase, ≈ −1 at a boundary. Both points use the same noise seed, so for η > 0 the noise
-is common to the pair (docs/diffusion.md, "Lipschitz definitions").
+a phase, ≈ −1 at a boundary.
+
+Noise (the rule of :mod:`statgeo.diffusion.generation`): point p_i of the point list gets
+s_i = ``point_seeds(noise_seed, n)[i]``, and its step points p_i + δu, for every δ, inherit
+s_i: both images of a pair see the same noise, so for η > 0 the ratio measures the map, not
+the noise (docs/diffusion.md, "Lipschitz definitions").
 """
 
 from __future__ import annotations
@@ -22,30 +26,18 @@ import xarray as xr
 
 from statgeo.checks import check_allocation, check_callable, check_int
 from statgeo.diffusion._checks import check_generator, check_points, check_scalar, check_slice, real_array
+from statgeo.diffusion.generation import MAX_SWEEP_POINTS, generate_float, point_seeds
 from statgeo.diffusion.slices import LatentSlice
 from statgeo.grid import ParameterGrid
 
 __all__ = ["lipschitz_ratios", "lipschitz_map", "growth_exponent"]
 
 
-def _generate_float(generator, lslice, a, b, seeds, batch_size):
-    import torch
-
-    out = []
-    for s in range(0, a.size, batch_size):
-        z = torch.from_numpy(lslice.latents(a[s:s + batch_size], b[s:s + batch_size])).to(generator.dtype)
-        im, _ = generator(z, [int(x) for x in seeds[s:s + batch_size]])
-        im = im.double().cpu().numpy() if hasattr(im, "cpu") else np.asarray(im, np.float64)
-        if not np.isfinite(im).all():
-            raise ValueError(f"the generator output for points {s} to {s + len(im) - 1} contains NaN or inf")
-        out.append(im)
-    return np.concatenate(out)
-
-
 def _ratios(generator, lslice, p, q, seeds, embedder, batch_size):
     a = np.concatenate([p[:, 0], q[:, 0]])
     b = np.concatenate([p[:, 1], q[:, 1]])
-    im = _generate_float(generator, lslice, a, b, np.concatenate([seeds, seeds]), batch_size)
+    im = generate_float(generator, lslice, a, b, np.concatenate([seeds, seeds]), batch_size,
+                        progress=False).astype(np.float64, copy=False)
     n = p.shape[0]
     dz = np.linalg.norm((lslice.latents(q[:, 0], q[:, 1]) - lslice.latents(p[:, 0], p[:, 1])).reshape(n, -1), axis=1)
     if np.any(dz == 0):
@@ -61,8 +53,8 @@ def _ratios(generator, lslice, p, q, seeds, embedder, batch_size):
 
 
 def lipschitz_ratios(generator: Any, lslice: LatentSlice, points: Any, deltas: Sequence[float], *,
-                     direction: Sequence[float] = (0.0, 1.0), embedder: Callable | None = None, seed: int = 0,
-                     batch_size: int = 256) -> xr.Dataset:
+                     direction: Sequence[float] = (0.0, 1.0), embedder: Callable | None = None,
+                     noise_seed: int = 0, batch_size: int = 256) -> xr.Dataset:
     """Finite-difference Lipschitz ratios L_pix (and L_feat) at each point for each step δ.
 
     With Δz = z(p + δu) − z(p) (float64, after renormalisation) and images G as floats in
@@ -82,8 +74,9 @@ def lipschitz_ratios(generator: Any, lslice: LatentSlice, points: Any, deltas: S
         The step direction u in slice coordinates (non-zero; normalised here).
     embedder : callable, optional
         Images → features φ (adds ``ratio_feature``).
-    seed : int, default 0
-        Root of the per-point noise seeds (both points of a pair share the seed).
+    noise_seed : int, default 0
+        Root of the per-point noise seeds: point i and its step points use
+        ``point_seeds(noise_seed, n)[i]`` (both points of a pair share the seed).
     batch_size : int, default 256
         Latents per generator call (≥ 1).
 
@@ -110,8 +103,6 @@ def lipschitz_ratios(generator: Any, lslice: LatentSlice, points: Any, deltas: S
     >>> r.ratio_pixel.dims, bool(np.ptp(r.ratio_pixel.values) < 1e-6)  # smooth inside a phase
     (('point', 'delta'), True)
     """
-    from statgeo.diffusion.sweep import MAX_SWEEP_POINTS, point_seeds
-
     check_generator("generator", generator)
     check_slice("lslice", lslice)
     p = check_points("points", points)
@@ -122,7 +113,7 @@ def lipschitz_ratios(generator: Any, lslice: LatentSlice, points: Any, deltas: S
     if u is None or u.shape != (2,) or np.linalg.norm(u) == 0:
         raise ValueError(f"direction must be a non-zero (2,) vector, got {direction!r}")
     check_callable("embedder", embedder, optional=True)
-    seed = check_int("seed", seed, min=0)
+    noise_seed = check_int("noise_seed", noise_seed, min=0)
     batch_size = check_int("batch_size", batch_size, min=1)
     n, m = p.shape[0], d.size
     if n * m > MAX_SWEEP_POINTS:
@@ -136,7 +127,7 @@ def lipschitz_ratios(generator: Any, lslice: LatentSlice, points: Any, deltas: S
     u = u / np.linalg.norm(u)
     P = np.repeat(p, m, axis=0)
     Q = P + np.tile(d, n)[:, None] * u
-    seeds = np.repeat(point_seeds(seed, n), m)
+    seeds = np.repeat(point_seeds(noise_seed, n), m)
     pix, feat, dz = _ratios(generator, lslice, P, Q, seeds, embedder, batch_size)
     data = {"ratio_pixel": (("point", "delta"), pix.reshape(n, m),
                             {"long_name": "‖G(z+Δz) − G(z)‖ / ‖Δz‖ (pixels in [0, 1])", "units": "1"}),
@@ -150,7 +141,7 @@ def lipschitz_ratios(generator: Any, lslice: LatentSlice, points: Any, deltas: S
 
 
 def lipschitz_map(generator: Any, lslice: LatentSlice, grid: ParameterGrid, delta: float, *,
-                  embedder: Callable | None = None, seed: int = 0, batch_size: int = 256) -> xr.Dataset:
+                  embedder: Callable | None = None, noise_seed: int = 0, batch_size: int = 256) -> xr.Dataset:
     """The larger of the α- and β-direction Lipschitz ratios at every grid point.
 
     Parameters
@@ -165,8 +156,9 @@ def lipschitz_map(generator: Any, lslice: LatentSlice, grid: ParameterGrid, delt
         The slice step δ > 0.
     embedder : callable, optional
         Images → features (adds ``ratio_feature``).
-    seed : int, default 0
-        Root of the per-point noise seeds.
+    noise_seed : int, default 0
+        Root of the per-point noise seeds: grid point i (C order) uses
+        ``point_seeds(noise_seed, n)[i]`` for both directions.
     batch_size : int, default 256
         Latents per generator call.
 
@@ -194,10 +186,11 @@ def lipschitz_map(generator: Any, lslice: LatentSlice, grid: ParameterGrid, delt
     if grid.names != ("alpha", "beta"):
         raise ValueError(f"grid must be a ParameterGrid over ('alpha', 'beta'), got axes {grid.names}")
     delta = check_scalar("delta", delta, low=0.0, low_inclusive=False)
+    noise_seed = check_int("noise_seed", noise_seed, min=0)
     pts = grid.points()
     out = None
     for u in ((1.0, 0.0), (0.0, 1.0)):
-        r = lipschitz_ratios(generator, lslice, pts, [delta], direction=u, embedder=embedder, seed=seed,
+        r = lipschitz_ratios(generator, lslice, pts, [delta], direction=u, embedder=embedder, noise_seed=noise_seed,
                              batch_size=batch_size).isel(delta=0)
         out = r if out is None else np.maximum(out, r)
     res = {}

@@ -8,8 +8,11 @@ and cut into chunks of ``chunk_size`` points; a chunk is generated in batches of
 chunks already finished. With a Dask ``client`` (or scheduler address) chunks run on the
 workers, each worker loading the pipeline once (:mod:`statgeo.diffusion.scaleout`).
 
-Per-point noise seeds: point i (flat index) gets seed s_i = SeedSequence([noise_seed, i])
-(first 63 bits), which seeds the DDIM variance noise of that point alone.
+Per-point noise seeds: point i (flat index) gets seed s_i = ``point_seeds(noise_seed, n)[i]``
+(first 63 bits of ``SeedSequence([noise_seed, i])``); every random draw of a stochastic sampler
+for that point comes from a CPU generator seeded with s_i. The batch loop, :func:`point_seeds`,
+:func:`generate` and :func:`to_uint8` live in :mod:`statgeo.diffusion.generation` (the one noise
+rule, shared with the zoom and the Lipschitz ratios) and are re-exported here.
 
 Input rules (docs/diffusion.md, "Input rules and caps"): at most :data:`MAX_SWEEP_POINTS`
 points; an image array (or, with a store, a chunk) that cannot fit in memory at the requested
@@ -21,15 +24,16 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 import xarray as xr
 
 from statgeo.checks import check_allocation, check_bool, check_int
-from statgeo.diffusion._checks import check_generator, check_path, check_points, check_slice, real_array
+from statgeo.diffusion._checks import check_generator, check_path, check_points, check_slice
+from statgeo.diffusion.generation import MAX_SWEEP_POINTS, _check_resolution, generate, point_seeds, to_uint8
 from statgeo.diffusion.pipeline import LatentGenerator
-from statgeo.diffusion.slices import MAX_SEED, LatentSlice
+from statgeo.diffusion.slices import LatentSlice
 from statgeo.diffusion.store import SweepStore
 from statgeo.grid import ParameterGrid
 from statgeo.progress import progress_bar, progress_disabled
@@ -38,225 +42,6 @@ from statgeo.provenance import config_attr, versions
 log = logging.getLogger(__name__)
 
 __all__ = ["sweep", "point_seeds", "to_uint8", "generate", "resolve_points", "MAX_SWEEP_POINTS"]
-
-#: most points one sweep (or one call of :func:`point_seeds`) accepts; split larger sweeps
-MAX_SWEEP_POINTS = 2**22
-
-
-def point_seeds(noise_seed: int, n: int, offset: int = 0) -> np.ndarray:
-    """Per-point noise seeds s_i = first 63 bits of ``SeedSequence([noise_seed, i])``.
-
-    Parameters
-    ----------
-    noise_seed : int
-        The root seed (≥ 0).
-    n : int
-        Number of points, in ``[1, MAX_SWEEP_POINTS]``.
-    offset : int, default 0
-        Index of the first point (≥ 0): i = offset, …, offset + n − 1, so a chunk's seeds do
-        not depend on how the sweep was cut.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(n,)`` uint64 seeds below 2**63.
-
-    Raises
-    ------
-    TypeError
-        An argument is not an integer.
-    ValueError
-        A negative seed or offset, or ``n`` outside ``[1, MAX_SWEEP_POINTS]``.
-
-    Examples
-    --------
-    >>> s = point_seeds(0, 4)
-    >>> s.dtype, bool((point_seeds(0, 2, offset=2) == s[2:]).all())
-    (dtype('uint64'), True)
-    """
-    noise_seed = check_int("noise_seed", noise_seed, min=0)
-    n = check_int("n", n, min=1, max=MAX_SWEEP_POINTS)
-    offset = check_int("offset", offset, min=0)
-    return np.array([int(np.random.SeedSequence([noise_seed, offset + i]).generate_state(1, np.uint64)[0] >> np.uint64(1))
-                     for i in range(n)], dtype=np.uint64)
-
-
-def _image_tensor(name: str, images: Any):
-    import torch
-
-    if isinstance(images, (str, bytes)) or images is None:
-        raise TypeError(f"{name} must be an array or tensor of images (n, C, H, W), got {type(images).__name__}")
-    if not isinstance(images, torch.Tensor):
-        arr = np.asarray(images)
-        if arr.dtype.kind not in "iuf":
-            raise TypeError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")
-        images = torch.as_tensor(arr)
-    elif images.is_complex() or images.dtype == torch.bool:
-        raise TypeError(f"{name} must be real images, got dtype {images.dtype}")
-    if images.ndim != 4 or images.numel() == 0:
-        raise ValueError(f"{name} must be a non-empty batch of images (n, C, H, W), got shape {tuple(images.shape)}")
-    if images.is_floating_point() and not torch.isfinite(images).all():
-        raise ValueError(f"{name} contain NaN or inf (NaN would be stored as black pixels)")
-    return images
-
-
-def _check_resolution(resolution: Any) -> int | None:
-    return None if resolution is None else check_int("resolution", resolution, min=1)
-
-
-def to_uint8(images: Any, resolution: int | None = None) -> np.ndarray:
-    """Float images in [0, 1] ``(n, C, H, W)`` → uint8 at ``resolution`` × ``resolution``.
-
-    Downsampling uses antialiased bilinear interpolation (``torch.nn.functional.interpolate``
-    with ``antialias=True``); values are rounded: u = round(255 · clip(x, 0, 1)).
-
-    Parameters
-    ----------
-    images : array_like or torch.Tensor
-        Shape ``(n, C, H, W)``, finite floats in [0, 1] (values outside are clipped).
-    resolution : int, optional
-        Output side in pixels (≥ 1; default: unchanged). The resized float32 batch must fit
-        in memory.
-
-    Returns
-    -------
-    numpy.ndarray
-        uint8, ``(n, C, resolution, resolution)``.
-
-    Raises
-    ------
-    TypeError
-        ``images`` is not an array of real numbers, or ``resolution`` not an integer.
-    ValueError
-        ``images`` is not 4-D, is empty or holds NaN/inf; ``resolution`` below 1 or too large
-        for memory.
-
-    Examples
-    --------
-    >>> to_uint8(np.full((1, 3, 4, 4), 0.5), 2).ravel()[:3]
-    array([128, 128, 128], dtype=uint8)
-    """
-    resolution = _check_resolution(resolution)
-    x = _image_tensor("images", images)
-    if resolution is not None:
-        check_allocation("the resized images (n, C, resolution, resolution)",
-                         (x.shape[0], x.shape[1], resolution, resolution), np.float32, names="resolution")
-    import torch
-    import torch.nn.functional as F
-
-    x = x.float()
-    if resolution is not None and tuple(x.shape[-2:]) != (resolution, resolution):
-        x = F.interpolate(x, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False)
-    return (x.clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
-
-
-def _check_seeds(seeds: Any, n: int) -> np.ndarray:
-    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__len__"):
-        raise TypeError(f"seeds must be a sequence of integers (one per point), got {type(seeds).__name__}")
-    arr = np.asarray(seeds)
-    if arr.dtype.kind not in "iu":
-        raise TypeError(f"seeds must be integers (one per point), got dtype {arr.dtype}")
-    if arr.shape != (n,):
-        raise ValueError(f"seeds must hold one seed per point ({n}), got shape {arr.shape}")
-    if arr.dtype.kind == "i" and (arr < 0).any():
-        raise ValueError(f"seeds must be in [0, {MAX_SEED}], got {int(arr.min())}")
-    return arr
-
-
-def generate(gen: LatentGenerator, lslice: LatentSlice, alpha: Any, beta: Any, seeds: Sequence[int],
-             batch_size: int, resolution: int | None, keep_latent: bool, progress: bool | None = None, *,
-             bar: Any = None) -> tuple[np.ndarray, Any]:
-    """Generate uint8 images (and final latents) for the given slice points, batch by batch.
-
-    The building block of :func:`sweep` (one chunk); every batch's output is checked before
-    it is kept, so a generator returning NaN or inf stops the chunk with a ``ValueError``
-    naming the batch, and nothing of the chunk is returned (or written by the caller).
-
-    Parameters
-    ----------
-    gen : LatentGenerator
-        The generator (latents are cast to ``gen.dtype``).
-    lslice : LatentSlice
-        The slice; its latent shape must be the generator's.
-    alpha, beta : array_like
-        Slice coordinates of the points (1-D, the same size, finite).
-    seeds : sequence of int
-        One noise seed per point (:func:`point_seeds`).
-    batch_size : int
-        Latents per generator call (≥ 1).
-    resolution : int or None
-        Output image side in pixels (None: the generator's own).
-    keep_latent : bool
-        Also return the final latents.
-    progress : bool or None, default None
-        Show a progress bar: None on a terminal only, False never, True always
-        (``TQDM_DISABLE=1`` always hides it). Ignored when ``bar`` is given.
-    bar : tqdm.tqdm, optional
-        An open progress bar to advance instead of opening one (used by :func:`sweep`).
-
-    Returns
-    -------
-    tuple
-        ``(images, latents)``: uint8 ``(n, C, y, x)`` and the final latents ``(n, ...)``
-        (float32) or None.
-
-    Raises
-    ------
-    TypeError
-        An argument of the wrong type.
-    ValueError
-        Mismatched sizes or latent shapes, non-finite coordinates, a size that cannot fit in
-        memory, or a generator output that is not a finite ``(batch, C, y, x)`` image batch.
-    """
-    import torch
-
-    check_generator("gen", gen)
-    check_slice("lslice", lslice)
-    alpha = real_array("alpha", alpha, ndim=1)
-    beta = real_array("beta", beta, ndim=1)
-    if alpha.shape != beta.shape:
-        raise ValueError(f"alpha and beta must have the same number of points, got {alpha.size} and {beta.size}")
-    seeds = _check_seeds(seeds, alpha.size)
-    batch_size = check_int("batch_size", batch_size, min=1)
-    resolution = _check_resolution(resolution)
-    keep_latent = check_bool("keep_latent", keep_latent)
-    progress_disabled(progress)  # refuses a bad switch before any work
-    if tuple(gen.latent_shape) != lslice.latent_shape:
-        raise ValueError(f"latent shape mismatch: the slice has latents of shape {lslice.latent_shape}, "
-                         f"the generator expects {tuple(gen.latent_shape)}")
-    if resolution is not None:
-        check_allocation("the images (points, channel, resolution, resolution)", (alpha.size, 1, resolution, resolution),
-                         np.uint8, names="resolution and the number of points")
-        check_allocation("a resized batch (batch, channel, resolution, resolution)",
-                         (min(batch_size, alpha.size), 1, resolution, resolution), np.float32,
-                         names="resolution and batch_size")
-    own = bar is None
-    if own:
-        bar = progress_bar(total=alpha.size, progress=progress, desc="generate", unit="img")
-    imgs, lats = [], []
-    try:
-        for b0 in range(0, alpha.size, batch_size):
-            sl = slice(b0, b0 + batch_size)
-            z = torch.from_numpy(lslice.latents(alpha[sl], beta[sl])).to(gen.dtype)
-            im, zl = gen(z, [int(s) for s in seeds[sl]])
-            m = int(z.shape[0])
-            what = (f"the generator output for batch {b0 // batch_size} (points {b0} to {b0 + m - 1} of "
-                    f"{alpha.size})")
-            im_t = im if isinstance(im, torch.Tensor) else torch.as_tensor(np.asarray(im))
-            if im_t.ndim != 4 or im_t.shape[0] != m:
-                raise ValueError(f"{what} must be images of shape ({m}, C, y, x), got shape {tuple(im_t.shape)}")
-            if im_t.is_floating_point() and not torch.isfinite(im_t).all():
-                raise ValueError(f"{what} contains NaN or inf; refused before anything of this chunk is stored")
-            imgs.append(to_uint8(im, resolution))
-            if keep_latent:
-                lats.append(np.asarray(zl.float().cpu().numpy()) if zl is not None else None)
-            bar.update(m)
-    finally:
-        if own:
-            bar.close()
-    lat = np.concatenate(lats) if keep_latent and lats and lats[0] is not None else None
-    return np.concatenate(imgs), lat
-
 
 def resolve_points(grid: ParameterGrid | None, points: Any | None) -> tuple[np.ndarray, np.ndarray, ParameterGrid | None]:
     """Flat (alpha, beta) arrays from a grid over ``alpha``, ``beta`` or an ``(n, 2)`` point set.

@@ -15,6 +15,11 @@ same latent. ``distinct_fraction`` (unique cast latents / n²) measures this; sc
 falls below ½ are flagged ``resolved = False`` and the first of them is reported as the point
 where numerical precision ends.
 
+Noise (the rule of :mod:`statgeo.diffusion.generation`): a zoom, and a boundary bisection, is
+the neighbourhood of one point, so all of its points share one noise seed, that of point 0,
+``point_seeds(noise_seed, 1)[0]``. For a stochastic sampler the labels then change across a
+window only through the latent: the boundary zoomed into is that of one fixed noise draw.
+
 Caps (docs/diffusion.md, "Input rules and caps"): at most :data:`MAX_ZOOM_SCALES` windows, a
 ``depth`` of at most :data:`MAX_ZOOM_DEPTH` decades, and windows whose latents fit in memory.
 """
@@ -29,6 +34,7 @@ import xarray as xr
 
 from statgeo.checks import check_allocation, check_callable, check_int
 from statgeo.diffusion._checks import check_generator, check_point, check_scalar, check_slice, real_array
+from statgeo.diffusion.generation import generate_float, point_seeds
 from statgeo.diffusion.slices import LatentSlice, effective_resolution
 from statgeo.progress import progress_bar, progress_disabled
 
@@ -151,23 +157,25 @@ def box_counting_dimension(mask: Any, min_box: int = 1, max_box: int | None = No
     return float(slope), ks, counts
 
 
-def _labels_for(generator, classify, lslice: LatentSlice, a: np.ndarray, b: np.ndarray, batch_size: int):
-    import torch
+def _zoom_seed(noise_seed: int) -> int:
+    """The noise seed every point of a zoom or bisection shares: that of point 0, ``point_seeds(noise_seed, 1)[0]``."""
+    return int(point_seeds(noise_seed, 1)[0])
 
-    out = []
-    for s in range(0, a.size, batch_size):
-        z = torch.from_numpy(lslice.latents(a[s:s + batch_size], b[s:s + batch_size])).to(generator.dtype)
-        im, _ = generator(z, list(range(z.shape[0])))
-        m = int(z.shape[0])
-        im_t = im if isinstance(im, torch.Tensor) else torch.as_tensor(np.asarray(im))
-        if im_t.is_floating_point() and not torch.isfinite(im_t).all():
-            raise ValueError(f"the generator output for points {s} to {s + m - 1} contains NaN or inf")
+
+def _labels_for(generator, classify, lslice: LatentSlice, a: np.ndarray, b: np.ndarray, batch_size: int,
+                seed: int) -> np.ndarray:
+    """Labels of the points' float images, every point generated with the shared noise ``seed``."""
+
+    def label(im: np.ndarray) -> np.ndarray:
+        m = im.shape[0]
         lab = np.asarray(classify(im))
         if lab.shape != (m,) or lab.dtype.kind not in "iub":
             raise ValueError(f"classify must return one integer label per image ({m}), got an array of shape "
                              f"{lab.shape} and dtype {lab.dtype}")
-        out.append(lab)
-    return np.concatenate(out)
+        return lab
+
+    return generate_float(generator, lslice, a, b, np.full(a.size, seed, dtype=np.uint64), batch_size, apply=label,
+                          progress=False)
 
 
 def _check_shapes(generator: Any, lslice: LatentSlice) -> None:
@@ -177,7 +185,8 @@ def _check_shapes(generator: Any, lslice: LatentSlice) -> None:
 
 
 def find_boundary_point(generator: Any, classify: Callable, lslice: LatentSlice, start: Sequence[float],
-                        end: Sequence[float], tol: float = 1e-12, batch_size: int = 64) -> np.ndarray:
+                        end: Sequence[float], tol: float = 1e-12, batch_size: int = 64, *,
+                        noise_seed: int = 0) -> np.ndarray:
     """Bisect the segment start → end (slice coordinates) for a label change, to ``tol``.
 
     Bisection in float64 slice coordinates keeps one point of each label; it stops at
@@ -199,6 +208,10 @@ def find_boundary_point(generator: Any, classify: Callable, lslice: LatentSlice,
         Target length of the final bracket (> 0).
     batch_size : int, default 64
         Latents per generator call for the two end points (≥ 1).
+    noise_seed : int, default 0
+        Root of the noise seed (≥ 0): every point of the bisection is generated with
+        ``point_seeds(noise_seed, 1)[0]`` (use the same value for the :func:`zoom` around the
+        result).
 
     Returns
     -------
@@ -233,14 +246,16 @@ def find_boundary_point(generator: Any, classify: Callable, lslice: LatentSlice,
         raise ValueError(f"start and end must differ, got {p0.tolist()} twice")
     tol = check_scalar("tol", tol, low=0.0, low_inclusive=False)
     batch_size = check_int("batch_size", batch_size, min=1)
-    l0, l1 = _labels_for(generator, classify, lslice, np.array([p0[0], p1[0]]), np.array([p0[1], p1[1]]), batch_size)
+    seed = _zoom_seed(check_int("noise_seed", noise_seed, min=0))
+    l0, l1 = _labels_for(generator, classify, lslice, np.array([p0[0], p1[0]]), np.array([p0[1], p1[1]]), batch_size,
+                         seed)
     if l0 == l1:
         raise ValueError("start and end have the same phase label; no boundary to bisect")
     while np.linalg.norm(p1 - p0) > tol:
         m = 0.5 * (p0 + p1)
         if np.all(m == p0) or np.all(m == p1):
             break
-        lm = _labels_for(generator, classify, lslice, m[:1], m[1:], 1)[0]
+        lm = _labels_for(generator, classify, lslice, m[:1], m[1:], 1, seed)[0]
         if lm == l0:
             p0 = m
         else:
@@ -250,7 +265,7 @@ def find_boundary_point(generator: Any, classify: Callable, lslice: LatentSlice,
 
 def zoom(generator: Any, lslice: LatentSlice, center: Sequence[float], classify: Callable, *,
          scales: Sequence[float] = DEFAULT_SCALES, depth: int | None = None, n: int = 64, batch_size: int = 256,
-         progress: bool | None = None) -> xr.Dataset:
+         noise_seed: int = 0, progress: bool | None = None) -> xr.Dataset:
     """Nested windows around ``center`` = (α_c, β_c): labels, boundary and dimension per scale.
 
     Parameters
@@ -273,6 +288,10 @@ def zoom(generator: Any, lslice: LatentSlice, center: Sequence[float], classify:
         Grid points per window side (≥ 8; the window's latents must fit in memory).
     batch_size : int, default 256
         Latents per generator call (≥ 1).
+    noise_seed : int, default 0
+        Root of the noise seed (≥ 0): every point of every window is generated with
+        ``point_seeds(noise_seed, 1)[0]``, the seed a sweep gives its point 0 (matters only
+        for stochastic samplers).
     progress : bool or None, default None
         Show a progress bar over the windows: None on a terminal only, False never, True
         always (``TQDM_DISABLE=1`` always hides it).
@@ -283,7 +302,7 @@ def zoom(generator: Any, lslice: LatentSlice, center: Sequence[float], classify:
         ``labels`` (scale, u, v), ``box_dimension``, ``n_boundary_cells``, ``n_components``,
         ``n_phases``, ``distinct_fraction``, ``resolved`` (scale), coords ``alpha`` (scale, u),
         ``beta`` (scale, v); attrs ``effective_resolution_alpha/beta``, ``precision_ends_at``
-        (first unresolved scale, NaN if none) and ``dtype``.
+        (first unresolved scale, NaN if none), ``dtype`` and ``noise_seed``.
 
     Raises
     ------
@@ -330,6 +349,7 @@ def zoom(generator: Any, lslice: LatentSlice, center: Sequence[float], classify:
                      names="n")
     check_allocation("the labels (scales, n, n)", (scales.size, n, n), np.int64, names="n and scales")
     batch_size = check_int("batch_size", batch_size, min=1)
+    seed = _zoom_seed(check_int("noise_seed", noise_seed, min=0))
     progress_disabled(progress)
     _check_shapes(generator, lslice)
     dtype = getattr(generator, "dtype", torch.float32)
@@ -347,7 +367,7 @@ def zoom(generator: Any, lslice: LatentSlice, center: Sequence[float], classify:
         A[i] = c[0] + w * offs
         B[i] = c[1] + w * offs
         aa, bb = np.meshgrid(A[i], B[i], indexing="ij")
-        lab = _labels_for(generator, classify, lslice, aa.ravel(), bb.ravel(), batch_size).reshape(n, n)
+        lab = _labels_for(generator, classify, lslice, aa.ravel(), bb.ravel(), batch_size, seed).reshape(n, n)
         labels[i] = lab
         zc = torch.from_numpy(lslice.latents(aa.ravel(), bb.ravel())).to(dtype).reshape(n * n, -1)
         distinct[i] = torch.unique(zc, dim=0).shape[0] / (n * n)
@@ -371,4 +391,5 @@ def zoom(generator: Any, lslice: LatentSlice, center: Sequence[float], classify:
                 "beta": (("scale", "v"), B, {"long_name": "slice coordinate β", "units": "1"})},
         attrs={"center_alpha": float(c[0]), "center_beta": float(c[1]), "dtype": str(dtype).replace("torch.", ""),
                "effective_resolution_alpha": res["alpha"], "effective_resolution_beta": res["beta"],
-               "dtype_eps": res["eps"], "precision_ends_at": ends})
+               "dtype_eps": res["eps"], "precision_ends_at": ends,
+               "noise_seed": int(noise_seed)})

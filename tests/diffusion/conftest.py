@@ -104,3 +104,48 @@ TINY_CLIP_CFG = {
 @pytest.fixture(scope="session")
 def tiny_clip_config():
     return TINY_CLIP_CFG
+
+
+# ----------------------------------------------------------------------------- generic adapter
+# (tests/diffusion/test_pipeline_adapter.py): pixel-space, class-conditional and flow-matching
+# UNets, and a text encoder with its own tokenizer (a vocabulary of single letters).
+PIXEL_SIZE = 8
+
+
+def tiny_pixel_unet(seed: int = 0, num_class_embeds: int | None = None, channels: int = 1):
+    """A tiny UNet2DModel on ``channels × 8 × 8`` samples (class-conditional with ``num_class_embeds``)."""
+    import torch
+    from diffusers import UNet2DModel
+
+    torch.manual_seed(seed)
+    return UNet2DModel(
+        sample_size=PIXEL_SIZE, in_channels=channels, out_channels=channels, block_out_channels=(8, 16),
+        layers_per_block=1, down_block_types=("DownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "UpBlock2D"),
+        norm_num_groups=4, num_class_embeds=num_class_embeds,
+    )
+
+
+def tiny_clip_text(workdir, seed: int = 0, max_length: int = 8):
+    """A CLIPTokenizer over single letters (vocabulary written to ``workdir``) and a tiny CLIPTextModel
+    with hidden size ``CROSS_DIM``."""
+    import json
+
+    import torch
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
+    for suffix in ("", "</w>"):
+        for c in "abcdefghijklmnopqrstuvwxyz":
+            vocab[c + suffix] = len(vocab)
+    os.makedirs(workdir, exist_ok=True)
+    vocab_file, merges_file = os.path.join(workdir, "vocab.json"), os.path.join(workdir, "merges.txt")
+    with open(vocab_file, "w") as f:
+        json.dump(vocab, f)
+    with open(merges_file, "w") as f:
+        f.write("#version: 0.2\n")
+    tok = CLIPTokenizer(vocab_file, merges_file, model_max_length=max_length)
+    cfg = CLIPTextConfig(vocab_size=len(vocab), hidden_size=CROSS_DIM, intermediate_size=32, num_hidden_layers=1,
+                         num_attention_heads=2, max_position_embeddings=max_length, projection_dim=CROSS_DIM,
+                         bos_token_id=0, eos_token_id=1, pad_token_id=1)
+    torch.manual_seed(seed)
+    return tok, CLIPTextModel(cfg).eval()

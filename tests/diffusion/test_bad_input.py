@@ -19,7 +19,7 @@ import xarray as xr
 from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
-pytest.importorskip("diffusers")
+diffusers = pytest.importorskip("diffusers")
 
 from statgeo.diffusion import (  # noqa: E402
     BimodalVP,
@@ -28,10 +28,13 @@ from statgeo.diffusion import (  # noqa: E402
     LatentSlice,
     OpenClipEmbedder,
     PhaseModel,
+    PipelineGenerator,
     PipelineSpec,
     PixelEmbedder,
+    SUPPORTED_SCHEDULERS,
     SweepStore,
     SyntheticGenerator,
+    UNetGenerator,
     add_embeddings,
     analyse_slice,
     anchors_from_seeds,
@@ -41,6 +44,7 @@ from statgeo.diffusion import (  # noqa: E402
     effective_resolution,
     find_boundary_point,
     generate,
+    generate_float,
     growth_exponent,
     interpolation_paths,
     kmeans,
@@ -77,7 +81,7 @@ from tests.bad_input import (  # noqa: E402
     registry_tests,
     wrong_type,
 )
-from tests.diffusion.conftest import TINY_CLIP_CFG, tiny_components, tiny_embeds  # noqa: E402
+from tests.diffusion.conftest import TINY_CLIP_CFG, tiny_components, tiny_embeds, tiny_pixel_unet  # noqa: E402
 
 
 def nn(strategy: st.SearchStrategy) -> st.SearchStrategy:
@@ -125,6 +129,11 @@ SCHED = SimpleNamespace(alphas_cumprod=np.linspace(0.999, 0.01, 50))
 X = np.random.default_rng(0).normal(size=(20, 2))
 UNET, VAE, DDIM = tiny_components()
 PE, NE = tiny_embeds()
+PIXEL_UNET = tiny_pixel_unet(num_class_embeds=3)
+SD_PIPE = diffusers.StableDiffusionPipeline(
+    vae=VAE, text_encoder=None, tokenizer=None, unet=UNET,
+    scheduler=diffusers.DDIMScheduler.from_config(DDIM.config, steps_offset=1), safety_checker=None,
+    feature_extractor=None, requires_safety_checker=False)
 
 
 def score(y, t):
@@ -276,20 +285,39 @@ ENTRY_POINTS = [
     EntryPoint("statgeo.diffusion.DiffusionGenerator", DiffusionGenerator,
                {"unet": UNET, "vae": VAE, "scheduler": DDIM, "prompt_embeds": PE, "negative_embeds": NE,
                 "guidance_scale": 2.0, "num_inference_steps": 2},
-               {"unet": wrong_type(), "vae": wrong_type(),
-                "scheduler": st.one_of(wrong_type(), st.builds(lambda: __import__("diffusers").EulerDiscreteScheduler())),
+               {"unet": st.one_of(wrong_type(), st.builds(tiny_pixel_unet)), "vae": wrong_type(),
+                "scheduler": st.one_of(wrong_type(), st.builds(lambda: diffusers.PNDMScheduler())),
                 "prompt_embeds": bad_embeds, "negative_embeds": nn(bad_embeds),
                 "guidance_scale": bad_real(low=0.0), "num_inference_steps": bad_int(min=1, max=1000),
                 "eta": bad_real(low=0.0, high=1.0), "device": bad_device, "dtype": bad_dtype,
                 "model_path": values(3, None, b"x"), "prompt": values(3, b"x", ["a"])}),
+    EntryPoint("statgeo.diffusion.UNetGenerator", UNetGenerator,
+               {"unet": PIXEL_UNET, "scheduler": DDIM, "class_label": 1, "num_inference_steps": 2},
+               {"unet": wrong_type(), "vae": nn(wrong_type()),
+                "scheduler": st.one_of(wrong_type(), st.builds(lambda: diffusers.PNDMScheduler())),
+                "prompt_embeds": st.one_of(nn(bad_embeds), values(PE)),  # the pixel UNet takes no text
+                "negative_embeds": st.one_of(nn(bad_embeds), values(NE)),
+                "class_label": bad_int(min=0, max=2), "guidance_scale": bad_real(low=0.0),
+                "num_inference_steps": bad_int(min=1, max=1000), "eta": bad_real(low=0.0, high=1.0),
+                "device": bad_device, "dtype": bad_dtype, "model_path": values(3, None, b"x"),
+                "prompt": values(3, b"x", ["a"])}),
+    EntryPoint("statgeo.diffusion.PipelineGenerator", PipelineGenerator,
+               {"pipe": SD_PIPE, "prompt_embeds": PE, "negative_prompt_embeds": NE, "guidance_scale": 2.0,
+                "num_inference_steps": 2},
+               {"pipe": st.one_of(wrong_type(), st.builds(lambda: diffusers.DDIMPipeline(
+                   unet=tiny_pixel_unet(), scheduler=diffusers.DDIMScheduler()))),  # no latents= argument
+                "latent_shape": nn(bad_latent_shape), "name": values(3, None, b"x"),
+                "generator": values(None, 3), "output_type": values("pt", None), "prompt": values(["a", "b"])},
+               message={"pipe": ("pipe",), "generator": ("generator",), "output_type": ("output_type",)}),
     EntryPoint("statgeo.diffusion.PipelineSpec", PipelineSpec, {"path": "/nowhere/model", "prompt": "a cat"},
                {"path": values(3, None, b"x", ""), "prompt": values(3, b"x"), "prompt_embeds": bad_embeds.filter(
                    lambda v: v is not None and not (isinstance(v, np.ndarray) and v.shape == (1, 4, 7))),
                 "negative_prompt": values(3, None), "negative_embeds": nn(bad_embeds).filter(
                     lambda v: not (isinstance(v, np.ndarray) and v.shape == (1, 4, 7))),
                 "guidance_scale": bad_real(low=0.0), "num_inference_steps": bad_int(min=1, max=1000),
-                "eta": bad_real(low=0.0, high=1.0), "scheduler": bad_choice(("ddim",)), "device": bad_device,
-                "dtype": bad_dtype, "extra": values(3, "abc", None, ["a"])}),
+                "eta": bad_real(low=0.0, high=1.0), "scheduler": bad_choice(("auto",) + SUPPORTED_SCHEDULERS),
+                "class_label": nn(bad_int(min=0)), "device": bad_device, "dtype": bad_dtype,
+                "extra": values(3, "abc", None, ["a"])}),
     EntryPoint("statgeo.diffusion.load_generator", _load_generator, {"spec": TINY_SPEC}, {"spec": wrong_type()}),
     EntryPoint("statgeo.diffusion.SyntheticGenerator", SyntheticGenerator, {"size": 4},
                {"latent_shape": st.one_of(bad_latent_shape, values((1,))),
@@ -321,6 +349,14 @@ ENTRY_POINTS = [
                {"gen": bad_gen, "lslice": wrong_type(), "alpha": st.one_of(bad_coords, values([0.1])),
                 "beta": st.one_of(bad_coords, values([0.1])), "seeds": bad_seeds_for_points,
                 "batch_size": bad_int(min=1), "resolution": bad_resolution, "keep_latent": bad_flag,
+                "progress": bad_progress},
+               message={"gen": ("gen",), "alpha": ("alpha",), "beta": ("beta",)}),
+    EntryPoint("statgeo.diffusion.generate_float", generate_float,
+               {"gen": GEN, "lslice": LS, "alpha": [0.1, 0.2], "beta": [0.3, 0.4], "seeds": [0, 1], "batch_size": 2,
+                "progress": False},
+               {"gen": bad_gen, "lslice": wrong_type(), "alpha": st.one_of(bad_coords, values([0.1])),
+                "beta": st.one_of(bad_coords, values([0.1])), "seeds": bad_seeds_for_points,
+                "batch_size": bad_int(min=1), "apply": values(3, "abc", lambda im: np.zeros(1)),
                 "progress": bad_progress},
                message={"gen": ("gen",), "alpha": ("alpha",), "beta": ("beta",)}),
     EntryPoint("statgeo.diffusion.resolve_points", resolve_points, {"grid": None, "points": [[0.1, 0.2]]},
@@ -389,7 +425,8 @@ ENTRY_POINTS = [
                {"generator": GEN, "classify": classify, "lslice": LS, "start": (0.3, 0.0), "end": (0.3, 1.0)},
                {"generator": bad_gen, "classify": wrong_type(), "lslice": wrong_type(),
                 "start": st.one_of(bad_point, values((0.3, 1.0))), "end": st.one_of(bad_point, values((0.3, 0.0))),
-                "tol": bad_real(low=0.0, low_inclusive=False), "batch_size": bad_int(min=1)},
+                "tol": bad_real(low=0.0, low_inclusive=False), "batch_size": bad_int(min=1),
+                "noise_seed": bad_int(min=0)},
                message={"generator": ("generator",), "start": ("start",), "end": ("end",)}),
     EntryPoint("statgeo.diffusion.zoom", zoom,
                {"generator": GEN, "lslice": LS, "center": (0.3, 0.45), "classify": classify, "scales": [0.1],
@@ -397,7 +434,7 @@ ENTRY_POINTS = [
                {"generator": bad_gen, "lslice": wrong_type(), "center": bad_point, "classify": wrong_type(),
                 "scales": values([0.0], [-0.1], [math.nan], "ab", None, [], np.full(65, 0.1)),
                 "depth": nn(bad_int(min=1, max=16)) | huge_int(), "n": st.one_of(bad_int(min=8), huge_int(at_least=10**5)),
-                "batch_size": bad_int(min=1), "progress": bad_progress},
+                "batch_size": bad_int(min=1), "noise_seed": bad_int(min=0), "progress": bad_progress},
                message={"generator": ("generator",)}),
     EntryPoint("statgeo.diffusion.lipschitz_ratios", lipschitz_ratios,
                {"generator": GEN, "lslice": LS, "points": [[0.2, 0.9]], "deltas": [1e-3]},
@@ -405,13 +442,13 @@ ENTRY_POINTS = [
                 "points": st.one_of(bad_array((1, 2)), wrong_type(), values([0.1, 0.1])),
                 "deltas": values([0.0], [-1.0], [math.nan], "ab", None, []),
                 "direction": values((0, 0), (1,), "ab", (math.nan, 1.0), None), "embedder": nn(wrong_type()),
-                "seed": bad_int(min=0), "batch_size": bad_int(min=1)},
+                "noise_seed": bad_int(min=0), "batch_size": bad_int(min=1)},
                message={"generator": ("generator",)}),
     EntryPoint("statgeo.diffusion.lipschitz_map", lipschitz_map,
                {"generator": GEN, "lslice": LS, "grid": GRID, "delta": 1e-3},
                {"generator": bad_gen, "lslice": wrong_type(), "grid": st.one_of(wrong_type(), st.just(K_GRID)),
                 "delta": bad_real(low=0.0, low_inclusive=False), "embedder": nn(wrong_type()),
-                "seed": bad_int(min=0), "batch_size": bad_int(min=1)},
+                "noise_seed": bad_int(min=0), "batch_size": bad_int(min=1)},
                message={"generator": ("generator",)}),
     EntryPoint("statgeo.diffusion.growth_exponent", growth_exponent, {"ratios": RATIOS},
                {"ratios": st.one_of(wrong_type(), values(
@@ -439,7 +476,7 @@ ENTRY_POINTS = [
                 "start": st.one_of(bad_point, values((0.1, 0.9))), "end": st.one_of(bad_point, values((0.1, 0.1))),
                 "n_points": bad_int(min=3, max=4096), "embedder": nn(wrong_type()), "lpips": nn(wrong_type()),
                 "bounds": values("ab", 3, [(0.0, 1.0)], [(1.0, 0.0), (0.0, 1.0)], [("a", 1.0), (0.0, 1.0)]),
-                "seed": bad_int(min=0), "batch_size": bad_int(min=1), "geodesic_kwargs": values(3, "abc")},
+                "noise_seed": bad_int(min=0), "batch_size": bad_int(min=1), "geodesic_kwargs": values(3, "abc")},
                message={"generator": ("generator",), "start": ("start",), "end": ("end",)}),
     # ---------------------------------------------------------------- 1-D bimodal analysis
     EntryPoint("statgeo.diffusion.BimodalVP", BimodalVP, {"sigma": 0.5, "beta": 1.0},

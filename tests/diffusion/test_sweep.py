@@ -176,12 +176,12 @@ def test_bad_inputs(tmp_path, lslice, tiny_generator):
     with pytest.raises(FileNotFoundError, match="unet"):
         load_generator(PipelineSpec(str(tmp_path / "empty"), prompt_embeds=pe, negative_embeds=ne))
     with pytest.raises(ValueError, match="scheduler"):
-        load_generator(PipelineSpec(str(tmp_path), prompt_embeds=pe, scheduler="euler"))
-    from diffusers import EulerDiscreteScheduler
+        load_generator(PipelineSpec(str(tmp_path), prompt_embeds=pe, scheduler="pndm"))
+    from diffusers import PNDMScheduler
 
     unet, vae, _ = tiny_components()
     with pytest.raises(ValueError, match="unsupported scheduler"):
-        DiffusionGenerator(unet, vae, EulerDiscreteScheduler(), pe, ne)
+        DiffusionGenerator(unet, vae, PNDMScheduler(), pe, ne)
     with pytest.raises(ValueError, match="eta"):
         DiffusionGenerator(unet, vae, tiny_components()[2], pe, ne, eta=1.5)
     wrong = LatentSlice.from_seeds([0, 1, 2], (4, 16, 16))
