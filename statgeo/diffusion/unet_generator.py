@@ -269,9 +269,9 @@ class UNetGenerator:
         Returns
         -------
         tuple of torch.Tensor
-            ``(images, final_latents)``: images ``(n, C, y, x)`` float32 in [0, 1] (C = the
+            ``(images, final_latents)``: images ``(n, C, y, x)`` in [0, 1] (C = the
             decoder's or, in pixel space, the UNet's channels) and the final denoised latents
-            ``(n, *latent_shape)`` float32.
+            ``(n, *latent_shape)``; float64 when the model runs in float64, else float32.
 
         Raises
         ------
@@ -329,8 +329,10 @@ class UNetGenerator:
                     kw = {} if gens is None else {"generator": gens}
                 x = sched.step(out, t, x, **kw, return_dict=False)[0]
             img = self._decode(x)
-        img = (img.float() / 2 + 0.5).clamp(0, 1)
-        return img, x.float()
+        # float64 models keep float64 outputs (finite differences at small steps need them)
+        out_dtype = torch.float64 if self.dtype == torch.float64 else torch.float32
+        img = (img.to(out_dtype) / 2 + 0.5).clamp(0, 1)
+        return img, x.to(out_dtype)
 
     def config(self) -> dict:
         """The generator's provenance record (model, conditioning, sampler settings, dtype, device).

@@ -352,3 +352,20 @@ def test_loader_refusals(dirs, tmp_path):
         load_generator(PipelineSpec(dirs["pixel"], extra={"config": "x"}))
     assert math.isfinite(load_generator(PipelineSpec(dirs["pixel"], num_inference_steps=1))(np.zeros((1, 1, 8, 8)))[0]
                          .sum().item())
+
+
+def test_float64_model_keeps_float64_images():
+    """A float64 generator returns float64 images: finite differences at tiny steps need them."""
+    from statgeo.diffusion import UNetGenerator
+    from tests.diffusion.conftest import tiny_pixel_unet
+
+    torch.set_num_threads(1)
+    gen = UNetGenerator(tiny_pixel_unet(), diffusers.DDIMScheduler(), num_inference_steps=2, dtype="float64")
+    z = torch.randn((2,) + gen.latent_shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    im, lat = gen(z)
+    assert im.dtype == torch.float64 and lat.dtype == torch.float64
+    dz = 1e-9 * torch.randn(z.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    im2, _ = gen(z + dz)
+    # a float32 round trip would make every difference a multiple of ~6e-8 or exactly zero
+    d = (im2 - im).abs()
+    assert float(d.max()) > 0 and float(d[d > 0].min()) < 1e-8
