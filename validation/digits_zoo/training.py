@@ -1,0 +1,269 @@
+"""Training loops of the zoo's diffusers models: ε-prediction UNets and the KL autoencoder.
+
+The diffusion loss is the DDPM objective of Ho et al. (2020, eq. 14),
+L = E_{x₀, ε, t} ‖ε − ε_θ(√ᾱ_t x₀ + √(1 − ᾱ_t) ε, t)‖², with x_t formed by
+``diffusers.DDPMScheduler.add_noise``; the weights saved are an exponential moving average
+of the iterates. The autoencoder minimises the summed squared reconstruction error plus
+``kl_weight`` × KL(q(z|x) ‖ N(0, I)) (Rombach et al. 2022, in miniature).
+
+Every loop is deterministic for a given seed and thread count: initial weights from
+``torch.manual_seed(seed)``, batches, shifts, noise and timesteps from generators seeded with
+``seed``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+
+from statgeo.checks import check_int
+from validation.digits_zoo.config import AutoencoderConfig, DiffusionConfig
+from validation.digits_zoo.data import shift_images
+
+__all__ = ["make_unet", "make_autoencoder", "train_diffusion", "train_autoencoder", "encode_latents",
+           "training_scheduler"]
+
+
+def _groups(widths: tuple[int, ...]) -> int:
+    g = math.gcd(*widths)
+    return max(d for d in (32, 16, 8, 4, 2, 1) if g % d == 0)
+
+
+def make_unet(config: DiffusionConfig, sample_size: int, channels: int, num_class_embeds: int | None = None) -> Any:
+    """A randomly initialised diffusers ``UNet2DModel`` for ``config``.
+
+    Parameters
+    ----------
+    config : DiffusionConfig
+        Widths, attention blocks and layers per block.
+    sample_size : int
+        Side of the (pixel or latent) images.
+    channels : int
+        Input and output channels.
+    num_class_embeds : int, optional
+        Number of classes of a class-conditional model (``class_labels=`` at call time).
+
+    Returns
+    -------
+    diffusers.UNet2DModel
+    """
+    from diffusers import UNet2DModel
+
+    widths = tuple(config.block_out_channels)
+    if len(config.attention) != len(widths):
+        raise ValueError(f"attention must have one entry per block ({len(widths)}), got {config.attention}")
+    down = tuple("AttnDownBlock2D" if a else "DownBlock2D" for a in config.attention)
+    up = tuple("AttnUpBlock2D" if a else "UpBlock2D" for a in reversed(config.attention))
+    return UNet2DModel(sample_size=sample_size, in_channels=channels, out_channels=channels,
+                       block_out_channels=widths, down_block_types=down, up_block_types=up,
+                       layers_per_block=config.layers_per_block, norm_num_groups=_groups(widths),
+                       attention_head_dim=min(8, min(widths)), num_class_embeds=num_class_embeds)
+
+
+def make_autoencoder(config: AutoencoderConfig, sample_size: int) -> Any:
+    """A randomly initialised diffusers ``AutoencoderKL`` for 1-channel images.
+
+    Parameters
+    ----------
+    config : AutoencoderConfig
+        Widths, latent channels and layers per block.
+    sample_size : int
+        Side of the pixel images.
+
+    Returns
+    -------
+    diffusers.AutoencoderKL
+    """
+    from diffusers import AutoencoderKL
+
+    k = len(config.block_out_channels)
+    return AutoencoderKL(in_channels=1, out_channels=1, down_block_types=("DownEncoderBlock2D",) * k,
+                         up_block_types=("UpDecoderBlock2D",) * k, block_out_channels=tuple(config.block_out_channels),
+                         latent_channels=config.latent_channels, layers_per_block=config.layers_per_block,
+                         norm_num_groups=_groups(tuple(config.block_out_channels)), sample_size=sample_size)
+
+
+def training_scheduler(num_train_timesteps: int, beta_schedule: str, clip_sample: bool) -> Any:
+    """The DDPM noise scheduler the UNets are trained with (ε-prediction).
+
+    Parameters
+    ----------
+    num_train_timesteps : int
+        Length of the schedule.
+    beta_schedule : str
+        A diffusers beta schedule (e.g. ``"squaredcos_cap_v2"``, Nichol & Dhariwal 2021).
+    clip_sample : bool
+        Clip predicted x₀ to [-1, 1] when sampling (pixel models; not latent ones).
+
+    Returns
+    -------
+    diffusers.DDPMScheduler
+    """
+    from diffusers import DDPMScheduler
+
+    return DDPMScheduler(num_train_timesteps=num_train_timesteps, beta_schedule=beta_schedule,
+                         prediction_type="epsilon", clip_sample=clip_sample)
+
+
+def _lr_at(step: int, steps: int, lr: float, warmup: int) -> float:
+    if step < warmup:
+        return lr * (step + 1) / warmup
+    return 0.5 * lr * (1.0 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
+
+
+def _batches(n: int, batch_size: int, rng: np.random.Generator):
+    order = np.empty(0, dtype=np.int64)
+    while True:
+        while order.size < batch_size:
+            order = np.concatenate([order, rng.permutation(n)])
+        yield order[:batch_size]
+        order = order[batch_size:]
+
+
+def train_diffusion(data: Any, config: DiffusionConfig, scheduler: Any, seed: int, *, labels: Any = None,
+                    num_classes: int | None = None, fill: float = -1.0,
+                    progress: Callable[[int], Any] | None = None) -> Any:
+    """Train an ε-prediction ``UNet2DModel`` on ``data`` and return it with the EMA weights.
+
+    Parameters
+    ----------
+    data : torch.Tensor
+        Training images or latents ``(n, C, H, W)``, in the model's space (pixels in [-1, 1],
+        latents scaled to unit variance).
+    config : DiffusionConfig
+        Architecture and optimiser settings.
+    scheduler : diffusers.DDPMScheduler
+        The forward process (``add_noise``, ``num_train_timesteps``).
+    seed : int
+        Seed (≥ 0).
+    labels : torch.Tensor, optional
+        int64 ``(n,)`` class labels: trains a class-conditional model (``class_labels=``).
+    num_classes : int, optional
+        Number of classes (required with ``labels``).
+    fill : float, default -1.0
+        Background value for the shift augmentation.
+    progress : callable, optional
+        Called with the number of steps done after each step.
+
+    Returns
+    -------
+    diffusers.UNet2DModel
+        With the EMA weights, in eval mode.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    seed = check_int("seed", seed, min=0)
+    if (labels is None) != (num_classes is None):
+        raise ValueError("labels and num_classes must be given together")
+    torch.manual_seed(seed)
+    unet = make_unet(config, data.shape[-1], data.shape[1], num_classes)
+    ema = [p.detach().clone() for p in unet.parameters()]
+    opt = torch.optim.AdamW(unet.parameters(), lr=config.lr, weight_decay=0.0)
+    rng = np.random.default_rng(seed)
+    gen = torch.Generator().manual_seed(seed)
+    batches = _batches(data.shape[0], config.batch_size, rng)
+    warmup = max(1, config.steps // 20)
+    T = scheduler.config.num_train_timesteps
+    unet.train()
+    for step in range(config.steps):
+        idx = torch.from_numpy(next(batches))
+        x0 = shift_images(data[idx], config.max_shift, gen, fill=fill)
+        noise = torch.randn(x0.shape, generator=gen)
+        t = torch.randint(0, T, (x0.shape[0],), generator=gen)
+        xt = scheduler.add_noise(x0, noise, t)
+        cl = None if labels is None else labels[idx]
+        loss = F.mse_loss(unet(xt, t, class_labels=cl).sample, noise)
+        for g in opt.param_groups:
+            g["lr"] = _lr_at(step, config.steps, config.lr, warmup)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+        opt.step()
+        decay = min(config.ema_decay, (1.0 + step) / (10.0 + step))
+        with torch.no_grad():
+            for e, p in zip(ema, unet.parameters()):
+                e.lerp_(p.detach(), 1.0 - decay)
+        if progress is not None:
+            progress(step + 1)
+    with torch.no_grad():
+        for e, p in zip(ema, unet.parameters()):
+            p.copy_(e)
+    return unet.eval()
+
+
+def train_autoencoder(images: Any, config: AutoencoderConfig, seed: int,
+                      progress: Callable[[int], Any] | None = None) -> Any:
+    """Train an ``AutoencoderKL`` on images in [-1, 1].
+
+    Loss per image: Σ_pixels (x̂ − x)² + ``kl_weight`` · KL(q(z|x) ‖ N(0, I)), with x̂ decoded
+    from a sample of q(z|x) (reparametrised, noise from a generator seeded with ``seed``).
+
+    Parameters
+    ----------
+    images : torch.Tensor
+        ``(n, 1, H, W)`` in [-1, 1].
+    config : AutoencoderConfig
+        Architecture and optimiser settings.
+    seed : int
+        Seed (≥ 0).
+    progress : callable, optional
+        Called with the number of steps done after each step.
+
+    Returns
+    -------
+    diffusers.AutoencoderKL
+        In eval mode (``scaling_factor`` still the default; see :func:`encode_latents`).
+    """
+    import torch
+
+    seed = check_int("seed", seed, min=0)
+    torch.manual_seed(seed)
+    vae = make_autoencoder(config, images.shape[-1])
+    opt = torch.optim.AdamW(vae.parameters(), lr=config.lr, weight_decay=0.0)
+    rng = np.random.default_rng(seed)
+    gen = torch.Generator().manual_seed(seed)
+    batches = _batches(images.shape[0], config.batch_size, rng)
+    warmup = max(1, config.steps // 20)
+    vae.train()
+    for step in range(config.steps):
+        x = images[torch.from_numpy(next(batches))]
+        post = vae.encode(x).latent_dist
+        z = post.mean + post.std * torch.randn(post.mean.shape, generator=gen)
+        rec = vae.decode(z).sample
+        loss = (rec - x).pow(2).sum(dim=(1, 2, 3)).mean() + config.kl_weight * post.kl().mean()
+        for g in opt.param_groups:
+            g["lr"] = _lr_at(step, config.steps, config.lr, warmup)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
+        opt.step()
+        if progress is not None:
+            progress(step + 1)
+    return vae.eval()
+
+
+def encode_latents(vae: Any, images: Any, batch_size: int = 256) -> Any:
+    """Posterior means of ``images`` under ``vae`` (unscaled latents).
+
+    Parameters
+    ----------
+    vae : diffusers.AutoencoderKL
+        The autoencoder.
+    images : torch.Tensor
+        ``(n, 1, H, W)`` in [-1, 1].
+    batch_size : int, default 256
+        Images per forward pass.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(n, latent_channels, h, w)``.
+    """
+    import torch
+
+    with torch.no_grad():
+        return torch.cat([vae.encode(images[b:b + batch_size]).latent_dist.mean
+                          for b in range(0, images.shape[0], batch_size)])
