@@ -23,6 +23,7 @@ __all__ = [
     "check_choice",
     "check_bool",
     "check_callable",
+    "check_path",
     "check_broadcast_reals",
     "check_allocation",
     "memory_limit_bytes",
@@ -301,6 +302,36 @@ def check_callable(name: str, value: Any, *, optional: bool = False, what: str =
     if not callable(value):
         raise TypeError(f"{name} must be {what}, got {type(value).__name__} {_short(value)}")
     return value
+
+
+def check_path(name: str, value: Any) -> str:
+    """Return a file-system path as a non-empty string, or raise naming ``name``.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, used in the error message.
+    value : str or os.PathLike
+        The path to check (it need not exist).
+
+    Returns
+    -------
+    str
+        ``os.fspath(value)``.
+
+    Raises
+    ------
+    TypeError
+        ``value`` is not a ``str`` or ``os.PathLike`` (bytes are refused).
+    ValueError
+        The path is empty.
+    """
+    if isinstance(value, (bytes, bytearray)) or not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(value).__name__} {value!r:.60}")
+    path = os.fspath(value)
+    if not isinstance(path, str) or not path:
+        raise ValueError(f"{name} must be a non-empty path, got {value!r:.60}")
+    return path
 
 
 def check_broadcast_reals(**named: Any) -> tuple[np.ndarray, ...]:

@@ -7,12 +7,11 @@ value) with a message that names the argument, and none of them does expensive w
 from __future__ import annotations
 
 import numbers
-import os
 from typing import Any, Sequence
 
 import numpy as np
 
-from statgeo.checks import check_int, check_real
+from statgeo.checks import check_int, check_path, check_real  # noqa: F401  (check_path: re-exported)
 
 
 def check_scalar(name: str, value: Any, **bounds: Any) -> float:
@@ -37,16 +36,6 @@ def check_str(name: str, value: Any, *, empty: bool = True) -> str:
     if not empty and not value:
         raise ValueError(f"{name} must be a non-empty string")
     return value
-
-
-def check_path(name: str, value: Any) -> str:
-    """A file-system path (``str`` or ``os.PathLike``) as a non-empty string."""
-    if isinstance(value, (bytes, bytearray)) or not isinstance(value, (str, os.PathLike)):
-        raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(value).__name__} {value!r:.60}")
-    path = os.fspath(value)
-    if not isinstance(path, str) or not path:
-        raise ValueError(f"{name} must be a non-empty path, got {value!r:.60}")
-    return path
 
 
 def check_dict(name: str, value: Any, *, optional: bool = True) -> dict | None:

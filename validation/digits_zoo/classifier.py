@@ -15,8 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from statgeo.checks import check_bool, check_int
-from validation.digits_zoo._paths import check_path
+from statgeo.checks import check_bool, check_int, check_path
 from validation.digits_zoo.config import ClassifierConfig
 from validation.digits_zoo.data import N_CLASSES, shift_images
 

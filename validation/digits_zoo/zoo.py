@@ -30,8 +30,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from statgeo.checks import check_int
-from validation.digits_zoo._paths import check_path
+from statgeo.checks import check_int, check_path
 from statgeo.progress import progress_bar, progress_disabled
 from validation.digits_zoo.config import MODEL_NAMES, ZooConfig, model_hash, zoo_config
 from validation.digits_zoo.data import N_CLASSES, load_digit_images
