@@ -4,7 +4,7 @@ A preset fixes every cost knob of the chain: the sweep side N, the posterior gri
 average of the sweep grid), the DDIM steps of the generators, the seed search, the zoom
 (points, window side), the Lipschitz probes and the geodesic paths.
 
-* ``full`` — the issue's size: a 64×64 sweep, 4 zoom points on 32×32 windows, 2 slices per
+* ``full`` — the full size: a 64×64 sweep, 4 zoom points on 32×32 windows, 2 slices per
   generator (error bars over zoom points and slices).
 * ``quick`` — ≤ ~10 minutes on 2 CPU cores for both generators (the zoo excluded): a 32×32
   sweep, 3 zoom points on 16×16 windows, 2 slices, 10 DDIM steps.
@@ -44,7 +44,7 @@ class Settings:
     min_confidence : float
         Classifier confidence an anchor (and a probe point) must reach.
     zoom_points : int
-        Boundary points zoomed per slice (the issue asks for ≥ 3).
+        Boundary points zoomed per slice (≥ 3 gives an error bar over points).
     zoom_n : int
         Grid points per zoom window side (≥ 8).
     precision_points : int
@@ -75,7 +75,7 @@ class Settings:
     quality_samples : int
         Samples per generator of the zoo's quality gates when they are not cached.
     quality_steps : int
-        DDIM steps of the quality gates (the issue's gates: 50).
+        DDIM steps of the quality gates (the zoo's gates use 50).
     """
 
     name: str
