@@ -42,10 +42,6 @@ class ArgumentError(ValueError):
     """An invalid command-line option (raised before any work starts)."""
 
 
-def _default_zoo_root() -> str:
-    return os.environ.get("STATGEO_ZOO") or os.path.join(os.path.expanduser("~"), ".cache", "statgeo", "digits_zoo")
-
-
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the command-line options (docs/digits.md, "Command").
 
@@ -176,13 +172,13 @@ def run(argv: Sequence[str] | None = None) -> dict:
     from validation.digits_chain.figures import slice_figures
     from validation.digits_chain.report import aggregate_generator, write_markdown
     from validation.digits_chain.slice_run import run_slice
-    from validation.digits_zoo import build_zoo, load_classifier
+    from validation.digits_zoo import build_zoo, default_root, load_classifier
 
     if a.threads is not None:
         torch.set_num_threads(a.threads)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    root = a.zoo_root or _default_zoo_root()
+    root = a.zoo_root or str(default_root())
     t_all = time.perf_counter()
     times: dict[str, float] = {}
 

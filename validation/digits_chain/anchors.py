@@ -17,13 +17,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["generate_images", "images_on_slice", "search_slices"]
+__all__ = ["generate_images", "search_slices"]
 
 log = logging.getLogger("validation.digits")
 
 
 def generate_images(generator: Any, latents: np.ndarray, batch_size: int) -> np.ndarray:
     """Decode float64 latents ``(n, *latent_shape)`` in batches (cast to the generator's dtype).
+
+    Latent i gets noise seed ``point_seeds(0, n)[i]``, the library's per-point rule, so a
+    stochastic sampler gives each anchor the same image whatever the batch size.
 
     Parameters
     ----------
@@ -54,33 +57,6 @@ def generate_images(generator: Any, latents: np.ndarray, batch_size: int) -> np.
         if not np.isfinite(im).all():
             raise ValueError(f"the generator returned NaN or inf for latents {s} to {s + z.shape[0] - 1}")
         out.append(im)
-    return np.concatenate(out)
-
-
-def images_on_slice(generator: Any, lslice: Any, points: np.ndarray, batch_size: int) -> np.ndarray:
-    """Images at slice points ``(n, 2)`` (float64 latents z(α, β), cast at the last moment).
-
-    Parameters
-    ----------
-    generator : LatentGenerator
-        The generator.
-    lslice : LatentSlice
-        The slice.
-    points : numpy.ndarray
-        ``(n, 2)`` slice coordinates.
-    batch_size : int
-        Latents per call.
-
-    Returns
-    -------
-    numpy.ndarray
-        float64 images ``(n, C, y, x)``.
-    """
-    p = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-    out = []
-    for s in range(0, p.shape[0], batch_size):
-        out.append(generate_images(generator, lslice.latents(p[s:s + batch_size, 0], p[s:s + batch_size, 1]),
-                                   batch_size))
     return np.concatenate(out)
 
 

@@ -9,7 +9,6 @@ returns the arg-max label and its softmax probability (the confidence), and
 from __future__ import annotations
 
 import json
-import math
 import os
 from typing import Any, Callable
 
@@ -18,6 +17,7 @@ import numpy as np
 from statgeo.checks import check_bool, check_int, check_path
 from validation.digits_zoo.config import ClassifierConfig
 from validation.digits_zoo.data import N_CLASSES, shift_images
+from validation.digits_zoo.training import _batches, _lr_at, _optimiser_step
 
 __all__ = ["DigitClassifier", "ClassifierEmbedder", "load_classifier", "train_classifier", "classifier_accuracy"]
 
@@ -370,12 +370,6 @@ def classifier_accuracy(model: DigitClassifier, images: Any, labels: Any) -> flo
     return float(np.mean(pred == labels))
 
 
-def _lr_at(step: int, steps: int, lr: float, warmup: int) -> float:
-    if step < warmup:
-        return lr * (step + 1) / warmup
-    return 0.5 * lr * (1.0 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
-
-
 def train_classifier(images: np.ndarray, labels: np.ndarray, config: ClassifierConfig, seed: int,
                      progress: Callable[[int], Any] | None = None) -> DigitClassifier:
     """Train a :class:`DigitClassifier` with Adam on cross-entropy, shift augmentation, cosine decay.
@@ -411,20 +405,14 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, config: ClassifierC
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     rng = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(seed)
-    order = np.empty(0, dtype=np.int64)
+    batches = _batches(x_all.shape[0], config.batch_size, rng)
     warmup = max(1, config.steps // 20)
     model.train()
     for step in range(config.steps):
-        if order.size < config.batch_size:
-            order = np.concatenate([order, rng.permutation(x_all.shape[0])])
-        idx, order = torch.from_numpy(order[:config.batch_size]), order[config.batch_size:]
+        idx = torch.from_numpy(next(batches))
         xb = shift_images(x_all[idx], config.max_shift, gen, fill=0.0)
-        for g in opt.param_groups:
-            g["lr"] = _lr_at(step, config.steps, config.lr, warmup)
         loss = F.cross_entropy(model(xb), y_all[idx])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        _optimiser_step(opt, loss, _lr_at(step, config.steps, config.lr, warmup))
         if progress is not None:
             progress(step + 1)
     return model.eval()

@@ -113,6 +113,19 @@ def _lr_at(step: int, steps: int, lr: float, warmup: int) -> float:
     return 0.5 * lr * (1.0 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
 
 
+def _optimiser_step(opt: Any, loss: Any, lr: float, clip_params: Any = None) -> None:
+    """One optimiser step at learning rate ``lr`` (gradient norm clipped to 1 when ``clip_params``)."""
+    import torch
+
+    for g in opt.param_groups:
+        g["lr"] = lr
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if clip_params is not None:
+        torch.nn.utils.clip_grad_norm_(clip_params, 1.0)
+    opt.step()
+
+
 def _batches(n: int, batch_size: int, rng: np.random.Generator):
     order = np.empty(0, dtype=np.int64)
     while True:
@@ -176,12 +189,7 @@ def train_diffusion(data: Any, config: DiffusionConfig, scheduler: Any, seed: in
         xt = scheduler.add_noise(x0, noise, t)
         cl = None if labels is None else labels[idx]
         loss = F.mse_loss(unet(xt, t, class_labels=cl).sample, noise)
-        for g in opt.param_groups:
-            g["lr"] = _lr_at(step, config.steps, config.lr, warmup)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
-        opt.step()
+        _optimiser_step(opt, loss, _lr_at(step, config.steps, config.lr, warmup), unet.parameters())
         decay = min(config.ema_decay, (1.0 + step) / (10.0 + step))
         with torch.no_grad():
             for e, p in zip(ema, unet.parameters()):
@@ -234,12 +242,7 @@ def train_autoencoder(images: Any, config: AutoencoderConfig, seed: int,
         z = post.mean + post.std * torch.randn(post.mean.shape, generator=gen)
         rec = vae.decode(z).sample
         loss = (rec - x).pow(2).sum(dim=(1, 2, 3)).mean() + config.kl_weight * post.kl().mean()
-        for g in opt.param_groups:
-            g["lr"] = _lr_at(step, config.steps, config.lr, warmup)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
-        opt.step()
+        _optimiser_step(opt, loss, _lr_at(step, config.steps, config.lr, warmup), vae.parameters())
         if progress is not None:
             progress(step + 1)
     return vae.eval()
