@@ -17,7 +17,7 @@ import numpy as np
 from statgeo.checks import check_bool, check_int, check_path
 from validation.digits_zoo.config import ClassifierConfig
 from validation.digits_zoo.data import N_CLASSES, shift_images
-from validation.digits_zoo.training import _batches, _lr_at, _optimiser_step
+from validation.digits_zoo.training import batch_order, lr_at, optimiser_step
 
 __all__ = ["DigitClassifier", "ClassifierEmbedder", "load_classifier", "train_classifier", "classifier_accuracy"]
 
@@ -405,14 +405,14 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, config: ClassifierC
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     rng = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(seed)
-    batches = _batches(x_all.shape[0], config.batch_size, rng)
+    batches = batch_order(x_all.shape[0], config.batch_size, rng)
     warmup = max(1, config.steps // 20)
     model.train()
     for step in range(config.steps):
         idx = torch.from_numpy(next(batches))
         xb = shift_images(x_all[idx], config.max_shift, gen, fill=0.0)
         loss = F.cross_entropy(model(xb), y_all[idx])
-        _optimiser_step(opt, loss, _lr_at(step, config.steps, config.lr, warmup))
+        optimiser_step(opt, loss, lr_at(step, config.steps, config.lr, warmup))
         if progress is not None:
             progress(step + 1)
     return model.eval()

@@ -23,7 +23,7 @@ from validation.digits_zoo.config import AutoencoderConfig, DiffusionConfig
 from validation.digits_zoo.data import shift_images
 
 __all__ = ["make_unet", "make_autoencoder", "train_diffusion", "train_autoencoder", "encode_latents",
-           "training_scheduler"]
+           "training_scheduler", "lr_at", "optimiser_step", "batch_order"]
 
 
 def _groups(widths: tuple[int, ...]) -> int:
@@ -107,14 +107,43 @@ def training_scheduler(num_train_timesteps: int, beta_schedule: str, clip_sample
                          prediction_type="epsilon", clip_sample=clip_sample)
 
 
-def _lr_at(step: int, steps: int, lr: float, warmup: int) -> float:
+def lr_at(step: int, steps: int, lr: float, warmup: int) -> float:
+    """Learning rate at ``step``: linear warm-up over ``warmup`` steps, then cosine decay to 0.
+
+    Parameters
+    ----------
+    step : int
+        The step (0-based).
+    steps : int
+        Total steps.
+    lr : float
+        Peak learning rate.
+    warmup : int
+        Warm-up steps (≥ 1).
+
+    Returns
+    -------
+    float
+    """
     if step < warmup:
         return lr * (step + 1) / warmup
     return 0.5 * lr * (1.0 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
 
 
-def _optimiser_step(opt: Any, loss: Any, lr: float, clip_params: Any = None) -> None:
-    """One optimiser step at learning rate ``lr`` (gradient norm clipped to 1 when ``clip_params``)."""
+def optimiser_step(opt: Any, loss: Any, lr: float, clip_params: Any = None) -> None:
+    """One optimiser step at learning rate ``lr`` (gradient norm clipped to 1 when ``clip_params``).
+
+    Parameters
+    ----------
+    opt : torch.optim.Optimizer
+        The optimiser.
+    loss : torch.Tensor
+        The scalar loss to back-propagate.
+    lr : float
+        Learning rate of this step.
+    clip_params : iterable of torch.nn.Parameter, optional
+        Parameters whose joint gradient norm is clipped to 1.
+    """
     import torch
 
     for g in opt.param_groups:
@@ -126,7 +155,23 @@ def _optimiser_step(opt: Any, loss: Any, lr: float, clip_params: Any = None) -> 
     opt.step()
 
 
-def _batches(n: int, batch_size: int, rng: np.random.Generator):
+def batch_order(n: int, batch_size: int, rng: np.random.Generator):
+    """Endless mini-batches of indices: concatenated random permutations of ``range(n)``, cut in order.
+
+    Parameters
+    ----------
+    n : int
+        Number of training items.
+    batch_size : int
+        Indices per batch.
+    rng : numpy.random.Generator
+        The source of the permutations.
+
+    Yields
+    ------
+    numpy.ndarray
+        int64 ``(batch_size,)`` indices.
+    """
     order = np.empty(0, dtype=np.int64)
     while True:
         while order.size < batch_size:
@@ -177,7 +222,7 @@ def train_diffusion(data: Any, config: DiffusionConfig, scheduler: Any, seed: in
     opt = torch.optim.AdamW(unet.parameters(), lr=config.lr, weight_decay=0.0)
     rng = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(seed)
-    batches = _batches(data.shape[0], config.batch_size, rng)
+    batches = batch_order(data.shape[0], config.batch_size, rng)
     warmup = max(1, config.steps // 20)
     T = scheduler.config.num_train_timesteps
     unet.train()
@@ -189,7 +234,7 @@ def train_diffusion(data: Any, config: DiffusionConfig, scheduler: Any, seed: in
         xt = scheduler.add_noise(x0, noise, t)
         cl = None if labels is None else labels[idx]
         loss = F.mse_loss(unet(xt, t, class_labels=cl).sample, noise)
-        _optimiser_step(opt, loss, _lr_at(step, config.steps, config.lr, warmup), unet.parameters())
+        optimiser_step(opt, loss, lr_at(step, config.steps, config.lr, warmup), unet.parameters())
         decay = min(config.ema_decay, (1.0 + step) / (10.0 + step))
         with torch.no_grad():
             for e, p in zip(ema, unet.parameters()):
@@ -203,11 +248,13 @@ def train_diffusion(data: Any, config: DiffusionConfig, scheduler: Any, seed: in
 
 
 def train_autoencoder(images: Any, config: AutoencoderConfig, seed: int,
-                      progress: Callable[[int], Any] | None = None) -> Any:
+                      progress: Callable[[int], Any] | None = None, *, sample_posterior: bool = True) -> Any:
     """Train an ``AutoencoderKL`` on images in [-1, 1].
 
     Loss per image: Σ_pixels (x̂ − x)² + ``kl_weight`` · KL(q(z|x) ‖ N(0, I)), with x̂ decoded
     from a sample of q(z|x) (reparametrised, noise from a generator seeded with ``seed``).
+    With ``sample_posterior=False`` the network is a deterministic autoencoder: x̂ is decoded
+    from the posterior mean and the loss is the squared error alone.
 
     Parameters
     ----------
@@ -219,6 +266,8 @@ def train_autoencoder(images: Any, config: AutoencoderConfig, seed: int,
         Seed (≥ 0).
     progress : callable, optional
         Called with the number of steps done after each step.
+    sample_posterior : bool, default True
+        Train as a VAE (True) or as a deterministic autoencoder (False).
 
     Returns
     -------
@@ -233,16 +282,21 @@ def train_autoencoder(images: Any, config: AutoencoderConfig, seed: int,
     opt = torch.optim.AdamW(vae.parameters(), lr=config.lr, weight_decay=0.0)
     rng = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(seed)
-    batches = _batches(images.shape[0], config.batch_size, rng)
+    batches = batch_order(images.shape[0], config.batch_size, rng)
     warmup = max(1, config.steps // 20)
     vae.train()
     for step in range(config.steps):
         x = images[torch.from_numpy(next(batches))]
         post = vae.encode(x).latent_dist
-        z = post.mean + post.std * torch.randn(post.mean.shape, generator=gen)
+        if sample_posterior:
+            z = post.mean + post.std * torch.randn(post.mean.shape, generator=gen)
+        else:
+            z = post.mean
         rec = vae.decode(z).sample
-        loss = (rec - x).pow(2).sum(dim=(1, 2, 3)).mean() + config.kl_weight * post.kl().mean()
-        _optimiser_step(opt, loss, _lr_at(step, config.steps, config.lr, warmup), vae.parameters())
+        loss = (rec - x).pow(2).sum(dim=(1, 2, 3)).mean()
+        if sample_posterior:
+            loss = loss + config.kl_weight * post.kl().mean()
+        optimiser_step(opt, loss, lr_at(step, config.steps, config.lr, warmup), vae.parameters())
         if progress is not None:
             progress(step + 1)
     return vae.eval()
