@@ -23,7 +23,7 @@ from validation.digits_zoo.config import AutoencoderConfig, DiffusionConfig
 from validation.digits_zoo.data import shift_images
 
 __all__ = ["make_unet", "make_autoencoder", "train_diffusion", "train_autoencoder", "encode_latents",
-           "training_scheduler", "lr_at", "optimiser_step", "batch_order"]
+           "training_scheduler", "fit_epsilon", "lr_at", "optimiser_step", "batch_order"]
 
 
 def _groups(widths: tuple[int, ...]) -> int:
@@ -211,40 +211,87 @@ def train_diffusion(data: Any, config: DiffusionConfig, scheduler: Any, seed: in
         With the EMA weights, in eval mode.
     """
     import torch
-    import torch.nn.functional as F
 
     seed = check_int("seed", seed, min=0)
     if (labels is None) != (num_classes is None):
         raise ValueError("labels and num_classes must be given together")
     torch.manual_seed(seed)
     unet = make_unet(config, data.shape[-1], data.shape[1], num_classes)
-    ema = [p.detach().clone() for p in unet.parameters()]
-    opt = torch.optim.AdamW(unet.parameters(), lr=config.lr, weight_decay=0.0)
-    rng = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(seed)
+
+    def predict(xt, t, idx):
+        return unet(xt, t, class_labels=None if labels is None else labels[idx]).sample
+
+    return fit_epsilon(unet, data, config, scheduler, seed, predict,
+                       augment=lambda x0: shift_images(x0, config.max_shift, gen, fill=fill), generator=gen,
+                       progress=progress)
+
+
+def fit_epsilon(model: Any, data: Any, config: Any, scheduler: Any, seed: int,
+                predict: Callable[[Any, Any, Any], Any], *, augment: Callable[[Any], Any] | None = None,
+                generator: Any = None, progress: Callable[[int], Any] | None = None) -> Any:
+    """The DDPM training loop shared by every ε-prediction model of the digits studies.
+
+    Per step: a batch of ``data`` (:func:`batch_order`), optionally augmented, noised with
+    ``scheduler.add_noise`` at uniform integer timesteps, loss ‖ε − ε̂‖² (Ho et al. 2020, eq. 14),
+    one AdamW step (:func:`optimiser_step`, :func:`lr_at` with 5 % warm-up), then the
+    exponential moving average of the weights with decay min(``ema_decay``, (1 + step)/(10 +
+    step)). The EMA weights are copied into ``model`` at the end.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The freshly initialised network (its initial weights set by the caller's seed).
+    data : torch.Tensor
+        ``(n, ...)`` training items.
+    config : DiffusionConfig or compatible
+        ``steps``, ``batch_size``, ``lr``, ``ema_decay``.
+    scheduler : diffusers.DDPMScheduler
+        The forward process.
+    seed : int
+        Seed (≥ 0) of the batch order and, unless ``generator`` is given, of noise and timesteps.
+    predict : callable
+        ``predict(x_t, t, idx) -> ε̂`` with ``idx`` the batch's indices into ``data``.
+    augment : callable, optional
+        ``augment(x0) -> x0`` applied to each batch before the noise is drawn.
+    generator : torch.Generator, optional
+        The generator of the noise and timesteps (shared with ``augment`` when it draws).
+    progress : callable, optional
+        Called with the number of steps done after each step.
+
+    Returns
+    -------
+    torch.nn.Module
+        ``model`` with the EMA weights, in eval mode.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    ema = [p.detach().clone() for p in model.parameters()]
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.0)
+    rng = np.random.default_rng(seed)
+    gen = torch.Generator().manual_seed(seed) if generator is None else generator
     batches = batch_order(data.shape[0], config.batch_size, rng)
     warmup = max(1, config.steps // 20)
     T = scheduler.config.num_train_timesteps
-    unet.train()
+    model.train()
     for step in range(config.steps):
         idx = torch.from_numpy(next(batches))
-        x0 = shift_images(data[idx], config.max_shift, gen, fill=fill)
+        x0 = data[idx] if augment is None else augment(data[idx])
         noise = torch.randn(x0.shape, generator=gen)
         t = torch.randint(0, T, (x0.shape[0],), generator=gen)
-        xt = scheduler.add_noise(x0, noise, t)
-        cl = None if labels is None else labels[idx]
-        loss = F.mse_loss(unet(xt, t, class_labels=cl).sample, noise)
-        optimiser_step(opt, loss, lr_at(step, config.steps, config.lr, warmup), unet.parameters())
+        loss = F.mse_loss(predict(scheduler.add_noise(x0, noise, t), t, idx), noise)
+        optimiser_step(opt, loss, lr_at(step, config.steps, config.lr, warmup), model.parameters())
         decay = min(config.ema_decay, (1.0 + step) / (10.0 + step))
         with torch.no_grad():
-            for e, p in zip(ema, unet.parameters()):
+            for e, p in zip(ema, model.parameters()):
                 e.lerp_(p.detach(), 1.0 - decay)
         if progress is not None:
             progress(step + 1)
     with torch.no_grad():
-        for e, p in zip(ema, unet.parameters()):
+        for e, p in zip(ema, model.parameters()):
             p.copy_(e)
-    return unet.eval()
+    return model.eval()
 
 
 def train_autoencoder(images: Any, config: AutoencoderConfig, seed: int,

@@ -135,9 +135,8 @@ def train_denoiser(data: Any, config: DenoiserConfig, seed: int,
         In eval mode, with the EMA weights.
     """
     import torch
-    import torch.nn.functional as F
 
-    from validation.digits_zoo.training import batch_order, lr_at, optimiser_step
+    from validation.digits_zoo.training import fit_epsilon
 
     seed = check_int("seed", seed, min=0)
     x = torch.as_tensor(np.asarray(data, dtype=np.float32))
@@ -145,30 +144,8 @@ def train_denoiser(data: Any, config: DenoiserConfig, seed: int,
         raise ValueError(f"data must be finite (n, d) vectors with n ≥ 2, got shape {tuple(x.shape)}")
     torch.manual_seed(seed)
     net = VectorEpsilonNet(x.shape[1], config.width, config.depth)
-    ema = [p.detach().clone() for p in net.parameters()]
-    opt = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=0.0)
-    rng = np.random.default_rng(seed)
-    gen = torch.Generator().manual_seed(seed)
-    batches = batch_order(x.shape[0], config.batch_size, rng)
-    sched = training_schedule()
-    warmup = max(1, config.steps // 20)
-    net.train()
-    for step in range(config.steps):
-        x0 = x[torch.from_numpy(next(batches))]
-        noise = torch.randn(x0.shape, generator=gen)
-        t = torch.randint(0, NUM_TRAIN_TIMESTEPS, (x0.shape[0],), generator=gen)
-        loss = F.mse_loss(net(sched.add_noise(x0, noise, t), t.float()), noise)
-        optimiser_step(opt, loss, lr_at(step, config.steps, config.lr, warmup), net.parameters())
-        decay = min(config.ema_decay, (1.0 + step) / (10.0 + step))
-        with torch.no_grad():
-            for e, p in zip(ema, net.parameters()):
-                e.lerp_(p.detach(), 1.0 - decay)
-        if progress is not None:
-            progress(step + 1)
-    with torch.no_grad():
-        for e, p in zip(ema, net.parameters()):
-            p.copy_(e)
-    return net.eval()
+    return fit_epsilon(net, x, config, training_schedule(), seed, lambda xt, t, idx: net(xt, t.float()),
+                       progress=progress)
 
 
 def epsilon_model(net: Any) -> Callable[[Any, float], Any]:
