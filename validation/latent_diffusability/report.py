@@ -345,6 +345,9 @@ def verdict(spearman: dict) -> dict:
     >>> v = verdict(s)
     >>> v["best_diagnostic"], v["beats_reconstruction"], v["separated_from_reconstruction"]
     ('fir_deviation', True, True)
+    >>> s["fir_deviation"] = {"value": -0.9, "interval": [-1.0, -0.05]}
+    >>> "opposite of the claim (larger deviation, better samples): FIR deviation" in verdict(s)["text"]
+    True
     """
     if not isinstance(spearman, Mapping):
         raise TypeError(f"spearman must be a dict of diagnostic -> rank-correlation entry, "
@@ -401,6 +404,10 @@ def _verdict_text(spearman: Mapping, best: str, b_val: float, b_iv: tuple[float,
                      + ", ".join(excl) + ".")
     else:
         parts.append("No diagnostic's interval excludes 0, so none is shown to predict sample quality.")
+    opposite = [LABELS.get(k, k) for k, v in spearman.items() if k != "recon_mse" and _interval(v)[1] < 0]
+    if opposite:
+        parts.append("Interval below 0, the opposite of the claim (larger deviation, better samples): "
+                     + ", ".join(opposite) + ".")
     if not math.isfinite(r_val):
         parts.append("The reconstruction error's correlation is undefined, so no comparison with it is made.")
         return " ".join(parts)
