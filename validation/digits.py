@@ -30,6 +30,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from validation.json_ready import json_ready
+
 __all__ = ["GENERATORS", "ArgumentError", "main", "parse_args", "run"]
 
 log = logging.getLogger("validation.digits")
@@ -236,34 +238,11 @@ def run(argv: Sequence[str] | None = None) -> dict:
            "quality": quality, "generators": list(results), "figures": figs, "versions": versions(),
            "machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads()}}
     res.update(results)  # per generator at the top level: res["pixel"], res["latent"]
-    res = _clean(res)
+    res = json_ready(res)
     (out / "digits.json").write_text(json.dumps(res, indent=1, allow_nan=False))
     write_markdown(out / "digits.md", res)
     log.info("digits: wall time %.1f s; artefacts in %s", wall, out)
     return res
-
-
-def _clean(o: Any) -> Any:
-    """JSON-ready copy: NumPy scalars/arrays → Python, NaN/inf → None, paths → str, tuples → lists."""
-    import math
-
-    import numpy as np
-
-    if isinstance(o, dict):
-        return {str(k): _clean(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_clean(v) for v in o]
-    if isinstance(o, np.ndarray):
-        return _clean(o.tolist())
-    if isinstance(o, np.generic):
-        o = o.item()
-    if isinstance(o, float):
-        return o if math.isfinite(o) else None
-    if isinstance(o, (str, int, bool)) or o is None:
-        return o
-    if isinstance(o, Path):
-        return str(o)
-    return repr(o)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -298,11 +298,11 @@ class AutoencoderEncoder:
         """
         import torch
 
+        from validation.digits_zoo.training import encode_latents
+
         x = _pixels("x", x, RESOLUTION**2)
         images = torch.from_numpy(x.astype(np.float32)).reshape(-1, 1, RESOLUTION, RESOLUTION)
-        with torch.no_grad():
-            z = torch.cat([self.vae.encode(images[b:b + 256]).latent_dist.mean for b in range(0, len(images), 256)])
-        return z.reshape(len(x), -1).double().numpy()
+        return encode_latents(self.vae, images).reshape(len(x), -1).double().numpy()
 
     def decode(self, z: Any) -> np.ndarray:
         """Decoded images.

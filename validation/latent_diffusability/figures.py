@@ -22,6 +22,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from statgeo.checks import check_path
+from validation.latent_diffusability.result_fields import as_number, check_result, field, output_dir
 
 __all__ = ["plot_fisher_rate", "plot_penalties", "plot_scatter", "write_figures"]
 
@@ -36,21 +37,12 @@ _DPI = 120
 
 
 # ----------------------------------------------------------------------------- helpers
-def _num(value: Any) -> float:
-    if value is None or isinstance(value, (bool, np.bool_)):
-        return math.nan
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
 def _arr(values: Any, n: int | None = None) -> np.ndarray:
     """A float array of ``values`` (None -> NaN), NaN-padded or cut to length ``n``."""
     if values is None:
         a = np.full(0, np.nan)
     else:
-        a = np.asarray([_num(v) for v in values], dtype=float)
+        a = np.asarray([as_number(v) for v in values], dtype=float)
     if n is not None and a.size != n:
         b = np.full(n, np.nan)
         b[: min(n, a.size)] = a[:n]
@@ -59,11 +51,7 @@ def _arr(values: Any, n: int | None = None) -> np.ndarray:
 
 
 def _check(res: Any, path: Any) -> tuple[Mapping, Path]:
-    if not isinstance(res, Mapping):
-        raise TypeError(f"res must be a dict (the study's result), got {type(res).__name__}")
-    enc = res.get("encoders", {})
-    if not isinstance(enc, Mapping):
-        raise TypeError(f"res['encoders'] must be a dict of encoder name -> entry, got {type(enc).__name__}")
+    res = check_result(res)
     p = Path(check_path("path", path))
     if p.is_dir():
         raise ValueError(f"path must be a file name, got the directory {p}")
@@ -72,18 +60,13 @@ def _check(res: Any, path: Any) -> tuple[Mapping, Path]:
 
 
 def _value(entry: Mapping, name: str) -> float:
-    """Diagnostic ``name`` of an encoder or per-seed entry (top level or under ``penalties``)."""
-    if name in entry:
-        return _num(entry[name])
-    pen = entry.get("penalties")
-    if isinstance(pen, Mapping) and name in pen:
-        return _num(pen[name])
-    return math.nan
+    """Diagnostic ``name`` of an encoder or per-seed entry (NaN when absent)."""
+    return as_number(field(entry, name))
 
 
 def _quality(entry: Mapping, name: str = "frechet_distance") -> float:
     q = entry.get("quality")
-    return _num(q.get(name)) if isinstance(q, Mapping) else math.nan
+    return as_number(q.get(name)) if isinstance(q, Mapping) else math.nan
 
 
 def _seed_values(entry: Mapping, name: str, quality: bool = False) -> np.ndarray:
@@ -150,7 +133,7 @@ def plot_fisher_rate(res: dict, path: Path) -> None:
     for name, col in zip(names, _colours(len(names))):
         e = res["encoders"][name]
         profs = e.get("profiles") or [None]
-        curves.append((name, _num(e.get("scale")), profs[0], col))
+        curves.append((name, as_number(e.get("scale")), profs[0], col))
     for name, c, prof, col in curves:
         if not isinstance(prof, Mapping) or not (math.isfinite(c) and c > 0):
             continue
@@ -225,9 +208,9 @@ def _rho_title(res: Mapping, diag: str) -> str:
     label = _LABELS.get(diag, diag)
     if not isinstance(e, Mapping):
         return label
-    v = _num(e.get("value"))
+    v = as_number(e.get("value"))
     iv = e.get("interval") or [None, None]
-    lo, hi = (_num(iv[0]), _num(iv[1])) if len(iv) == 2 else (math.nan, math.nan)
+    lo, hi = (as_number(iv[0]), as_number(iv[1])) if len(iv) == 2 else (math.nan, math.nan)
     if not math.isfinite(v):
         return f"{label}: rho undefined"
     ci = f" [{lo:+.2f}, {hi:+.2f}]" if math.isfinite(lo) and math.isfinite(hi) else ""
@@ -304,12 +287,8 @@ def write_figures(res: dict, out: Path) -> list[Path]:
     ValueError
         ``out`` is an existing file or empty.
     """
-    out = Path(check_path("out", out))
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"out must be a directory (it is created if missing), got the file {out}")
-    if not isinstance(res, Mapping):
-        raise TypeError(f"res must be a dict (the study's result), got {type(res).__name__}")
-    out.mkdir(parents=True, exist_ok=True)
+    res = check_result(res)
+    out = output_dir(out)
     paths = [out / "fisher_rate.png", out / "penalties.png", out / "scatter.png"]
     for fn, p in zip((plot_fisher_rate, plot_penalties, plot_scatter), paths):
         fn(res, p)

@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from statgeo.checks import check_path
+from validation.json_ready import json_ready
+from validation.latent_diffusability.result_fields import as_number, check_result, field, output_dir
 
 __all__ = [
     "SPEARMAN_COLUMNS",
@@ -89,52 +90,8 @@ FIGURE_FILES = (("fisher_rate.png", "Fisher information and its rate, pixel vs s
 
 
 # ----------------------------------------------------------------------------- small helpers
-def _num(value: Any) -> float:
-    """``value`` as a float, NaN when it is missing or not a real number.
-
-    >>> _num(None), _num("x"), _num(2)
-    (nan, nan, 2.0)
-    """
-    if value is None or isinstance(value, (bool, np.bool_)):
-        return math.nan
-    if isinstance(value, (numbers.Real, np.floating, np.integer)):
-        return float(value)
-    return math.nan
-
-
 def _finite(value: Any) -> bool:
-    return math.isfinite(_num(value))
-
-
-def _check_res(res: Any) -> Mapping:
-    if not isinstance(res, Mapping):
-        raise TypeError(f"res must be a dict (the study's result), got {type(res).__name__}")
-    enc = res.get("encoders", {})
-    if not isinstance(enc, Mapping):
-        raise TypeError(f"res['encoders'] must be a dict of encoder name -> entry, got {type(enc).__name__}")
-    for name, entry in enc.items():
-        if not isinstance(entry, Mapping):
-            raise TypeError(f"res['encoders'][{name!r}] must be a dict, got {type(entry).__name__}")
-    return res
-
-
-def _out_dir(out: Any) -> Path:
-    path = Path(check_path("out", out))
-    if path.exists() and not path.is_dir():
-        raise ValueError(f"out must be a directory (it is created if missing), got the file {path}")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _diag_value(entry: Mapping, name: str) -> Any:
-    """The value of diagnostic or quality ``name`` in an encoder (or per-seed) entry, or None."""
-    if name in entry:
-        return entry[name]
-    for group in ("penalties", "quality"):
-        sub = entry.get(group)
-        if isinstance(sub, Mapping) and name in sub:
-            return sub[name]
-    return None
+    return math.isfinite(as_number(value))
 
 
 def _csv_cell(value: Any) -> str:
@@ -159,7 +116,7 @@ def _fmt(value: Any, digits: int = 3) -> str:
         return "—"
     if isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_)):
         return str(int(value))
-    v = _num(value)
+    v = as_number(value)
     if not math.isfinite(v):
         return "—" if math.isnan(v) else ("inf" if v > 0 else "-inf")
     return f"{v:.{digits}g}"
@@ -169,9 +126,9 @@ def _fmt_rho(entry: Any) -> tuple[str, str]:
     """(value, "[lo, hi]") of a rank-correlation entry, two decimals."""
     if not isinstance(entry, Mapping):
         return "—", "—"
-    v = _num(entry.get("value"))
+    v = as_number(entry.get("value"))
     iv = entry.get("interval") or (None, None)
-    lo, hi = (_num(iv[0]), _num(iv[1])) if len(iv) == 2 else (math.nan, math.nan)
+    lo, hi = (as_number(iv[0]), as_number(iv[1])) if len(iv) == 2 else (math.nan, math.nan)
     val = f"{v:+.2f}" if math.isfinite(v) else "—"
     ci = f"[{lo:+.2f}, {hi:+.2f}]" if math.isfinite(lo) and math.isfinite(hi) else "—"
     return val, ci
@@ -180,32 +137,8 @@ def _fmt_rho(entry: Any) -> tuple[str, str]:
 def _interval(entry: Mapping) -> tuple[float, float]:
     iv = entry.get("interval")
     if isinstance(iv, Sequence) and not isinstance(iv, str) and len(iv) == 2:
-        return _num(iv[0]), _num(iv[1])
+        return as_number(iv[0]), as_number(iv[1])
     return math.nan, math.nan
-
-
-def _jsonable(obj: Any) -> Any:
-    """``obj`` with NaN/inf -> None, numpy scalars and arrays -> Python, paths -> str.
-
-    >>> _jsonable({"a": float("nan"), "b": np.array([1.0, np.inf]), "c": (np.int64(2),)})
-    {'a': None, 'b': [1.0, None], 'c': [2]}
-    """
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, np.ndarray):
-        return [_jsonable(v) for v in obj.tolist()]
-    if isinstance(obj, (list, tuple, set)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (numbers.Integral, np.integer)):
-        return int(obj)
-    if isinstance(obj, (numbers.Real, np.floating)):
-        v = float(obj)
-        return v if math.isfinite(v) else None
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
 
 
 def _pixel_gap(res: Mapping) -> float:
@@ -215,8 +148,8 @@ def _pixel_gap(res: Mapping) -> float:
     for p in profiles:
         if not isinstance(p, Mapping) or "I_score" not in p or "I_denoise" not in p:
             continue
-        s = np.asarray([_num(v) for v in p["I_score"]], dtype=float)
-        d = np.asarray([_num(v) for v in p["I_denoise"]], dtype=float)
+        s = np.asarray([as_number(v) for v in p["I_score"]], dtype=float)
+        d = np.asarray([as_number(v) for v in p["I_denoise"]], dtype=float)
         if s.shape != d.shape:
             continue
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -243,7 +176,7 @@ def _rows(res: Mapping) -> list[dict[str, Any]]:
     for name, entry in (res.get("encoders") or {}).items():
         row = {"name": name}
         for c in TABLE_COLUMNS[1:]:
-            row[c] = _diag_value(entry, c)
+            row[c] = field(entry, c)
         rows.append(row)
     return rows
 
@@ -301,8 +234,8 @@ def write_tables(res: dict, out: Path) -> None:
     ValueError
         ``out`` is an existing file or an empty path.
     """
-    res = _check_res(res)
-    out = _out_dir(out)
+    res = check_result(res)
+    out = output_dir(out)
     _write_csv(out / TABLE_CSV, TABLE_COLUMNS, _rows(res))
     _write_csv(out / SPEARMAN_CSV, SPEARMAN_COLUMNS, _spearman_rows(res))
 
@@ -358,9 +291,9 @@ def verdict(spearman: dict) -> dict:
     quality = next((str(e["quality"]) for e in spearman.values() if "quality" in e), "frechet_distance")
     qlabel = LABELS.get(quality, quality)
     recon = spearman.get("recon_mse", {})
-    r_val = _num(recon.get("value"))
+    r_val = as_number(recon.get("value"))
     r_lo, r_hi = _interval(recon)
-    cands = {k: _num(e.get("value")) for k, e in spearman.items() if k != "recon_mse"}
+    cands = {k: as_number(e.get("value")) for k, e in spearman.items() if k != "recon_mse"}
     cands = {k: v for k, v in cands.items() if math.isfinite(v)}
     out: dict[str, Any] = {"best_diagnostic": None, "best_value": math.nan, "best_interval": [math.nan, math.nan],
                            "reconstruction_value": r_val, "reconstruction_interval": [r_lo, r_hi],
@@ -455,16 +388,16 @@ samples; against the confident fraction the sign is reversed."""
 
 def _settings_line(res: Mapping) -> str:
     seeds = list(res.get("seeds") or [])
-    taus = [t for t in (_num(x) for x in (res.get("taus") or [])) if math.isfinite(t)]
+    taus = [t for t in (as_number(x) for x in (res.get("taus") or [])) if math.isfinite(t)]
     parts = [f"Preset `{res.get('preset', '?')}`",
              f"seeds {', '.join(str(s) for s in seeds) if seeds else '—'} ({len(seeds)})"]
     if taus:
         parts.append(f"pixel noise tau from {min(taus):.3g} to {max(taus):.3g} ({len(taus)} values)")
-    wall = _num(res.get("wall_s"))
+    wall = as_number(res.get("wall_s"))
     if math.isfinite(wall):
         parts.append(f"wall time {wall:.0f} s ({wall / 60:.1f} min)")
     line = ", ".join(parts) + "."
-    acc = _num(res.get("classifier_accuracy"))
+    acc = as_number(res.get("classifier_accuracy"))
     if math.isfinite(acc):
         line += f" Classifier accuracy on held-out digits: {acc:.3f}."
     return line
@@ -572,7 +505,7 @@ def markdown_report(res: dict, figures: Sequence[str] | None = None) -> str:
     TypeError
         ``res`` or ``res["encoders"]`` is not a dict.
     """
-    res = _check_res(res)
+    res = check_result(res)
     lines = ["# Latent diffusability of digit encoders", "", _settings_line(res), "",
              ("Does the diffusability of an encoder's latent law, measured against the pixel law from the "
               "trained denoisers, predict the quality of the latent diffusion model's samples better than "
@@ -629,9 +562,9 @@ def write_report(res: dict, out: Path) -> None:
     ValueError
         ``out`` is an existing file or an empty path.
     """
-    res = _check_res(res)
-    out = _out_dir(out)
+    res = check_result(res)
+    out = output_dir(out)
     figures = [f for f, _ in FIGURE_FILES if (out / f).is_file()]
     (out / REPORT_MD).write_text(markdown_report(res, figures), encoding="utf-8")
-    (out / REPORT_JSON).write_text(json.dumps(_jsonable(res), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    (out / REPORT_JSON).write_text(json.dumps(json_ready(res), indent=2, allow_nan=False) + "\n", encoding="utf-8")
     write_tables(res, out)

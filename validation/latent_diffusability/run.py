@@ -10,10 +10,10 @@ rerunning the same command continues where it stopped.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -129,12 +129,12 @@ def _spaces(preset: Preset, x_train: np.ndarray, x_test: np.ndarray, cache: Path
     from validation.latent_diffusability.diagnostics import standardise
     from validation.latent_diffusability.encoders import LinearFit, PCAEncoder, build_encoder, reconstruction_mse
 
-    xs, _, _ = standardise(x_train)
     data = {"data": "sklearn digits", "shape": list(x_train.shape), "split_seed": SPLIT_SEED}
 
     def make(key: str, record: dict, z: np.ndarray, decode: Callable | None) -> Space:
         zs, mean, s = standardise(z)
-        c = float(np.sqrt((zs**2).sum(1).mean() / (xs**2).sum(1).mean()))
+        # both spaces standardised to unit mean variance per coordinate: c² = tr Cov[z]/tr Cov[x] = d/D
+        c = float(np.sqrt(z.shape[1] / x_train.shape[1]))
         back = None if decode is None else (lambda v, m=mean, s=s, f=decode: f(v * s + m))
         return Space(key, {**record, **data}, zs, c, back)
 
@@ -144,7 +144,8 @@ def _spaces(preset: Preset, x_train: np.ndarray, x_test: np.ndarray, cache: Path
         t0 = time.perf_counter()
         enc_rec = {"encoder": asdict(spec), "encoder_seed": ENCODER_SEED, **data}
         enc = build_encoder(spec, x_train, ENCODER_SEED, cache / "encoders" / f"{spec.name}-{record_hash(enc_rec)}")
-        spaces[spec.name] = make(spec.name, enc_rec, enc.encode(x_train), enc.decode)
+        z_train = enc.encode(x_train)
+        spaces[spec.name] = make(spec.name, enc_rec, z_train, enc.decode)
         d = enc.latent_dim
         pca_key = f"pca{d}"
         if pca_key not in spaces:
@@ -154,7 +155,7 @@ def _spaces(preset: Preset, x_train: np.ndarray, x_test: np.ndarray, cache: Path
             linear_key = spec.name
         else:
             linear_key = f"linear-{spec.name}"
-            fit = LinearFit.fit(x_train, enc.encode(x_train))
+            fit = LinearFit.fit(x_train, z_train)
             spaces[linear_key] = make(linear_key, {"space": "linear", "of": enc_rec}, fit.encode(x_train), None)
         chains[spec.name] = {"pca": pca_key, "linear": linear_key, "latent_dim": d, "kind": spec.kind,
                              "recon_mse": reconstruction_mse(enc, x_test), "seconds": time.perf_counter() - t0}
@@ -203,7 +204,11 @@ def trained_models(preset: str | Preset, out: str | Path, names: Sequence[str], 
     preset = preset if isinstance(preset, Preset) else preset_config(preset)
     cache = Path(out).expanduser() / "cache"
     x_train, x_test, _ = _digits(RESOLUTION)
-    spaces, _ = _spaces(preset, x_train, x_test, cache)
+    # build only the encoders the requested spaces need (cache keys do not depend on the others)
+    wanted = [e for e in preset.encoders if e.name in names or f"linear-{e.name}" in names]
+    spaces, _ = _spaces(dataclasses.replace(preset, encoders=tuple(wanted)), x_train, x_test, cache)
+    if any(n not in spaces for n in names):
+        spaces, _ = _spaces(preset, x_train, x_test, cache)
     unknown = [n for n in names if n not in spaces]
     if unknown:
         raise ValueError(f"names must be spaces of the preset ({', '.join(spaces)}), got {unknown}")
@@ -332,15 +337,6 @@ def _fixed_dim_correlations(preset: Preset, entries: dict, diagnostics: Sequence
             for d, names in sorted(dims.items()) if len(names) >= 3}
 
 
-def _versions() -> dict:
-    import diffusers
-    import scipy
-    import torch
-
-    return {"python": sys.version.split()[0], "numpy": np.__version__, "scipy": scipy.__version__,
-            "torch": torch.__version__, "diffusers": diffusers.__version__}
-
-
 def run(argv: Sequence[str] | None = None) -> dict:
     """Run the chain and write the report; returns the result dict (also ``latent_diffusability.json``).
 
@@ -356,6 +352,7 @@ def run(argv: Sequence[str] | None = None) -> dict:
     """
     import torch
 
+    from statgeo.provenance import versions
     from validation.digits_zoo import build_zoo
     from validation.digits_zoo.classifier import classifier_accuracy, load_classifier
     from validation.latent_diffusability.diagnostics import pixel_taus
@@ -399,7 +396,7 @@ def run(argv: Sequence[str] | None = None) -> dict:
         spearman_all = _correlations(preset, entries, diagnostics, measures)
         res = {
             "preset": preset.name, "seeds": list(preset.seeds), "taus": taus.tolist(), "settings": preset.to_dict(),
-            "versions": _versions(), "threads": args.threads,
+            "versions": versions(), "threads": args.threads,
             "classifier_accuracy": classifier_accuracy(clf, xte, yte), "reference": reference,
             "pixel": {"profiles": results["pixel"]["profiles"], "quality": _quality_mean(results["pixel"]["quality"]),
                       "quality_per_seed": results["pixel"]["quality"]},
