@@ -1,15 +1,18 @@
 """The rows of Table 1 for one model and one seed (docs/table1.md, "Stages", step 3).
 
 1. ``ours_neural`` — neural grid posterior (:class:`NeuralGridPosterior`, bundles of n at the
-   origin, one row per bundle) → the fit of the model's family: the free-linear-term fit at
-   temperature n for an exponential family (the output modelled as the posterior convolved
-   with the network's target bump, read from the posterior's attrs), the paper's form on
-   per-origin averages at n/2 otherwise. ``neural_output_model="width"`` (paper preset):
-   averaged output at the width-based temperature.
+   origin, one row per bundle) → the fit of the model's family: for an exponential family the
+   exponential-family head (``neural_head``; its output has exactly the posterior form the fit
+   models) and the free-linear-term fit at temperature n; otherwise the logits head against a
+   target bump, its output modelled as the posterior convolved with the bump (read from the
+   posterior's attrs), and the paper's form on per-origin averages at n/2.
+   ``neural_output_model="width"`` (paper preset): averaged output at the width-based
+   temperature.
 2. ``ours_neural_paper_form`` — the same output, per-origin averages at n/2, the paper's fit
    (centres tied to ∇Φ at the origin, JSD): the paper's method for the paper's columns.
 3. ``ours_kernel`` — feature-kernel posterior on a *learned* embedding: the neural posterior
-   network's per-sample encoder features, mean-pooled over a bundle of n samples, reduced by
+   network's per-sample statistic t(x) (exponential-family head) or encoder features (logits
+   head), mean-pooled over a bundle of n samples, reduced by
    PCA to ``kernel_dim`` whitened components; Gaussian kernel with the temperature chosen by
    held-out likelihood and the effective temperature of :func:`kernel_temperature_per_sample`;
    the free-linear-term fit. No model knowledge (not the exact statistics).
@@ -115,7 +118,10 @@ def bundle_average(post: xr.DataArray, grid: ParameterGrid) -> xr.DataArray:
 
 def learned_features(ng: Any, x: np.ndarray, n: int, bundles_per_origin: int, k: int, seed: int
                      ) -> tuple[np.ndarray, np.ndarray]:
-    """Bundle features from a trained NeuralGridPosterior's encoder, PCA-whitened.
+    """Bundle features from a trained NeuralGridPosterior, PCA-whitened.
+
+    The features are the head's learned statistic t(x) for ``head="exponential_family"`` and
+    the encoder's output otherwise.
 
     For every origin, ``bundles_per_origin`` bundles of n samples are drawn with replacement;
     the encoder's per-sample features are averaged over each bundle (as the network pools),
@@ -145,7 +151,8 @@ def learned_features(ng: Any, x: np.ndarray, n: int, bundles_per_origin: int, k:
         Flat grid index of each row's origin, shape (C·B,).
     """
     C, S = x.shape[:2]
-    f = ng.sample_features(x)
+    # the exponential-family head's learned statistic t(x) when it has one, else the encoder's features
+    f = ng.sample_features(x, statistic=ng.head == "exponential_family")
     rng = np.random.default_rng(seed)
     B = bundles_per_origin
     pick = np.stack([rng.choice(S, size=(B, n), replace=True) for _ in range(C)])  # (C, B, n)
@@ -344,7 +351,7 @@ def run_rows(s: ModelSettings, grid: ParameterGrid, samples: xr.Dataset, referen
         t0 = time.perf_counter()
         ng = NeuralGridPosterior(grid, n, kind=model.configuration_kind,
                                  sigma=s.neural_sigma, channels=s.neural_channels, hidden=s.neural_hidden,
-                                 seed=sd[2])
+                                 seed=sd[2], head=s.neural_head)
         if device != "cpu":
             torch.set_default_device(device)
         if s.neural_calibration == "heldout_samples":

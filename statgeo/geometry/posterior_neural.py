@@ -14,7 +14,14 @@ Bundles: ``"origin"`` — n samples drawn at the origin; ``"neighbours"`` — th
 of the (up to 8) nearest neighbouring grid points of the origin and draw the n samples from
 them (uniformly among the 4); the label is the origin.
 
-Effective temperature: with cross-entropy against a bump of variance σ² (per box axis), the
+Exponential-family head (``head="exponential_family"``): logits ⟨u_c, Σ_i t(x_i)⟩ − n·a_c with
+u_c the cell's natural coordinates in [0, 1] per axis, a learned per-sample statistic t and one
+offset per cell, trained against the true cell, then its last layer solved exactly (a convex
+multinomial logistic regression once the features are fixed). Its output is exactly the
+posterior form of an exponential family, softmax(n[⟨ā, u⟩ − Φ(u)]) (docs/geometry_fitting.md,
+"The exponential-family head").
+
+Effective temperature (logits head): with cross-entropy against a bump of variance σ² (per box axis), the
 optimum is the bundle posterior convolved with the bump, of covariance Σ_b + σ²; averaged over
 bundles Σ_avg = 2Σ_b + σ² (Gaussian approximation). If the network extracted all information,
 Σ_b = (n g)⁻¹ and n_eff = n tr(Σ_b (2Σ_b + σ²)⁻¹)/d with Σ_b estimated from the measured
@@ -55,7 +62,7 @@ def _torch():
 
 
 def _build_net(kind: str, sample_shape: tuple[int, ...], n_cells: int, channels: int, hidden: int,
-               encoder: str = "full"):
+               encoder: str = "full", head: str = "logits", natural_box: np.ndarray | None = None):
     torch = _torch()
     from torch import nn
 
@@ -112,7 +119,40 @@ def _build_net(kind: str, sample_shape: tuple[int, ...], n_cells: int, channels:
             z = self.enc(x.reshape((B * n,) + tuple(x.shape[2:]))).reshape(B, n, -1).mean(1)
             return self.head(z)
 
-    return Net()
+    class ExponentialFamilyNet(nn.Module):
+        """logits_c = ⟨u_c, Σ_i t(x_i)⟩ − n·N·o_c: a per-sample statistic t, one offset o_c per cell.
+
+        t(x) = N·(W [h(e), e] + b) with e the encoder's output, h the two hidden layers and N the
+        number of sites; the log-partition is a_c = N·o_c.
+        """
+
+        def __init__(self):
+            super().__init__()
+            self.enc = enc
+            self.features = nn.Sequential(nn.Linear(fdim, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU())
+            # t reads the encoder's output directly as well as through the hidden layers: an
+            # energy-like statistic that the pooled features already hold linearly stays linear
+            self.statistic = nn.Linear(hidden + fdim, natural_box.shape[1])
+            self.offset = nn.Parameter(torch.zeros(n_cells))
+            self.register_buffer("u", torch.as_tensor(natural_box, dtype=torch.float32))
+            # the statistic and the offsets grow with the number of sites N (ln Z is extensive):
+            # learning them in units of N keeps Adam's step sizes matched to their scale
+            self.scale = float(np.prod(sample_shape))
+
+        def head_features(self, x):  # (B, n, *sample_shape) → (B, n, hidden + encoder features)
+            B, n = x.shape[:2]
+            e = self.enc(x.reshape((B * n,) + tuple(x.shape[2:])))
+            return torch.cat([self.features(e), e], -1).reshape(B, n, -1)
+
+        def logits_from(self, f_sum, n: int, weight, bias, offset):
+            t = (f_sum @ weight.T + n * bias) * self.scale  # Σ_i t(x_i), (B, d)
+            return t @ self.u.T - (n * self.scale) * offset
+
+        def forward(self, x):
+            f = self.head_features(x).sum(1)
+            return self.logits_from(f, x.shape[1], self.statistic.weight, self.statistic.bias, self.offset)
+
+    return ExponentialFamilyNet() if head == "exponential_family" else Net()
 
 
 class NotFittedError(ValueError, RuntimeError):
@@ -252,6 +292,16 @@ class NeuralGridPosterior:
         runs at ¼ and ¹⁄₁₆ of the lattice sites instead of 1 and ¼ — about 3× cheaper per step
         on 32×32 lattices. The overlapping 3×3 windows at stride 2 still contain every
         nearest-neighbour pair, so energy-like statistics stay available.
+    head : {"logits", "exponential_family"}, default "logits"
+        ``"logits"``: an MLP head with one free logit per cell, trained against the Gaussian
+        bump (the paper's). ``"exponential_family"``: the logits of a bundle are
+        ⟨u_c, Σ_i t(x_i)⟩ − n·a_c, with u_c the cell's natural coordinates (each axis scaled to
+        [0, 1]), t a learned per-sample statistic of dimension d and one offset a_c per cell,
+        trained against the true cell (``sigma`` is not used) and then refitted exactly in its
+        last layer (:meth:`fit`). Its output is exactly of the exponential-family posterior form
+        softmax(n[⟨ā, u⟩ − Φ(u)]) that :func:`statgeo.geometry.fit_log_partition` models, with
+        Φ = a; it assumes the samples come from an exponential family in the grid's natural
+        coordinates (docs/geometry_fitting.md, "The exponential-family head").
 
     Raises
     ------
@@ -275,7 +325,7 @@ class NeuralGridPosterior:
 
     def __init__(self, grid: ParameterGrid, n_per_bundle: int, *, kind: str = "lattice2d", bundle: str = "origin",
                  sigma: float | str = "auto", channels: int = 16, hidden: int = 128,
-                 seed: int | np.random.SeedSequence = 0, encoder: str = "full") -> None:
+                 seed: int | np.random.SeedSequence = 0, encoder: str = "full", head: str = "logits") -> None:
         self.grid = check_grid(grid)
         self.n = check_int("n_per_bundle", n_per_bundle, min=1)
         self.kind = check_choice("kind", kind, ("lattice2d", "chain1d", "vector"))
@@ -290,6 +340,7 @@ class NeuralGridPosterior:
         self.encoder = check_choice("encoder", encoder, ("full", "strided"))
         if self.encoder == "strided" and self.kind != "lattice2d":
             raise ValueError(f"encoder='strided' needs kind='lattice2d', got kind={kind!r}")
+        self.head = check_choice("head", head, ("logits", "exponential_family"))
         self._ss = as_seed_sequence(seed)
         C = grid.size
         check_allocation("the posteriors over the grid (cells, cells)", (C, C), names="grid")
@@ -304,6 +355,8 @@ class NeuralGridPosterior:
         self.val_origins = np.array([], dtype=np.int64)
         self._sample_shape: tuple[int, ...] | None = None
         self._u = _box_units(grid)  # box units [0, 1]^d
+        t = grid.natural_points()  # the exponential-family head's u_c: natural coordinates, per axis in [0, 1]
+        self._natural_box = (t - t.min(0)) / (t.max(0) - t.min(0))
         self._neigh = self._neighbours()
 
     # ------------------------------------------------------------------ data helpers
@@ -365,6 +418,10 @@ class NeuralGridPosterior:
         return x[src, rng.integers(0, S, size=src.shape)]
 
     def _targets(self, origins: np.ndarray) -> np.ndarray:
+        if self.head == "exponential_family":  # one-hot rows: the true cells
+            rows = np.zeros((origins.size, self.grid.size))
+            rows[np.arange(origins.size), origins] = 1.0
+            return rows
         return _bump_rows(self._u, origins, self.sigma)
 
     def _check_bundle_memory(self, n_bundles: int, sample_shape: tuple[int, ...], names: str) -> None:
@@ -373,6 +430,8 @@ class NeuralGridPosterior:
 
     def target_kernel(self) -> np.ndarray:
         """The training targets as a (C, C) row-stochastic matrix S (row t: the bump around cell t).
+
+        With ``head="exponential_family"`` the targets are the true cells: S is the identity.
 
         S[t, c] ∝ exp(−‖u_t − u_c‖² / (2σ²)) in box units u. Cross-entropy against these targets
         is minimised by q(c | b) = Σ_t p(t | b) S[t, c], the bundle posterior convolved with the
@@ -389,6 +448,8 @@ class NeuralGridPosterior:
         ValueError
             The (C, C, d) intermediate would not fit in memory.
         """
+        if self.head == "exponential_family":
+            return np.eye(self.grid.size)
         return gaussian_target_kernel(self.grid, self.sigma)
 
     # ------------------------------------------------------------------ training
@@ -400,7 +461,10 @@ class NeuralGridPosterior:
 
         Cross-entropy against the smoothed target, −Σ_c S[t', c] ln softmax(logits)_c; Adam; a
         held-out set for early stopping (best weights restored; the package's training loop,
-        :func:`statgeo.geometry.training.train_loop`); then, if ``calibrate``, temperature
+        :func:`statgeo.geometry.training.train_loop`); with ``head="exponential_family"``
+        (targets: the true cells) the statistic layer and the offsets are then solved exactly by
+        full-batch L-BFGS on bundles of all the samples, a convex problem once the features are fixed
+        (the record is ``training["head_refit"]``); then, if ``calibrate``, temperature
         scaling of the logits on held-out bundles against the true (hard) labels (Guo et al.,
         ICML 2017).
 
@@ -507,7 +571,8 @@ class NeuralGridPosterior:
             eval_every = max(1, steps // 50)
         self._check_bundle_memory(self.val_origins.size * val_bundles, x.shape[2:],
                                   "val_bundles and validation_fraction")
-        self.net = _build_net(self.kind, tuple(x.shape[2:]), C, self.channels, self.hidden, self.encoder)
+        self.net = _build_net(self.kind, tuple(x.shape[2:]), C, self.channels, self.hidden, self.encoder,
+                              self.head, self._natural_box)
         self._sample_shape = tuple(x.shape[2:])
         # smoothed targets of every cell, computed once (C × C float32) instead of per batch
         table = torch.as_tensor(self.target_kernel(), dtype=torch.float32) if C <= 8192 else None
@@ -551,6 +616,8 @@ class NeuralGridPosterior:
         self.net.eval()
         self.history = rec.history
         self.training = rec.as_dict()
+        if self.head == "exponential_family":
+            self.training["head_refit"] = self._refit_head(x if by_samples else x_tr, train_o, rng)
         self.log_temperature = 0.0
         if calibrate:
             if vx is None:
@@ -558,6 +625,64 @@ class NeuralGridPosterior:
                                  "validation='grid_points'")
             self._calibrate_on(vx, vo)
         return self
+
+    def _refit_head(self, x: np.ndarray, origins: np.ndarray, rng: np.random.Generator) -> dict:
+        """Solve the exponential-family head's last layer exactly, on bundles of all the samples.
+
+        With the encoder and the hidden layers fixed, the logits are linear in the statistic
+        layer (W, b) and the offsets a, so the cross-entropy is convex in them: a multinomial
+        logistic regression. Adam with a decaying learning rate stops short of its optimum,
+        mostly in the overall scale of t and a (which sets the posterior's width and hence
+        the metric's scale); full-batch L-BFGS from the trained values reaches it. Being a
+        convex solve it needs no early stopping, so the held-out samples join in.
+        """
+        torch = _torch()
+        net = self.net
+        # up to 16 bundles per cell (fewer when 4·S/n is smaller), at most 2**24 feature numbers
+        feat_dim = net.statistic.in_features
+        per = max(1, min(16, (4 * x.shape[1]) // self.n, (2 ** 24) // max(1, origins.size * feat_dim)))
+        o = np.repeat(origins, per)
+        with torch.no_grad():
+            f = torch.cat([net.head_features(torch.as_tensor(self._draw(x, o[i:i + 256], rng))).sum(1)
+                           for i in range(0, o.size, 256)])
+        lab = torch.as_tensor(o)
+        W = net.statistic.weight.detach().clone().requires_grad_(True)
+        b = net.statistic.bias.detach().clone().requires_grad_(True)
+        a = net.offset.detach().clone().requires_grad_(True)
+        starts = range(0, o.size, max(1, (2 ** 24) // self.grid.size))  # at most 2**24 logits per chunk
+        step = starts.step
+
+        def chunk_loss(i: int):
+            logits = net.logits_from(f[i:i + step], self.n, W, b, a)
+            return torch.nn.functional.cross_entropy(logits, lab[i:i + step], reduction="sum") / o.size
+
+        def loss_and_grad() -> float:
+            opt.zero_grad()
+            total = 0.0
+            for i in starts:
+                loss = chunk_loss(i)
+                loss.backward()
+                total += float(loss.detach())
+            return total
+
+        def current() -> float:
+            with torch.no_grad():
+                return sum(float(chunk_loss(i)) for i in starts)
+
+        opt = torch.optim.LBFGS([W, b, a], lr=1.0, max_iter=100, history_size=50, line_search_fn="strong_wolfe",
+                                tolerance_grad=1e-7, tolerance_change=1e-9)
+        before = after = current()
+        for _ in range(5):  # LBFGS.step returns the loss at the start of its step
+            start = after
+            opt.step(loss_and_grad)
+            after = current()
+            if start - after < 1e-5 * max(1.0, abs(start)):
+                break
+        with torch.no_grad():
+            net.statistic.weight.copy_(W)
+            net.statistic.bias.copy_(b)
+            net.offset.copy_(a)
+        return {"bundles": int(o.size), "loss_before": before, "loss_after": after}
 
     def calibrate(self, samples: Any, *, bundles: int = 4, origins: Any = None) -> float:
         """Temperature scaling: T* = argmin_T −mean ln softmax(logits / T)[true cell] on held-out bundles.
@@ -640,8 +765,12 @@ class NeuralGridPosterior:
             raise NotFittedError("NeuralGridPosterior must be fitted first (call .fit(samples))")
 
     # ------------------------------------------------------------------ inference
-    def sample_features(self, samples: Any, *, chunk: int = 64) -> np.ndarray:
+    def sample_features(self, samples: Any, *, chunk: int = 64, statistic: bool = False) -> np.ndarray:
         """Per-sample features of the trained encoder (before bundle pooling): a learned embedding.
+
+        With ``statistic=True`` (``head="exponential_family"`` only) the learned per-sample
+        statistic t(x) of the head instead, d columns in units where ⟨u_c, t⟩ enters the
+        logits: for an exponential family, an affine image of its sufficient statistic.
 
         Parameters
         ----------
@@ -649,6 +778,8 @@ class NeuralGridPosterior:
             Shape (grid.size, S, *sample_shape), with the sample shape of training.
         chunk : int, default 64
             Origins encoded per pass (≥ 1).
+        statistic : bool, default False
+            Return t(x) instead of the encoder's features.
 
         Returns
         -------
@@ -662,15 +793,25 @@ class NeuralGridPosterior:
         TypeError
             Arguments of the wrong type.
         ValueError
-            Invalid samples or ``chunk`` < 1.
+            Invalid samples, ``chunk`` < 1, or ``statistic=True`` with ``head="logits"``.
         """
         self._require_fit()
         chunk = check_int("chunk", chunk, min=1)
+        check_bool("statistic", statistic)
+        if statistic and self.head != "exponential_family":
+            raise ValueError("statistic=True needs head='exponential_family' (the logits head has no statistic), "
+                             f"got head={self.head!r}")
         torch = _torch()
         x = self._check_samples(samples)
         C, S = x.shape[:2]
+
+        def encode(xb):
+            if statistic:  # one-sample bundles through the head: t(x) = N (W [h(e), e] + b)
+                return self.net.statistic(self.net.head_features(xb[:, None])[:, 0]) * self.net.scale
+            return self.net.enc(xb)
+
         with torch.no_grad():
-            f = torch.cat([self.net.enc(torch.as_tensor(x[i:i + chunk].reshape((-1,) + x.shape[2:])))
+            f = torch.cat([encode(torch.as_tensor(x[i:i + chunk].reshape((-1,) + x.shape[2:])))
                            for i in range(0, C, chunk)])
         return f.double().numpy().reshape(C, S, -1)
 
@@ -802,8 +943,8 @@ class NeuralGridPosterior:
         calibrated = abs(self.log_temperature) > 0.0
         attrs = {"calibration_temperature": self.temperature, "sigma": self.sigma, "bundle": self.bundle,
                  "bundles_per_origin": bundles_per_origin, "kind": self.kind, "averaged": int(average),
-                 "training": config_attr(self.training)}
-        if not calibrated:
+                 "head": self.head, "training": config_attr(self.training)}
+        if not calibrated and self.head == "logits":
             attrs.update(output_kernel="gaussian_bump", output_kernel_sigma=self.sigma)
         if average:
             post = posterior_dataarray(p.reshape(C, bundles_per_origin, C).mean(1), self.grid, np.arange(C),
@@ -818,8 +959,9 @@ class NeuralGridPosterior:
             post.attrs.pop("output_kernel", None)
             post.attrs.pop("output_kernel_sigma", None)
         elif effective_temperature == "auto":
-            post.attrs["temperature_derivation"] = ("n/2 (bundle average)" if average else "n (one bundle)") + \
-                "; the output is the posterior convolved with the target bump (output_kernel)"
+            post.attrs["temperature_derivation"] = ("n/2 (bundle average)" if average else "n (one bundle)") + (
+                "; the output is the posterior convolved with the target bump (output_kernel)" if self.head == "logits"
+                else "; exponential-family head: one bundle's output is softmax(n[<a, u> - Phi(u)]) exactly")
         else:
             post.attrs["effective_temperature"] = float(effective_temperature)
             post.attrs["temperature_derivation"] = "given"
