@@ -541,7 +541,9 @@ ENTRY_POINTS = [
     EntryPoint("statgeo.geometry.NeuralGridPosterior.predict_bundles", NGP.predict_bundles, {"bundles": BUNDLES},
                {"bundles": st.one_of(bad_array(BUNDLES.shape), wrong_type(), st.just(np.ones((3, 2, 5))))}),
     EntryPoint("statgeo.geometry.NeuralGridPosterior.sample_features", NGP.sample_features, {"samples": X_VEC},
-               {"samples": bad_samples_vec, "chunk": bad_int(min=1)}),
+               {"samples": bad_samples_vec, "chunk": bad_int(min=1),
+                # True is bad here: NGP has the logits head, which has no statistic
+                "statistic": st.one_of(bad_bool, st.just(True))}),
     # ---- fitting
     EntryPoint("statgeo.geometry.fit_log_partition", fit_log_partition,
                {"posterior": POST, "grid": GRID, "max_steps": 1, "width": 4, "depth": 1, "progress": False},
