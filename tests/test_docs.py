@@ -46,7 +46,7 @@ OUTPUT_FILES = {
 INTERNAL_NOTES = ("physics", "geometry", "validation", "architecture", "performance")
 
 #: notes whose ```python blocks are executed by :func:`test_examples_of_the_notes_run`
-EXECUTED_NOTES = ("conventions.md", "grids_and_coordinates.md", "models.md")
+EXECUTED_NOTES = ("conventions.md", "grids_and_coordinates.md", "models.md", "geometry_fitting.md")
 
 # a path ending in .md, not preceded by a path character (so URLs and longer names are skipped)
 _MD_REF = re.compile(r"(?<![\w./-])((?:\.{1,2}/)?(?:[\w.-]+/)*[\w.-]+\.md)(?![\w-])")
