@@ -122,27 +122,28 @@ def _build_net(kind: str, sample_shape: tuple[int, ...], n_cells: int, channels:
     class ExponentialFamilyNet(nn.Module):
         """logits_c = ⟨u_c, Σ_i t(x_i)⟩ − n·N·o_c: a per-sample statistic t, one offset o_c per cell.
 
-        t(x) = N·(W [h(e), e] + b) with e the encoder's output, h the two hidden layers and N the
-        number of sites; the log-partition is a_c = N·o_c.
+        t(x) = N·(W [h(e), e, x] + b) with e the encoder's output, h the two hidden layers, x the
+        raw sample (flattened) and N the number of sites; the log-partition is a_c = N·o_c.
         """
 
         def __init__(self):
             super().__init__()
             self.enc = enc
             self.features = nn.Sequential(nn.Linear(fdim, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU())
-            # t reads the encoder's output directly as well as through the hidden layers: an
-            # energy-like statistic that the pooled features already hold linearly stays linear
-            self.statistic = nn.Linear(hidden + fdim, natural_box.shape[1])
+            # t reads the raw sample and the encoder's output directly as well as through the
+            # hidden layers: a statistic linear in either (a magnetisation, an energy) stays linear
+            self.statistic = nn.Linear(hidden + fdim + int(np.prod(sample_shape)), natural_box.shape[1])
             self.offset = nn.Parameter(torch.zeros(n_cells))
             self.register_buffer("u", torch.as_tensor(natural_box, dtype=torch.float32))
             # the statistic and the offsets grow with the number of sites N (ln Z is extensive):
             # learning them in units of N keeps Adam's step sizes matched to their scale
             self.scale = float(np.prod(sample_shape))
 
-        def head_features(self, x):  # (B, n, *sample_shape) → (B, n, hidden + encoder features)
+        def head_features(self, x):  # (B, n, *sample_shape) → (B, n, hidden + encoder features + sample size)
             B, n = x.shape[:2]
-            e = self.enc(x.reshape((B * n,) + tuple(x.shape[2:])))
-            return torch.cat([self.features(e), e], -1).reshape(B, n, -1)
+            flat = x.reshape((B * n,) + tuple(x.shape[2:]))
+            e = self.enc(flat)
+            return torch.cat([self.features(e), e, flat.flatten(1)], -1).reshape(B, n, -1)
 
         def logits_from(self, f_sum, n: int, weight, bias, offset):
             t = (f_sum @ weight.T + n * bias) * self.scale  # Σ_i t(x_i), (B, d)
@@ -405,7 +406,14 @@ class NeuralGridPosterior:
         return x
 
     def _draw(self, x: np.ndarray, origins: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """A bundle (n samples) per origin: (B, n, *sample_shape)."""
+        """A bundle (n samples) per origin: (B, n, *sample_shape).
+
+        The n samples of a bundle are distinct (drawn without replacement) when S ≥ n: a sample
+        drawn twice is not an independent draw, and its bundle statistic would be noisier than
+        the posterior of n independent samples assumes (measured with the exponential-family
+        head on a Gaussian family, bundles of 16 from 64 samples: the fitted Φ came out at 0.81
+        of its true scale with repeats).
+        """
         B, S = origins.size, x.shape[1]
         if self.bundle == "origin":
             src = np.repeat(origins[:, None], self.n, 1)
@@ -415,7 +423,13 @@ class NeuralGridPosterior:
                 nb = self._neigh[o]
                 chosen = rng.choice(nb, size=min(4, nb.size), replace=False)
                 src[b] = rng.choice(chosen, size=self.n)
-        return x[src, rng.integers(0, S, size=src.shape)]
+        if S > self.n:
+            pick = rng.random((B, S)).argpartition(self.n, axis=1)[:, :self.n]
+        elif S == self.n:
+            pick = np.broadcast_to(np.arange(S), (B, S))
+        else:
+            pick = rng.integers(0, S, size=src.shape)
+        return x[src, pick]
 
     def _targets(self, origins: np.ndarray) -> np.ndarray:
         if self.head == "exponential_family":  # one-hot rows: the true cells
@@ -806,7 +820,7 @@ class NeuralGridPosterior:
         C, S = x.shape[:2]
 
         def encode(xb):
-            if statistic:  # one-sample bundles through the head: t(x) = N (W [h(e), e] + b)
+            if statistic:  # one-sample bundles through the head: t(x) = N (W [h(e), e, x] + b)
                 return self.net.statistic(self.net.head_features(xb[:, None])[:, 0]) * self.net.scale
             return self.net.enc(xb)
 
