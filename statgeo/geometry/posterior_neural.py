@@ -432,10 +432,6 @@ class NeuralGridPosterior:
         return x[src, pick]
 
     def _targets(self, origins: np.ndarray) -> np.ndarray:
-        if self.head == "exponential_family":  # one-hot rows: the true cells
-            rows = np.zeros((origins.size, self.grid.size))
-            rows[np.arange(origins.size), origins] = 1.0
-            return rows
         return _bump_rows(self._u, origins, self.sigma)
 
     def _check_bundle_memory(self, n_bundles: int, sample_shape: tuple[int, ...], names: str) -> None:
@@ -588,20 +584,23 @@ class NeuralGridPosterior:
         self.net = _build_net(self.kind, tuple(x.shape[2:]), C, self.channels, self.hidden, self.encoder,
                               self.head, self._natural_box)
         self._sample_shape = tuple(x.shape[2:])
+        hard = self.head == "exponential_family"  # targets: the true cells, as class labels
         # smoothed targets of every cell, computed once (C × C float32) instead of per batch
-        table = torch.as_tensor(self.target_kernel(), dtype=torch.float32) if C <= 8192 else None
+        table = torch.as_tensor(self.target_kernel(), dtype=torch.float32) if C <= 8192 and not hard else None
 
-        def targets(o: np.ndarray):
-            if table is not None:
-                return table[torch.as_tensor(o)]
-            return torch.as_tensor(self._targets(o), dtype=torch.float32)
+        def loss_of(logits, o: np.ndarray):
+            """Cross-entropy of the logits against the targets of the origins o."""
+            if hard:
+                return torch.nn.functional.cross_entropy(logits, torch.as_tensor(o))
+            t = table[torch.as_tensor(o)] if table is not None else torch.as_tensor(self._targets(o),
+                                                                                  dtype=torch.float32)
+            return -(t * torch.log_softmax(logits, -1)).sum(-1).mean()
 
         opt = torch.optim.Adam(self.net.parameters(), lr=lr)
         sched = (torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 0.5 * (1.0 + math.cos(math.pi * k / steps)))
                  if lr_schedule == "cosine" else None)
         vo = np.repeat(self.val_origins, val_bundles)
         vx = torch.as_tensor(self._draw(x_va, vo, rng)) if vo.size else None
-        vt = targets(vo) if vo.size else None
 
         def run_chunk(n: int) -> float:
             self.net.train()
@@ -609,7 +608,7 @@ class NeuralGridPosterior:
             for _ in range(n):
                 o = rng.choice(train_o, size=batch_size)
                 xb = torch.as_tensor(self._draw(x_tr, o, rng))
-                loss = -(targets(o) * torch.log_softmax(self.net(xb), -1)).sum(-1).mean()
+                loss = loss_of(self.net(xb), o)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -621,7 +620,7 @@ class NeuralGridPosterior:
         def validate() -> float:
             self.net.eval()
             with torch.no_grad():
-                return float(-(vt * torch.log_softmax(self.net(vx), -1)).sum(-1).mean())
+                return float(loss_of(self.net(vx), vo))
 
         rec = train_loop(self.net, run_chunk, max_steps=steps, check_every=eval_every,
                          validate=validate if vx is not None else None, patience=patience, min_steps=steps // 4,
