@@ -248,13 +248,15 @@ def run(argv: Sequence[str] | None = None) -> dict:
         agg = aggregate(recs)
         first = results[(m, 0)]
         bounds = {}
-        for r in ("ours_neural", "oracle"):
-            if r in first["recon"]:
-                try:
-                    bounds[r] = detect_boundaries(model, grid, first["recon"][r]["metric"])
-                except Exception as exc:  # report, never hide
-                    log.warning("boundary detection failed for %s/%s: %s", m, r, exc)
-                    bounds[r] = {"n_curves": 0, "threshold": 2.0, "error": str(exc), "curves": [], "axes": []}
+        # the exact metric through the same detector puts the finite-size crossover in scale
+        metrics = {r: first["recon"][r]["metric"] for r in ("ours_neural", "oracle") if r in first["recon"]}
+        metrics["reference"] = ref["metric"].values
+        for r, g in metrics.items():
+            try:
+                bounds[r] = detect_boundaries(model, grid, g)
+            except Exception as exc:  # report, never hide
+                log.warning("boundary detection failed for %s/%s: %s", m, r, exc)
+                bounds[r] = {"n_curves": 0, "error": str(exc), "curves": [], "axes": []}
         # maps: reference, seed-0 reconstructions (affine-aligned) and errors
         t = grid.natural_points().reshape(grid.shape + (2,))
         mask = edge_mask(grid.shape, s.margin)

@@ -9,6 +9,7 @@ from tests.geometry.xp_helpers import to_numpy
 from statgeo.geometry.boundary import boundary_distance, boundary_score, extract_boundaries
 from statgeo.geometry.metric import metric_on_grid
 from statgeo.geometry.potential import AnalyticPotential
+from statgeo.models import make_model
 
 X_AX = np.linspace(-1.0, 1.0, 81)
 Y_AX = np.linspace(-1.0, 1.0, 61)
@@ -73,6 +74,51 @@ def test_no_boundary_in_smooth_metric():
     g[..., 0, 0] = lam
     g[..., 1, 1] = 1.0
     assert extract_boundaries(boundary_score(g), [X_AX, Y_AX]) == []
+
+
+def test_prominence_finds_the_ising_line_on_its_trending_background():
+    """The exact 8×8 Ising metric (transfer matrix): the ridge η = 0, K > K_c, by prominence.
+
+    log λ_max falls by about five e-folds across the ordered phase, so the robust z-score of
+    the map stays near 2 on the ridge and the global threshold 3 finds nothing; the local
+    criterion (metric ≥ 3 × its value three cells away on each side) finds one ridge on the
+    line, covering it to within one cell except where the finite-size crossover ends it.
+    """
+    model = make_model("ising", 8)
+    grid = model.natural_grid(K=(0.2, 0.7, 24), eta=(-0.2, 0.2, 24))
+    g = model.reference(grid, per_site=True)["metric"].values
+    axes = [grid.axes[0].values, grid.axes[1].values]
+    spacing = [np.diff(a).mean() for a in axes]
+    line = model.phase_diagram().all_line_points()
+    line = line[line[:, 0] <= axes[0][-1]]
+    assert extract_boundaries(boundary_score(g), axes) == []
+    curves = extract_boundaries(boundary_score(g, normalise="none"), axes, threshold=None,
+                                prominence=np.log(3.0), reach=3)
+    assert len(curves) == 1
+    dist = boundary_distance(curves, line, scale=spacing, within=1.0)
+    assert dist.covered >= 0.8
+    # every point on η = 0 (sub-cell refinement between the two rows that straddle it) and the
+    # ridge's end within 1.5 cells of K_c (the 8×8 torus's crossover sits near, not at, K_c)
+    assert np.abs(curves[0][:, 1]).max() <= 0.05 * spacing[1]
+    assert abs(curves[0][:, 0].min() - model.phase_diagram().points["critical_point"][0]) <= 1.5 * spacing[0]
+
+
+def test_prominence_is_measured_up_to_the_grid_edge():
+    # a ridge one row from the edge has one neighbour on that side: the rise is measured there
+    x = np.linspace(0.0, 1.0, 9)
+    score = np.zeros((9, 9))
+    score[1, :] = 2.0
+    assert len(extract_boundaries(score, [x, x], threshold=None, prominence=1.9)) == 1
+    assert extract_boundaries(score, [x, x], threshold=None, prominence=2.1) == []
+    # a peak of 0.5 on a plateau of 1: the rise is measured at the reach (0.5 one step away,
+    # 1.5 three steps away)
+    plateau = np.zeros((9, 9))
+    plateau[2:7, :] = 1.0
+    plateau[4, :] = 1.5
+    assert len(extract_boundaries(plateau, [x, x], threshold=None, prominence=0.4, reach=1)) == 1
+    assert extract_boundaries(plateau, [x, x], threshold=None, prominence=0.6, reach=1) == []
+    assert len(extract_boundaries(plateau, [x, x], threshold=None, prominence=1.4, reach=3)) == 1
+    assert extract_boundaries(plateau, [x, x], threshold=None, prominence=1.6, reach=3) == []
 
 
 def test_score_normalisations():
