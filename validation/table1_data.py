@@ -7,7 +7,8 @@
   cluster (``scheduler`` address) every chunk is a task. Each finished chunk is written to its
   own zarr store under the cache directory, and a completion marker file is written *last*, so
   an interrupted run resumes without redoing finished chunks and nothing half-written looks
-  complete.
+  complete. Binary configurations (Ising spins, TASEP occupations) are stored one bit per
+  site (:mod:`statgeo.models.packing`) and unpacked on reading.
 * References: exact where they exist (Ising L ≤ 12: transfer matrix at any field; TASEP:
   closed-form ln Z_N and F_obs by enumeration for N ≤ 14), else the Monte Carlo reference
   anchored to Kaufman's h = 0 line (Ising) or F_obs from exact samples (TASEP); cached too.
@@ -29,6 +30,7 @@ import xarray as xr
 
 from statgeo.grid import Axis, ParameterGrid
 from statgeo.models import ExponentialFamilyModel, PhysicsModel, make_model
+from statgeo.models.packing import binary_values, pack_dataset, unpack_dataset
 from validation.table1_config import ModelSettings
 
 __all__ = ["build_model", "build_grid", "get_samples", "get_reference", "cache_key", "sample_array"]
@@ -121,7 +123,19 @@ def _write_store(ds: xr.Dataset, path: Path) -> None:
 
 
 def _open_store(path: Path) -> xr.Dataset:
-    return xr.open_zarr(path, consolidated=False).load()
+    """The store's Dataset in memory, bit-packed configurations restored."""
+    return unpack_dataset(xr.open_zarr(path, consolidated=False).load())
+
+
+def _packed(ds: xr.Dataset, model: PhysicsModel) -> xr.Dataset:
+    """``ds`` with the model's configurations bit-packed when they are binary (one bit per site)."""
+    name = model.configuration_variable
+    da = ds[name]
+    values = binary_values(da.values)
+    if values is None:
+        return ds
+    site_dims = da.dims[da.dims.index("sample") + 1:]
+    return pack_dataset(ds, name, site_dims, values)
 
 
 # ----------------------------------------------------------------------------- sampling
@@ -190,9 +204,10 @@ def get_samples(s: ModelSettings, seed: int, cache: Path, *, grid: ParameterGrid
 
     bar = progress_bar(total=len(chunks), initial=len(chunks) - len(todo), desc=f"sampling {s.model} seed {seed}",
                        progress=progress)
+    model = build_model(s)
     if client is None:
         for c, r in todo:
-            _write_store(_sample_chunk(s, grid, r, [seed, c], backend), root / f"chunk{c:04d}.zarr")
+            _write_store(_packed(_sample_chunk(s, grid, r, [seed, c], backend), model), root / f"chunk{c:04d}.zarr")
             bar.update(1)
     else:
         from dask.distributed import as_completed
@@ -200,14 +215,14 @@ def get_samples(s: ModelSettings, seed: int, cache: Path, *, grid: ParameterGrid
         futs = {client.submit(_sample_chunk, s, grid, r, [seed, c], backend, pure=False): c for c, r in todo}
         for fut in as_completed(futs):
             c = futs[fut]
-            _write_store(fut.result(), root / f"chunk{c:04d}.zarr")
+            _write_store(_packed(fut.result(), model), root / f"chunk{c:04d}.zarr")
             bar.update(1)
     bar.close()
     parts = [_open_store(root / f"chunk{c:04d}.zarr") for c in range(len(chunks))]
     ds = xr.concat(parts, dim=grid.names[0], data_vars="all") if len(parts) > 1 else parts[0]
     ds = grid.attach(ds, natural=False)
     ds.attrs.update({"seed": int(seed), "rows_per_chunk": int(rpc), "settings": json.dumps(s.to_dict())})
-    _write_store(ds, final)
+    _write_store(_packed(ds, model), final)
     for c in range(len(chunks)):
         shutil.rmtree(root / f"chunk{c:04d}.zarr", ignore_errors=True)
         _marker(root / f"chunk{c:04d}.zarr").unlink(missing_ok=True)

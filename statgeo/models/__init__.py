@@ -20,6 +20,7 @@ Numba compilation").
 from statgeo.models.ising import IsingModel, sufficient_statistics, thermodynamics
 from statgeo.models.ising_reference import anchored_integral, ising_mc_reference, quadrature_nodes
 from statgeo.models.ising_sampling import check_natural_grid, run_chains
+from statgeo.models.packing import pack_dataset, pack_sites, unpack_dataset, unpack_sites
 from statgeo.models.physics_model import (
     MODELS,
     ExponentialFamilyModel,
@@ -55,4 +56,8 @@ __all__ = [
     "MCResult",
     "default_burn_in",
     "relaxation_time_estimate",
+    "pack_sites",
+    "unpack_sites",
+    "pack_dataset",
+    "unpack_dataset",
 ]

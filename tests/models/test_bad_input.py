@@ -28,6 +28,10 @@ from statgeo.models import (
     ising_mc_reference,
     make_model,
     model_from_config,
+    pack_dataset,
+    pack_sites,
+    unpack_dataset,
+    unpack_sites,
     model_from_dataset,
     quadrature_nodes,
     register_model,
@@ -58,6 +62,9 @@ from tests.bad_input import (
 ISING = IsingModel(4)
 IGRID = ISING.natural_grid(K=(0.3, 0.4, 2), eta=(0.0, 0.1, 2))
 ISAMPLES = ISING.sample(IGRID, 4, seed=0, burn_in=10, thin=1, progress=False)
+SPINS = ISAMPLES["spins"].values.reshape(-1, 4, 4)  # (configurations, 4, 4) of ±1
+PACKED = pack_sites(SPINS, 2)
+PACKED_DS = pack_dataset(ISAMPLES, "spins", ("y", "x"), (-1, 1))
 TASEP = TasepModel(4)
 TGRID = TASEP.natural_grid(theta_alpha=(0.2, 1.0, 2), theta_beta=(0.2, 1.0, 2))
 TSAMPLES = TASEP.sample(TGRID, 4, seed=0, progress=False)
@@ -344,6 +351,31 @@ ENTRY_POINTS = [
                      np.broadcast_to(np.zeros(100_000, np.int8), (200_000, 100_000))])),  # 2e15 operations
                   "alpha": bad_scalar_rate, "beta": bad_scalar_rate})
       for f in (ex.configuration_log_weight, ex.configuration_log_prob, ex.configuration_scores)],
+    # ------------------------------------------------------------------ statgeo.models: bit-packed configurations
+    EntryPoint("statgeo.models.pack_sites", pack_sites,
+               {"x": SPINS, "n_site_dims": 2, "values": (-1, 1)},
+               {"x": st.one_of(st.just(SPINS.astype(float)), st.just(SPINS * 2), st.just(np.zeros((2, 0), np.int8)),
+                               wrong_type(), st.just(np.array(["a"]))),
+                "n_site_dims": st.one_of(bad_int(min=1, max=SPINS.ndim), huge_int()),
+                "values": st.sampled_from([(1, 1), (0, 0.5), "ab", None, (1,), (0, 1, 2)])},
+               message={"x": ("x", "sites"), "values": ("values",)}),
+    EntryPoint("statgeo.models.unpack_sites", unpack_sites,
+               {"packed": PACKED, "site_shape": (4, 4), "values": (-1, 1)},
+               {"packed": st.one_of(st.just(PACKED.astype(np.int16)), st.just(PACKED[..., :1]), wrong_type(),
+                                    st.just(np.uint8(3))),
+                "site_shape": st.sampled_from([(4, 5), (0, 4), (-1, 4), (1.5, 4), ()]),
+                "values": st.sampled_from([(1, 1), "ab", None, (1,)])},
+               message={"packed": ("packed",), "site_shape": ("site_shape",)}),
+    EntryPoint("statgeo.models.pack_dataset", pack_dataset,
+               {"ds": ISAMPLES, "name": "spins", "site_dims": ("y", "x"), "values": (-1, 1)},
+               {"ds": st.one_of(wrong_type(), st.just(ISAMPLES["spins"])),
+                "name": st.sampled_from(["nope", "x", None, 3, "B"]),
+                "site_dims": st.sampled_from([("x", "y"), (), "yx", ("sample",), (1, 2)]),
+                "values": st.sampled_from([(0, 1), (1, 1), None])},
+               message={"ds": ("ds",), "name": ("name", "values", "site_dims"), "site_dims": ("site_dims",),
+                        "values": ("values",)}),
+    EntryPoint("statgeo.models.unpack_dataset", unpack_dataset, {"ds": PACKED_DS},
+               {"ds": st.one_of(wrong_type(), st.just(PACKED_DS["spins_packed"]))}),
 ]
 
 #: public names that take no user input
