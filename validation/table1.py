@@ -13,6 +13,7 @@ Examples
 --------
     python -m validation.table1                       # quick preset, both models, 3 seeds
     python -m validation.table1 --models ising --seeds 1 --out out/ising
+    python -m validation.table1 --preset paper --plan    # estimated time, memory, disk; runs nothing
     python -m validation.table1 --preset paper --backend cupy --device cuda --scheduler tcp://host:8786
 """
 
@@ -69,6 +70,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--report-only", action="store_true",
                    help="re-render table1.md from an existing OUT/table1.json (acceptance recomputed from the "
                         "stored per-seed errors); no sampling or training")
+    p.add_argument("--plan", action="store_true",
+                   help="print the estimated time, memory and disk per model and stage (measured on a few probe "
+                        "points and one training step) and exit; nothing is written")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     a = p.parse_args(argv)
     return a
@@ -103,6 +107,20 @@ def _validate(a: argparse.Namespace) -> tuple[list[str], list[str], int, int]:
         if not torch.cuda.is_available():
             raise ArgumentError("--device cuda requested but torch sees no CUDA device")
     return models, rows, seeds, workers
+
+
+def _plan(preset_name: str, models: list[str], seeds: int, workers: int, device: str) -> dict:
+    """``--plan``: estimate every stage (validation.table1_plan), print the table, run nothing."""
+    from statgeo.checks import memory_limit_bytes
+    from validation.table1_config import get_preset
+    from validation.table1_plan import format_plan, plan_model
+
+    preset = get_preset(preset_name)
+    estimates = [e for m in models for e in plan_model(preset.models[m], seeds, workers, device=device)]
+    budget = float(memory_limit_bytes())
+    print(f"Plan for --preset {preset_name} ({', '.join(models)}; {seeds} seed(s), {workers} worker(s)):\n")
+    print(format_plan(estimates, budget))
+    return {"plan": [dataclasses.asdict(e) for e in estimates], "memory_budget": budget}
 
 
 def _init_worker() -> None:
@@ -171,6 +189,8 @@ def run(argv: Sequence[str] | None = None) -> dict:
     models, rows, seeds, workers = _validate(a)
     if a.report_only:
         return _rerender(Path(a.out))
+    if a.plan:
+        return _plan(a.preset, models, seeds, workers, a.device)
 
     from statgeo.progress import progress_bar
     from statgeo.provenance import versions
@@ -361,6 +381,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ArgumentError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if "plan" in res:  # --plan printed its table and ran nothing
+        return 0
     print(res["table"])
     print(f"\nartefacts in {res['settings']['out']}; total wall time {res['times']['total']:.1f} s")
     return 0

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -638,6 +639,63 @@ class NeuralGridPosterior:
                                  "validation='grid_points'")
             self._calibrate_on(vx, vo)
         return self
+
+    def time_training_step(self, sample_shape: tuple[int, ...], *, batch_size: int = 64, repeats: int = 2) -> float:
+        """Seconds per training step of this configuration, measured on random input.
+
+        Builds a fresh network with this object's settings (kind, channels, hidden, encoder,
+        head, number of cells) for samples of ``sample_shape`` and times forward pass,
+        backward pass and Adam update on a batch of ``batch_size`` bundles of random ±1
+        samples; the median of ``repeats`` steps after one warm-up step. ``self`` is left
+        untouched. ``fit(steps=k)`` then takes about k times this, plus validation and the
+        head's last-layer solve. Used to plan long runs (``validation.table1 --plan``).
+
+        Parameters
+        ----------
+        sample_shape : tuple of int
+            One sample's shape, e.g. (L, L) for ``kind="lattice2d"``.
+        batch_size : int, default 64
+            Bundles per step (≥ 1), as in :meth:`fit`.
+        repeats : int, default 2
+            Timed steps (≥ 1).
+
+        Returns
+        -------
+        float
+            Median seconds per step on the current torch thread count.
+
+        Raises
+        ------
+        TypeError, ValueError
+            ``sample_shape`` is not a tuple of positive integers of the kind's rank,
+            ``batch_size`` or ``repeats`` is not a positive integer, or the batch would not fit
+            in memory.
+        """
+        torch = _torch()
+        batch_size = check_int("batch_size", batch_size, min=1)
+        repeats = check_int("repeats", repeats, min=1, max=100)
+        want = {"lattice2d": 2, "chain1d": 1, "vector": 1}[self.kind]
+        if not isinstance(sample_shape, (tuple, list)) or len(sample_shape) != want:
+            raise TypeError(f"sample_shape must be a tuple of {want} positive integers for kind={self.kind!r}, "
+                            f"got {sample_shape!r}")
+        shape = tuple(check_int(f"sample_shape[{i}]", v, min=1) for i, v in enumerate(sample_shape))
+        self._check_bundle_memory(batch_size, shape, "batch_size and sample_shape")
+        net = _build_net(self.kind, shape, self.grid.size, self.channels, self.hidden, self.encoder, self.head,
+                         self._natural_box)
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+        gen = torch.Generator().manual_seed(0)
+        x = torch.randint(0, 2, (batch_size, self.n) + shape, generator=gen).float() * 2.0 - 1.0
+        y = torch.randint(0, self.grid.size, (batch_size,), generator=gen)
+        times = []
+        for k in range(repeats + 1):
+            t0 = time.perf_counter()
+            loss = torch.nn.functional.cross_entropy(net(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if k:
+                times.append(time.perf_counter() - t0)
+        return float(np.median(times))
 
     def _refit_head(self, x: np.ndarray, origins: np.ndarray, rng: np.random.Generator) -> dict:
         """Solve the exponential-family head's last layer exactly, on bundles of all the samples.

@@ -544,6 +544,11 @@ ENTRY_POINTS = [
                message={"bundles_per_origin": ("bundles_per_origin",)}),
     EntryPoint("statgeo.geometry.NeuralGridPosterior.predict_bundles", NGP.predict_bundles, {"bundles": BUNDLES},
                {"bundles": st.one_of(bad_array(BUNDLES.shape), wrong_type(), st.just(np.ones((3, 2, 5))))}),
+    EntryPoint("statgeo.geometry.NeuralGridPosterior.time_training_step", NGP.time_training_step,
+               {"sample_shape": (2,), "batch_size": 2, "repeats": 1},
+               {"sample_shape": st.sampled_from([(2, 2), (0,), (-1,), "ab", None, (1.5,), 3, (2**40,)]),
+                "batch_size": st.one_of(bad_int(min=1), huge_count), "repeats": bad_int(min=1, max=100)},
+               message={"sample_shape": ("sample_shape",), "batch_size": ("batch_size",)}),
     EntryPoint("statgeo.geometry.NeuralGridPosterior.sample_features", NGP.sample_features, {"samples": X_VEC},
                {"samples": bad_samples_vec, "chunk": bad_int(min=1),
                 # True is bad here: NGP has the logits head, which has no statistic

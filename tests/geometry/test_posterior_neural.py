@@ -148,3 +148,17 @@ def test_exponential_family_head_has_the_bregman_form():
     curved = phi - np.c_[T, np.ones(g.size)] @ np.linalg.lstsq(np.c_[T, np.ones(g.size)], phi, rcond=None)[0]
     assert 0.8 < coef[0] < 1.25, coef
     assert (a - np.c_[phi, T, np.ones(g.size)] @ coef).std() < 0.3 * curved.std(), coef
+
+
+def test_time_training_step_measures_without_touching_the_trained_network():
+    """The timing builds its own network: a trained posterior's weights and predictions are unchanged."""
+    torch.manual_seed(0)
+    g, T, x, stats, phi = _bernoulli_pair(shape=(4, 4), S=16)
+    net = NeuralGridPosterior(g, 4, kind="vector", hidden=16, seed=0).fit(x, steps=5, eval_every=5, progress=False)
+    before = {k: v.clone() for k, v in net.net.state_dict().items()}
+    seconds = net.time_training_step(x.shape[2:], batch_size=8, repeats=2)
+    assert np.isfinite(seconds) and seconds > 0
+    after = net.net.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    # an untrained posterior can be timed too, for any sample shape of its kind
+    assert NeuralGridPosterior(g, 2, kind="lattice2d", channels=2, hidden=4).time_training_step((8, 8)) > 0

@@ -140,6 +140,44 @@ def test_dask_chunked_sampling_matches_layout_and_resumes(tmp_path):
     assert len(markers) == 1 and markers[0].name == "all.zarr.complete"  # chunk stores merged and removed
     again = get_samples(s, 3, tmp_path, rows_per_chunk=4)  # in-process call finds the finished store
     np.testing.assert_array_equal(sample_array(again, grid, model), x)
+    # on disk the occupations are bit-packed: one byte per 8 sites, uint8
+    store = xr.open_zarr(markers[0].with_name("all.zarr"), consolidated=False)
+    var = model.configuration_variable
+    assert var not in store and store[var + "_packed"].dtype == np.uint8
+    assert store[var + "_packed"].shape[-1] == (s.size + 7) // 8
+
+
+def test_interrupted_sampling_resumes_to_the_same_samples(tmp_path, monkeypatch):
+    """An interruption after the first chunk loses nothing finished: the rerun samples only the
+    remaining chunks, and the merged samples equal an uninterrupted run's."""
+    import validation.table1_data as data
+    from validation.table1_config import get_preset
+
+    s = get_preset("tiny").models["ising"]
+    whole = data.get_samples(s, 1, tmp_path / "a", rows_per_chunk=4)
+    original = data._sample_chunk
+    calls = []
+
+    def interrupted(s_, grid, rows, entropy, backend):
+        calls.append(rows)
+        if rows[0] > 0:
+            raise KeyboardInterrupt
+        return original(s_, grid, rows, entropy, backend)
+
+    monkeypatch.setattr(data, "_sample_chunk", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        data.get_samples(s, 1, tmp_path / "b", rows_per_chunk=4)
+    assert calls == [(0, 4), (4, 8)]
+    calls.clear()
+
+    def counted(s_, grid, rows, entropy, backend):
+        calls.append(rows)
+        return original(s_, grid, rows, entropy, backend)
+
+    monkeypatch.setattr(data, "_sample_chunk", counted)
+    resumed = data.get_samples(s, 1, tmp_path / "b", rows_per_chunk=4)
+    assert calls == [(4, 8), (8, 12)]  # chunk 0 came from its store
+    xr.testing.assert_identical(resumed["spins"], whole["spins"])
 
 
 def test_report_only_rerenders_from_json(tiny_run):
@@ -183,3 +221,38 @@ def test_quick_ising_ordering_and_metric(tmp_path):
     for base in ("mean_as_stat", "pca_vae"):
         b = _agg(res, "ising", base, "g[K,K]")
         assert ours["nrmse"] + ours["nrmse_std"] < b["nrmse"] - b["nrmse_std"], (ours, b)
+
+
+def test_plan_estimates_without_running(tmp_path):
+    """``--plan`` measures and prints, writes nothing; its memory and disk figures are the run's array sizes.
+
+    The samples' memory and disk figures are checked against the configurations the sampler
+    actually returns for the preset (int8 in memory, bit-packed on disk); the dense posterior rows
+    are bundles_per_origin × C rows of C cells (float64 + float32). Times are printed, not
+    asserted (they are this machine's).
+    """
+    from statgeo.grid import Axis, ParameterGrid
+    from statgeo.models.packing import binary_values, pack_sites
+    from validation.table1_config import get_preset
+    from validation.table1_data import build_grid, build_model
+
+    out = tmp_path / "plan"
+    res = run(["--preset", "tiny", "--plan", "--seeds", "2", "--out", str(out)])
+    assert not out.exists()
+    preset = get_preset("tiny")
+    for name, s in preset.models.items():
+        est = {e["stage"]: e for e in res["plan"] if e["model"] == name}
+        assert set(est) == {"samples", "reference", "neural training", "posterior rows + fit"}
+        model = build_model(s)
+        grid = build_grid(s, model)
+        one_point = ParameterGrid([Axis(a.name, a.values[:1], a.long_name, a.units) for a in grid.axes],
+                                  grid.coordinate_map)
+        x = model.configurations(model.sample(one_point, s.n_samples, seed=0, progress=False))
+        assert x.dtype.itemsize == 1  # one byte per site in memory, as the plan assumes
+        assert est["samples"]["memory_bytes"] == grid.size * x.nbytes
+        # on disk one bit per site (the packed store's byte axis), 2 seeds
+        packed = pack_sites(x.values, x.ndim - x.dims.index("sample") - 1, binary_values(x.values))
+        assert est["samples"]["disk_bytes"] == 2 * grid.size * packed.nbytes
+        rows = grid.size * s.bundles_per_origin
+        assert est["posterior rows + fit"]["memory_bytes"] == rows * grid.size * 12
+        assert all(e["seconds"] > 0 for e in est.values() if e["stage"] != "posterior rows + fit")

@@ -1,0 +1,199 @@
+"""What a Table 1 run will cost, per model and stage, before it runs (``--plan``).
+
+Each estimate is measured on this machine where that is cheap, and says how:
+
+* **samples** (per seed): the model's sampler runs at a 3 × 3 sub-grid of probe points
+  (first, middle and last value of each axis; burn-in and thinning as in the run) with the
+  preset's samples per point, after a one-point warm-up call; the mean seconds per point ×
+  grid points × seeds, divided by the parallel jobs. The sampler runs all points of a chunk
+  together, so on small lattices, where per-call work dominates, this overestimates (quick
+  preset, Ising: 0.0013 s per point from the probe, 0.0006 s per point over the whole grid).
+  Memory: the configurations as int8. Disk: bit-packed (one bit per site), before the store's
+  compression.
+* **reference**: the model's reference on the same probe sub-grid, scaled to the grid; the
+  Monte Carlo Ising reference integrates ⟨M⟩ from η = 0, so it runs a chain at every grid
+  point (and at η = 0) for every value of K.
+* **neural training** (per seed): :meth:`statgeo.geometry.NeuralGridPosterior.time_training_step`
+  for the preset's network and batch, × the preset's steps. Memory: the float32 copy of all
+  samples the network reads from.
+* **posterior rows and fit** (per seed): the dense posterior rows the fit reads (one row of C
+  cells per bundle, ``bundles_per_origin`` bundles per cell, float64 plus the float32 copy the
+  optimiser holds). Not timed: a dense fit that does not fit in memory cannot run at all.
+
+Memory figures are the largest arrays of a stage, not the process's peak; the run adds the
+interpreter, PyTorch and the other rows (about 1–2 GiB at the quick preset).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from statgeo.checks import format_bytes
+from statgeo.grid import Axis, ParameterGrid
+from validation.table1_config import ModelSettings
+from validation.table1_data import _reference, build_grid, build_model
+
+__all__ = ["StageEstimate", "plan_model", "format_plan"]
+
+#: probe points per axis: first, middle and last value
+_PROBES = 3
+
+
+@dataclass(frozen=True)
+class StageEstimate:
+    """Estimated cost of one stage of one model (all seeds).
+
+    Parameters
+    ----------
+    model : str
+        The model's name.
+    stage : str
+        The stage's name.
+    seconds : float
+        Wall seconds on this machine with the run's parallel jobs; NaN where not timed.
+    memory_bytes : float
+        The stage's largest arrays in memory.
+    disk_bytes : float
+        What the stage writes to the cache.
+    basis : str
+        How the figures were obtained.
+    """
+
+    model: str
+    stage: str
+    seconds: float
+    memory_bytes: float
+    disk_bytes: float
+    basis: str
+
+
+def _probe_grid(grid: ParameterGrid) -> ParameterGrid:
+    """The 3 × 3 sub-grid of first, middle and last axis values."""
+    axes = []
+    for a in grid.axes:
+        idx = sorted({0, (a.values.size - 1) // 2, a.values.size - 1})
+        axes.append(Axis(a.name, a.values[idx], a.long_name, a.units))
+    return ParameterGrid(axes, grid.coordinate_map)
+
+
+def _first_point(grid: ParameterGrid) -> ParameterGrid:
+    return ParameterGrid([Axis(a.name, a.values[:1], a.long_name, a.units) for a in grid.axes],
+                         grid.coordinate_map)
+
+
+def _timed(fn) -> tuple[float, Any]:
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def plan_model(s: ModelSettings, seeds: int, workers: int, *, device: str = "cpu") -> list[StageEstimate]:
+    """Estimate the stages of one model's part of a run (module docstring).
+
+    Parameters
+    ----------
+    s : ModelSettings
+        The model's settings.
+    seeds : int
+        Independent runs.
+    workers : int
+        Parallel worker processes (seeds run in parallel up to this many).
+    device : str, default "cpu"
+        The torch device of the networks (a training step is timed there).
+
+    Returns
+    -------
+    list of StageEstimate
+    """
+    import torch
+
+    from statgeo.geometry import NeuralGridPosterior
+
+    model = build_model(s)
+    grid = build_grid(s, model)
+    probe = _probe_grid(grid)
+    C, S, N = grid.size, s.n_samples, model.n_sites
+    jobs = max(1, min(workers, seeds))
+    out = []
+    # ---- samples (a one-point warm-up call first: compiled kernels load from disk once per process)
+    first = _first_point(grid)
+    model.sample(first, 1, seed=0, progress=False)
+    t, ds = _timed(lambda: model.sample(probe, S, seed=np.random.SeedSequence([0, 0]), progress=False))
+    per_point = t / probe.size
+    in_memory = C * S * N  # int8, one byte per site
+    packed = C * S * ((N + 7) // 8)  # one bit per site, as stored
+    out.append(StageEstimate(
+        model.name, "samples", per_point * C * seeds / jobs, in_memory, packed * seeds,
+        f"{t:.2f} s for {probe.size} probe points x {S} samples; disk: bit-packed, before compression"))
+    # ---- reference (the Monte Carlo Ising reference runs a chain at every point and at eta = 0)
+    n_ref_points = C + grid.shape[0] if s.reference == "mc_anchored" else C
+    _reference(s, model, first, seed=12345)
+    t, _ = _timed(lambda: _reference(s, model, probe, seed=12345))
+    out.append(StageEstimate(model.name, "reference", t / probe.size * n_ref_points, np.nan, np.nan,
+                             f"{t:.1f} s for {probe.size} probe points, x {n_ref_points} points"))
+    # ---- neural training
+    ng = NeuralGridPosterior(grid, s.bundle, kind=model.configuration_kind, channels=s.neural_channels,
+                             hidden=s.neural_hidden, head=s.neural_head)
+    config = model.configurations(ds)
+    shape = tuple(int(v) for v in config.shape[config.dims.index("sample") + 1:])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, threads // jobs))
+    try:
+        step = ng.time_training_step(shape, batch_size=s.neural_batch)
+    finally:
+        torch.set_num_threads(threads)
+    out.append(StageEstimate(
+        model.name, "neural training", step * s.neural_steps * seeds / jobs, C * S * N * 4.0, 0.0,
+        f"{step:.3f} s/step x {s.neural_steps} steps ({max(1, threads // jobs)} threads, {device})"))
+    # ---- posterior rows and the dense fit
+    rows = C * s.bundles_per_origin
+    out.append(StageEstimate(model.name, "posterior rows + fit", np.nan, rows * C * 12.0, 0.0,
+                             f"{rows} rows x {C} cells, float64 + float32; not timed"))
+    return out
+
+
+def _bytes(b: float) -> str:
+    return format_bytes(b) if np.isfinite(b) else "—"
+
+
+def _seconds(t: float) -> str:
+    if not np.isfinite(t):
+        return "—"
+    if t >= 3600:
+        return f"{t / 3600:.1f} h"
+    if t >= 60:
+        return f"{t / 60:.1f} min"
+    return f"{t:.1f} s"
+
+
+def format_plan(estimates: list[StageEstimate], memory_limit: float) -> str:
+    """The estimates as a Markdown table, with the stages over ``memory_limit`` flagged.
+
+    Parameters
+    ----------
+    estimates : list of StageEstimate
+        From :func:`plan_model`.
+    memory_limit : float
+        Bytes a stage may hold (the machine's memory or a chosen budget).
+
+    Returns
+    -------
+    str
+    """
+    lines = ["| model | stage | time | memory | disk | basis |", "|---|---|---|---|---|---|"]
+    over = []
+    for e in estimates:
+        flag = " **over budget**" if e.memory_bytes > memory_limit else ""
+        if flag:
+            over.append(f"{e.model} {e.stage}")
+        lines.append(f"| {e.model} | {e.stage} | {_seconds(e.seconds)} | {_bytes(e.memory_bytes)}{flag} | "
+                     f"{_bytes(e.disk_bytes)} | {e.basis} |")
+    total = sum(e.seconds for e in estimates if np.isfinite(e.seconds))
+    lines.append("")
+    lines.append(f"Timed stages: {_seconds(total)} in all. Memory budget {_bytes(memory_limit)}: "
+                 + (f"over it: {', '.join(over)}." if over else "every stage fits."))
+    return "\n".join(lines)
