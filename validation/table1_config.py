@@ -54,6 +54,9 @@ class ModelSettings:
         Channels of the per-sample encoder.
     neural_hidden : int, default 128
         Width of the logits head.
+    neural_encoder : str, default "full"
+        The per-sample encoder of lattices (``NeuralGridPosterior(encoder=...)``): "full",
+        "strided" or "patches" (plus-pattern frequencies, no convolutions).
     neural_sigma : float, default 1/50
         Width of the Gaussian target bump, in box units (see the comment at the field).
     neural_lr : float, default 3e-3
@@ -109,6 +112,7 @@ class ModelSettings:
     neural_batch: int = 64
     neural_channels: int = 16
     neural_hidden: int = 128
+    neural_encoder: str = "full"
     #: width of the Gaussian target bump (box units). 1.5 grid cells: with the module's split of
     #: train/validation by *grid point*, a bump narrower than a cell makes every validation
     #: target a class never trained on, so early stopping keeps a blurry early network (measured:
@@ -155,6 +159,7 @@ class ModelSettings:
         check_choice("neural_output_model", self.neural_output_model, ("width", "bump"))
         check_choice("neural_lr_schedule", self.neural_lr_schedule, ("constant", "cosine"))
         check_choice("neural_head", self.neural_head, ("logits", "exponential_family"))
+        check_choice("neural_encoder", self.neural_encoder, ("full", "strided", "patches"))
         if self.neural_output_model == "bump" and self.neural_calibration != "none":
             raise ValueError("neural_output_model='bump' models the raw network output; it needs "
                              f"neural_calibration='none', got {self.neural_calibration!r}")
@@ -253,13 +258,22 @@ PRESETS: dict[str, Preset] = {
     "paper": Preset(
         "paper",
         {
+            # the network settings of the quick preset at the paper's sizes (docs/table1.md, "Before a
+            # long run: --plan"): Ising with the exponential-family head on the plus-pattern
+            # frequencies (no convolutions at 128 x 128), TASEP with the logits head and the bump
+            # output model; no calibration
             "ising": ModelSettings("ising", 128, (1 / 3.5, 1 / 1.5, 128), (-0.2, 0.2, 128), n_samples=32,
                                    neural_steps=20000, neural_batch=128, neural_channels=32, neural_hidden=512,
-                                   neural_sigma=1.5 / 127, bundles_per_origin=32, fit_steps=2000, vae_steps=5000,
+                                   neural_sigma=1.5 / 127, neural_lr_schedule="cosine", neural_patience=60,
+                                   neural_calibration="none", neural_output_model="bump",
+                                   neural_head="exponential_family", neural_encoder="patches",
+                                   bundles_per_origin=32, fit_steps=2000, vae_steps=5000,
                                    kernel_queries=16, reference="mc_anchored", reference_samples=256),
             "tasep": ModelSettings("tasep", 100, (0.0, _LN10, 128), (0.0, _LN10, 128), n_samples=32,
                                    neural_steps=20000, neural_batch=128, neural_channels=32, neural_hidden=512,
-                                   neural_sigma=1.5 / 127, bundles_per_origin=32, fit_steps=2000,
+                                   neural_sigma=1.5 / 127, neural_lr_schedule="cosine", neural_patience=60,
+                                   neural_calibration="none", neural_output_model="bump",
+                                   bundles_per_origin=32, fit_steps=2000,
                                    vae_steps=5000, kernel_queries=16, fisher="samples", reference_samples=4096),
         },
         seeds=3,

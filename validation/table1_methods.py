@@ -351,7 +351,7 @@ def run_rows(s: ModelSettings, grid: ParameterGrid, samples: xr.Dataset, referen
         t0 = time.perf_counter()
         ng = NeuralGridPosterior(grid, n, kind=model.configuration_kind,
                                  sigma=s.neural_sigma, channels=s.neural_channels, hidden=s.neural_hidden,
-                                 seed=sd[2], head=s.neural_head)
+                                 seed=sd[2], head=s.neural_head, encoder=s.neural_encoder)
         if device != "cpu":
             torch.set_default_device(device)
         if s.neural_calibration == "heldout_samples":

@@ -137,7 +137,7 @@ def plan_model(s: ModelSettings, seeds: int, workers: int, *, device: str = "cpu
                              f"{t:.1f} s for {probe.size} probe points, x {n_ref_points} points"))
     # ---- neural training
     ng = NeuralGridPosterior(grid, s.bundle, kind=model.configuration_kind, channels=s.neural_channels,
-                             hidden=s.neural_hidden, head=s.neural_head)
+                             hidden=s.neural_hidden, head=s.neural_head, encoder=s.neural_encoder)
     config = model.configurations(ds)
     shape = tuple(int(v) for v in config.shape[config.dims.index("sample") + 1:])
     threads = torch.get_num_threads()

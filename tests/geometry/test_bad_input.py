@@ -522,7 +522,7 @@ ENTRY_POINTS = [
                 "kind": bad_choice(("lattice2d", "chain1d", "vector")), "bundle": bad_choice(("origin", "neighbours")),
                 "sigma": bad_real(low=0.0, high=1.0, low_inclusive=False),
                 "channels": bad_int(min=1, max=NEURAL_MAX_WIDTH), "hidden": bad_int(min=1, max=NEURAL_MAX_WIDTH),
-                "seed": bad_seed, "encoder": bad_choice(("full", "strided")),
+                "seed": bad_seed, "encoder": bad_choice(("full", "strided", "patches")),
                 "head": bad_choice(("logits", "exponential_family"))}),
     EntryPoint("statgeo.geometry.NeuralGridPosterior.fit", NGP_FIT.fit,
                {"samples": X_VEC, "steps": 2, "eval_every": 1, "progress": False},

@@ -162,3 +162,28 @@ def test_time_training_step_measures_without_touching_the_trained_network():
     assert all(torch.equal(before[k], after[k]) for k in before)
     # an untrained posterior can be timed too, for any sample shape of its kind
     assert NeuralGridPosterior(g, 2, kind="lattice2d", channels=2, hidden=4).time_training_step((8, 8)) > 0
+
+
+def test_patch_encoder_features_hold_the_nearest_neighbour_statistics():
+    """encoder="patches": the 32 plus-pattern frequencies sum to 1, are translation invariant,
+    and the Ising statistics M and B are exactly linear in them (so the exponential-family
+    head can represent the exact posterior)."""
+    g = ParameterGrid.from_ranges(K=(0.2, 0.6, 3), eta=(-0.2, 0.2, 3))
+    net = NeuralGridPosterior(g, 2, kind="lattice2d", encoder="patches", hidden=8, seed=0)
+    x = np.random.default_rng(0).choice([-1.0, 1.0], size=(g.size, 40, 6, 6)).astype(np.float32)
+    f = net.fit(x, steps=2, eval_every=1, progress=False).net.enc(torch.as_tensor(x[0])).double().numpy()
+    assert f.shape == (40, 32)
+    np.testing.assert_allclose(f.sum(1), 1.0, atol=1e-6)
+    shifted = net.net.enc(torch.roll(torch.as_tensor(x[0]), (2, 3), (-2, -1))).double().numpy()
+    np.testing.assert_allclose(shifted, f, atol=1e-6)
+    s = x[0].astype(np.float64)
+    M = s.sum((1, 2))
+    B = (s * np.roll(s, 1, -1) + s * np.roll(s, 1, -2)).sum((1, 2))
+    A = np.c_[f, np.ones(len(f))]
+    for y in (M, B):
+        coef, *_ = np.linalg.lstsq(A, y, rcond=None)
+        assert np.abs(A @ coef - y).max() < 1e-6 * np.abs(y).max() + 1e-9
+    with pytest.raises(ValueError, match="binary"):
+        net.fit(x * 0.5, steps=2, progress=False)
+    with pytest.raises(ValueError, match="lattice2d"):
+        NeuralGridPosterior(g, 2, kind="vector", encoder="patches")
