@@ -15,7 +15,7 @@ Each estimate is measured on this machine where that is cheap, and says how:
   point (and at η = 0) for every value of K.
 * **neural training** (per seed): :meth:`statgeo.geometry.NeuralGridPosterior.time_training_step`
   for the preset's network and batch, × the preset's steps. Memory: the float32 copy of all
-  samples the network reads from.
+  samples that the rows of Table 1 read (``sample_array``).
 * **posterior rows and fit** (per seed): the dense posterior rows the fit reads (one row of C
   cells per bundle, ``bundles_per_origin`` bundles per cell, float64 plus the float32 copy the
   optimiser holds). Not timed: a dense fit that does not fit in memory cannot run at all.

@@ -97,6 +97,7 @@ from statgeo.geometry.posterior_kernel import (
     statistic_metric_on_grid,
     width_effective_temperature,
 )
+from statgeo.geometry.lattice_patterns import plus_pattern_frequencies
 from statgeo.geometry.posterior_neural import (
     NeuralGridPosterior,
     gaussian_target_kernel,
@@ -155,6 +156,7 @@ __all__ = [
     "as_metric_fn",
     "boundary_score",
     "extract_boundaries",
+    "plus_pattern_frequencies",
     "boundary_distance",
     "BoundaryDistance",
     "GeodesicResult",

@@ -165,17 +165,22 @@ def test_time_training_step_measures_without_touching_the_trained_network():
 
 
 def test_patch_encoder_features_hold_the_nearest_neighbour_statistics():
-    """encoder="patches": the 32 plus-pattern frequencies sum to 1, are translation invariant,
-    and the Ising statistics M and B are exactly linear in them (so the exponential-family
-    head can represent the exact posterior)."""
+    """encoder="patches": the network reads the 32 plus-pattern frequencies of each sample
+    (no float copy of the lattices); they sum to 1, are translation invariant, and the Ising
+    statistics M and B are exactly linear in them (so the exponential-family head can
+    represent the exact posterior)."""
+    from statgeo.geometry.lattice_patterns import plus_pattern_frequencies
+
     g = ParameterGrid.from_ranges(K=(0.2, 0.6, 3), eta=(-0.2, 0.2, 3))
-    net = NeuralGridPosterior(g, 2, kind="lattice2d", encoder="patches", hidden=8, seed=0)
-    x = np.random.default_rng(0).choice([-1.0, 1.0], size=(g.size, 40, 6, 6)).astype(np.float32)
-    f = net.fit(x, steps=2, eval_every=1, progress=False).net.enc(torch.as_tensor(x[0])).double().numpy()
+    net = NeuralGridPosterior(g, 2, kind="lattice2d", encoder="patches", hidden=8, seed=0,
+                              head="exponential_family")
+    x = np.random.default_rng(0).choice(np.array([-1, 1], dtype=np.int8), size=(g.size, 40, 6, 6))
+    net.fit(x, steps=2, eval_every=1, progress=False)
+    f = net.sample_features(x)[0]
+    np.testing.assert_allclose(f, plus_pattern_frequencies(x[0]), atol=1e-7)
     assert f.shape == (40, 32)
     np.testing.assert_allclose(f.sum(1), 1.0, atol=1e-6)
-    shifted = net.net.enc(torch.roll(torch.as_tensor(x[0]), (2, 3), (-2, -1))).double().numpy()
-    np.testing.assert_allclose(shifted, f, atol=1e-6)
+    np.testing.assert_allclose(plus_pattern_frequencies(np.roll(x[0], (2, 3), (-2, -1))), f, atol=1e-7)
     s = x[0].astype(np.float64)
     M = s.sum((1, 2))
     B = (s * np.roll(s, 1, -1) + s * np.roll(s, 1, -2)).sum((1, 2))
@@ -183,7 +188,12 @@ def test_patch_encoder_features_hold_the_nearest_neighbour_statistics():
     for y in (M, B):
         coef, *_ = np.linalg.lstsq(A, y, rcond=None)
         assert np.abs(A @ coef - y).max() < 1e-6 * np.abs(y).max() + 1e-9
+    # lattices in, lattices out: posteriors and bundles take the samples' shape, not the features'
+    assert net.posterior(x, bundles_per_origin=2).shape == (g.size, g.size)
+    assert net.predict_bundles(x[:2, :2]).shape == (2, g.size)
+    with pytest.raises(ValueError, match="sample shape"):
+        net.posterior(x[..., :4])
     with pytest.raises(ValueError, match="binary"):
-        net.fit(x * 0.5, steps=2, progress=False)
+        net.fit(x * 2, steps=2, progress=False)
     with pytest.raises(ValueError, match="lattice2d"):
         NeuralGridPosterior(g, 2, kind="vector", encoder="patches")
