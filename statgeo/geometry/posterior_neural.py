@@ -63,6 +63,20 @@ def _torch():
     return torch
 
 
+def _is_binary(x: np.ndarray, chunk: int = 2**24) -> bool:
+    """Every entry ±1, or every entry 0 or 1 (the lattices the plus-pattern features accept).
+
+    Checked ``chunk`` entries at a time, so the boolean temporaries stay small for the
+    paper-scale sample arrays (8 GiB of int8).
+    """
+    flat = x.reshape(-1)
+    for pair in ((-1, 1), (0, 1)):
+        if all(np.all((flat[s:s + chunk] == pair[0]) | (flat[s:s + chunk] == pair[1]))
+               for s in range(0, flat.size, chunk)):
+            return True
+    return False
+
+
 def _build_net(kind: str, sample_shape: tuple[int, ...], n_cells: int, channels: int, hidden: int,
                encoder: str = "full", head: str = "logits", natural_box: np.ndarray | None = None):
     torch = _torch()
@@ -420,7 +434,7 @@ class NeuralGridPosterior:
             raise ValueError(f"{name} must hold at least one non-empty sample per origin, got shape {x.shape}")
         if x.dtype.kind == "f" and not np.isfinite(x).all():
             raise ValueError(f"{name} must be finite (no NaN or inf)")
-        if patches and not (np.all((x == -1) | (x == 1)) or np.all((x == 0) | (x == 1))):
+        if patches and not _is_binary(x):
             raise ValueError(f"{name} must be binary (every entry ±1, or every entry 0 or 1) for "
                              f"encoder='patches', which counts patterns of up and down sites")
         if self._sample_shape is not None and tuple(x.shape[2:]) != self._sample_shape:
@@ -949,7 +963,7 @@ class NeuralGridPosterior:
             raise ValueError("bundles must be finite (no NaN or inf)")
         check_allocation("the bundle posteriors (bundles, cells)", (b.shape[0], self.grid.size), names="bundles")
         if self.encoder == "patches":
-            if not (np.all((b == -1) | (b == 1)) or np.all((b == 0) | (b == 1))):
+            if not _is_binary(b):
                 raise ValueError("bundles must be binary (every entry ±1, or every entry 0 or 1) for "
                                  "encoder='patches'")
             b = plus_pattern_frequencies(b)
