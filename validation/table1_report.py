@@ -660,7 +660,11 @@ def make_figures(out: Path, model: PhysicsModel, grid: ParameterGrid, maps: xr.D
             ax.set_ylim(ax1[0], ax1[-1])
             ax.set_xlabel(n0)
             ax.set_ylabel(n1)
-            ax.set_title(f"{r}: boundary score", fontsize=8)
+            ax.set_title(r, fontsize=8)
+        first = next(iter(boundaries.values()))
+        rule = (f"; red: ridges, metric ≥ {np.exp(first['prominence']):.0f}× its value {first['reach']} cells away "
+                "on each side" if "prominence" in first else "; red: ridges")
+        fig.suptitle(f"colour: robust z-score of log λ_max{rule}; white: exact phase lines", fontsize=8)
         fig.tight_layout()
         p = out / f"{model.name}_boundaries.png"
         fig.savefig(p, dpi=80)
