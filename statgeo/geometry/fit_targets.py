@@ -134,10 +134,23 @@ def _posterior_kappa(P: np.ndarray, U: np.ndarray) -> float:
 
 
 def _origin_sublattice(oi: np.ndarray, shape: tuple[int, ...], max_origins: int | None) -> np.ndarray:
-    """Mask of rows whose origin lies on the coarsest regular sub-lattice (stride s per axis,
-    offset ⌊(n_i − 1 − s⌊(n_i − 1)/s⌋)/2⌋ to centre it) with at most ``max_origins`` points."""
-    if max_origins is None or int(np.prod(shape)) <= max_origins:
+    """Mask of the rows whose origins enter the loss, at most ``max_origins`` distinct origins.
+
+    * At most ``max_origins`` distinct origins in the posterior (e.g. rows made for a chosen
+      subset of origins only): every row.
+    * Rows for every grid point: the rows whose origin lies on the coarsest regular
+      sub-lattice (stride s per axis, offset ⌊(n_i − 1 − s⌊(n_i − 1)/s⌋)/2⌋ to centre it)
+      with at most ``max_origins`` points.
+    * Rows for more than ``max_origins`` but not all grid points: the rows of ``max_origins``
+      of them, evenly spaced in flat index order (a regular sub-lattice of the grid could
+      miss the origins present altogether).
+    """
+    distinct = np.unique(oi)
+    if max_origins is None or distinct.size <= max_origins:
         return np.ones(oi.size, dtype=bool)
+    if distinct.size < int(np.prod(shape)):
+        chosen = distinct[np.unique(np.linspace(0, distinct.size - 1, max_origins).round().astype(np.int64))]
+        return np.isin(oi, chosen)
     s = 1
     while int(np.prod([-(-n // s) for n in shape])) > max_origins:
         s += 1

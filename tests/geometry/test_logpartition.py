@@ -242,3 +242,23 @@ def test_target_smoothing_models_a_bump_convolved_posterior(poisson_pair):
         fit_log_partition(post, g, max_steps=2, linear_term="gradient", loss="mse", target_smoothing=S)
     with pytest.raises(ValueError, match="window"):
         fit_log_partition(post, g, max_steps=2, window=1e-3, target_smoothing=S)
+
+
+def test_rows_for_a_chosen_subset_of_origins_are_all_used():
+    """Posterior rows made only for some origins (as at large grids, where rows for every
+    origin do not fit in memory) all enter the loss when there are at most ``max_origins`` of
+    them, wherever they lie; more origins than that are thinned to ``max_origins`` of those
+    present (a regular sub-lattice of the grid would keep only the few that lie on it)."""
+    g = ParameterGrid.from_ranges(t1=(1.0, 2.5, 12), t2=(1.0, 2.5, 12))
+    T = g.natural_points()
+    x = np.random.default_rng(3).poisson(np.exp(T)[:, None, :], size=(g.size, 16, 2)).astype(float)
+    post = exact_posterior(x, g, np.exp(T).sum(1), 4, seed=4, average=False)
+    # origins at even (i, j): with max_origins=16 the grid's own sub-lattice (stride 3, offset 1)
+    # holds only 4 of these 36
+    ij = np.unravel_index(post["origin"].values, g.shape)
+    even = post.isel(origin=np.flatnonzero((ij[0] % 2 == 0) & (ij[1] % 2 == 0)))
+    n_even = np.unique(even["origin"].values).size
+    fit = fit_log_partition(even, g, max_steps=3, seed=0, max_origins=n_even)
+    assert fit.config["origins_used"] == n_even
+    thinned = fit_log_partition(even, g, max_steps=3, seed=0, max_origins=16)
+    assert thinned.config["origins_used"] == 16

@@ -197,3 +197,28 @@ def test_patch_encoder_features_hold_the_nearest_neighbour_statistics():
         net.fit(x * 2, steps=2, progress=False)
     with pytest.raises(ValueError, match="lattice2d"):
         NeuralGridPosterior(g, 2, kind="vector", encoder="patches")
+
+
+def test_posterior_for_chosen_origins():
+    """Rows for a subset of origins: labelled by those origins only, the same bundle posteriors
+    the network gives those bundles, and a valid input to the log-partition fit."""
+    from statgeo.geometry.logpartition import fit_log_partition
+
+    torch.manual_seed(0)
+    g, T, x, stats, phi = _bernoulli_pair(shape=(6, 6), S=16)
+    net = NeuralGridPosterior(g, 4, kind="vector", hidden=16, seed=0).fit(x, steps=5, eval_every=5, progress=False)
+    use = np.array([3, 17, 30])
+    rows = net.posterior(x, bundles_per_origin=2, average=False, origins=use)
+    assert rows.shape == (6, g.size)
+    np.testing.assert_array_equal(rows["origin"].values, np.repeat(use, 2))
+    np.testing.assert_allclose(rows.sum("cell"), 1.0, atol=1e-6)
+    avg = net.posterior(x, bundles_per_origin=2, origins=use)
+    np.testing.assert_array_equal(avg["origin"].values, use)
+    # averaged rows are the means of the per-bundle rows (same seed, same bundles)
+    np.testing.assert_allclose(avg.values, rows.values.reshape(3, 2, -1).mean(1), atol=1e-12)
+    fit = fit_log_partition(rows, g, max_steps=2, progress=False)
+    assert fit.config["origins_used"] == 3
+    with pytest.raises(ValueError, match="origins"):
+        net.posterior(x, origins=[g.size])
+    with pytest.raises(TypeError, match="origins"):
+        net.posterior(x, origins=[0.5])
