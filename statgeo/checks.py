@@ -28,6 +28,7 @@ __all__ = [
     "check_allocation",
     "memory_limit_bytes",
     "format_bytes",
+    "binary_pair",
 ]
 
 #: environment variable overriding the allocation ceiling of :func:`check_allocation` (bytes)
@@ -413,6 +414,36 @@ def format_bytes(n: float) -> str:
             return f"{x:.3g} {u}" if u != "B" else f"{int(x)} B"
         x /= 1024.0
     return f"{x:.3g} EiB"  # pragma: no cover
+
+
+def binary_pair(x: Any, *, chunk: int = 2**24) -> tuple[int, int] | None:
+    """The two values of a binary configuration array: (−1, 1), (0, 1), or None if neither.
+
+    (−1, 1) when every entry is ±1, else (0, 1) when every entry is 0 or 1 (an array of ones
+    only reads as (−1, 1)). Checked ``chunk`` entries at a time, so the boolean temporaries
+    stay small for large sample arrays (int8 or float).
+
+    Parameters
+    ----------
+    x : array_like
+        Real configurations.
+    chunk : int, default 2**24
+        Entries compared at a time.
+
+    Returns
+    -------
+    tuple of int or None
+
+    Examples
+    --------
+    >>> binary_pair([[-1, 1], [1, 1]]), binary_pair([0.0, 1.0]), binary_pair([0, 2])
+    ((-1, 1), (0, 1), None)
+    """
+    flat = np.asarray(x).reshape(-1)
+    for lo, hi in ((-1, 1), (0, 1)):
+        if all(np.all((flat[s:s + chunk] == lo) | (flat[s:s + chunk] == hi)) for s in range(0, flat.size, chunk)):
+            return (lo, hi)
+    return None
 
 
 def check_allocation(what: str, shape: Sequence[int], dtype: Any = np.float64, *, names: str,

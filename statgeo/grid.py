@@ -444,6 +444,60 @@ class ParameterGrid:
             return f"coordinate maps {self.coordinate_map!r} vs {other.coordinate_map!r}"
         return None
 
+    def isel(self, **indexers: Any) -> "ParameterGrid":
+        """The sub-grid at the given positions along named axes, with the same coordinate map.
+
+        Parameters
+        ----------
+        **indexers : slice or sequence of int
+            Per axis name, a slice or increasing integer positions (negative ones count from
+            the end); axes not named are kept whole.
+
+        Returns
+        -------
+        ParameterGrid
+
+        Raises
+        ------
+        TypeError
+            An indexer that is neither a slice nor integer positions.
+        ValueError
+            An unknown axis name, positions out of range or not increasing, or an empty axis.
+
+        Examples
+        --------
+        >>> g = ParameterGrid.from_ranges(K=(0.2, 0.7, 6), eta=(-0.2, 0.2, 5))
+        >>> g.isel(K=slice(0, 2)).shape, g.isel(K=[0, 5], eta=[2]).points().tolist()
+        ((2, 5), [[0.2, 0.0], [0.7, 0.0]])
+        """
+        unknown = sorted(set(indexers) - set(self.names))
+        if unknown:
+            raise ValueError(f"isel: unknown axis name(s) {unknown}; the grid's axes are {self.names}")
+        axes = []
+        for a in self.axes:
+            if a.name not in indexers:
+                axes.append(a)
+                continue
+            ix = indexers[a.name]
+            if isinstance(ix, slice):
+                values = a.values[ix]
+            else:
+                if isinstance(ix, (str, bytes)):
+                    raise TypeError(f"isel: {a.name} must be a slice or integer positions, got {ix!r}")
+                pos = np.asarray(ix)
+                if pos.dtype.kind not in "iu" or pos.ndim != 1:
+                    raise TypeError(f"isel: {a.name} must be a slice or a 1-D sequence of integer positions, "
+                                    f"got {ix!r}")
+                if pos.size and (pos.min() < -a.size or pos.max() >= a.size):
+                    raise ValueError(f"isel: positions of {a.name} must lie in [-{a.size}, {a.size - 1}], got {ix!r}")
+                values = a.values[pos]
+            if values.size == 0:
+                raise ValueError(f"isel: {a.name}={ix!r} selects no point of the axis ({a.size} points)")
+            if not (np.diff(values) > 0).all():
+                raise ValueError(f"isel: positions of {a.name} must be increasing, got {ix!r}")
+            axes.append(Axis(a.name, values, a.long_name, a.units))
+        return ParameterGrid(axes, self.coordinate_map)
+
     # ---------------------------------------------------------------- points
     def mesh(self) -> tuple[np.ndarray, ...]:
         """Coordinate arrays of the grid points (matrix indexing).

@@ -38,3 +38,14 @@ def test_seeds_are_explicit_and_reproducible():
     np.testing.assert_array_equal(a, b)
     assert len({tuple(r) for r in a}) == 16  # distinct lanes
     assert not np.array_equal(a, xoshiro_states(8, 16))
+
+
+def test_binary_pair_checks_every_chunk():
+    from statgeo.checks import binary_pair
+
+    x = np.ones(10, dtype=np.int8)
+    assert binary_pair(x, chunk=3) == (-1, 1)
+    x[9] = 0  # in the last, partial chunk: not ±1, and the -1 below rules out 0/1
+    x[0] = -1
+    assert binary_pair(x, chunk=3) is None
+    assert binary_pair(np.array([0.0, 1.0, 1.0]), chunk=1) == (0, 1)

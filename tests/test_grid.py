@@ -72,3 +72,17 @@ def test_axis_rejects_non_numeric_and_duplicate_names():
         Axis("K", np.array(["a", "b"]))
     with pytest.raises(ValueError, match="unique"):
         ParameterGrid([Axis("K", [0.1]), Axis("K", [0.2])])
+
+
+def test_isel_keeps_the_coordinate_map_and_the_selected_points():
+    from statgeo.coordinates import tasep_rates_map
+
+    g = ParameterGrid.from_ranges(alpha=(0.2, 0.9, 8), beta=(0.2, 0.9, 6), coordinate_map=tasep_rates_map())
+    sub = g.isel(alpha=slice(2, 5), beta=[0, 3, -1])
+    assert sub.shape == (3, 3) and sub.coordinate_map == g.coordinate_map
+    full = g.points().reshape(8, 6, 2)
+    np.testing.assert_array_equal(sub.points().reshape(3, 3, 2), full[2:5][:, [0, 3, 5]])
+    np.testing.assert_allclose(sub.natural_points(), g.coordinate_map.forward(sub.points()))
+    assert g.isel().mismatch(g) is None
+    with pytest.raises(ValueError, match="unknown axis"):
+        g.isel(K=[0])

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from statgeo.grid import Axis, ParameterGrid
+from statgeo.grid import ParameterGrid
 from statgeo.models import ExponentialFamilyModel, PhysicsModel, make_model
 from statgeo.models.packing import binary_values, pack_dataset, unpack_dataset
 from validation.table1_config import ModelSettings
@@ -143,9 +143,7 @@ def _sample_chunk(s: ModelSettings, grid: ParameterGrid, rows: tuple[int, int], 
                   backend: str) -> xr.Dataset:
     """The model's samples on grid rows [rows[0], rows[1]) (axis 0)."""
     model = build_model(s)
-    a0, a1 = grid.axes
-    sub = ParameterGrid([Axis(a0.name, a0.values[rows[0]:rows[1]], a0.long_name, a0.units), a1],
-                        grid.coordinate_map)
+    sub = grid.isel(**{grid.names[0]: slice(rows[0], rows[1])})
     ss = np.random.SeedSequence(seed_entropy)
     options: dict[str, Any] = {"progress": False}
     if backend in model.sampler_backends:

@@ -6,7 +6,7 @@
    models) and the free-linear-term fit at temperature n; otherwise the logits head against a
    target bump, its output modelled as the posterior convolved with the bump (read from the
    posterior's attrs), and the paper's form on per-origin averages at n/2.
-   ``neural_output_model="width"`` (paper preset): averaged output at the width-based
+   ``neural_output_model="width"``: averaged output at the width-based
    temperature.
 2. ``ours_neural_paper_form`` — the same output, per-origin averages at n/2, the paper's fit
    (centres tied to ∇Φ at the origin, JSD): the paper's method for the paper's columns.

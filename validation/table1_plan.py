@@ -33,15 +33,11 @@ from typing import Any
 import numpy as np
 
 from statgeo.checks import format_bytes
-from statgeo.grid import Axis, ParameterGrid
+from statgeo.grid import ParameterGrid
 from validation.table1_config import ModelSettings
 from validation.table1_data import _reference, build_grid, build_model
 
 __all__ = ["StageEstimate", "plan_model", "format_plan"]
-
-#: probe points per axis: first, middle and last value
-_PROBES = 3
-
 
 @dataclass(frozen=True)
 class StageEstimate:
@@ -73,16 +69,7 @@ class StageEstimate:
 
 def _probe_grid(grid: ParameterGrid) -> ParameterGrid:
     """The 3 × 3 sub-grid of first, middle and last axis values."""
-    axes = []
-    for a in grid.axes:
-        idx = sorted({0, (a.values.size - 1) // 2, a.values.size - 1})
-        axes.append(Axis(a.name, a.values[idx], a.long_name, a.units))
-    return ParameterGrid(axes, grid.coordinate_map)
-
-
-def _first_point(grid: ParameterGrid) -> ParameterGrid:
-    return ParameterGrid([Axis(a.name, a.values[:1], a.long_name, a.units) for a in grid.axes],
-                         grid.coordinate_map)
+    return grid.isel(**{a.name: sorted({0, (a.size - 1) // 2, a.size - 1}) for a in grid.axes})
 
 
 def _timed(fn) -> tuple[float, Any]:
@@ -120,7 +107,7 @@ def plan_model(s: ModelSettings, seeds: int, workers: int, *, device: str = "cpu
     jobs = max(1, min(workers, seeds))
     out = []
     # ---- samples (a one-point warm-up call first: compiled kernels load from disk once per process)
-    first = _first_point(grid)
+    first = grid.isel(**{a.name: [0] for a in grid.axes})
     model.sample(first, 1, seed=0, progress=False)
     t, ds = _timed(lambda: model.sample(probe, S, seed=np.random.SeedSequence([0, 0]), progress=False))
     per_point = t / probe.size

@@ -40,6 +40,7 @@ import numpy as np
 import xarray as xr
 
 from statgeo.checks import (
+    binary_pair,
     check_allocation,
     check_bool,
     check_choice,
@@ -63,18 +64,8 @@ def _torch():
     return torch
 
 
-def _is_binary(x: np.ndarray, chunk: int = 2**24) -> bool:
-    """Every entry ±1, or every entry 0 or 1 (the lattices the plus-pattern features accept).
-
-    Checked ``chunk`` entries at a time, so the boolean temporaries stay small for the
-    paper-scale sample arrays (8 GiB of int8).
-    """
-    flat = x.reshape(-1)
-    for pair in ((-1, 1), (0, 1)):
-        if all(np.all((flat[s:s + chunk] == pair[0]) | (flat[s:s + chunk] == pair[1]))
-               for s in range(0, flat.size, chunk)):
-            return True
-    return False
+#: dimensions of one sample per ``kind``
+_SAMPLE_DIMS = {"lattice2d": 2, "chain1d": 1, "vector": 1}
 
 
 def _build_net(kind: str, sample_shape: tuple[int, ...], n_cells: int, channels: int, hidden: int,
@@ -385,7 +376,6 @@ class NeuralGridPosterior:
         self.training: dict = {}
         self.val_origins = np.array([], dtype=np.int64)
         self._sample_shape: tuple[int, ...] | None = None
-        self._last_sample_shape: tuple[int, ...] = ()
         self._u = _box_units(grid)  # box units [0, 1]^d
         t = grid.natural_points()  # the exponential-family head's u_c: natural coordinates, per axis in [0, 1]
         self._natural_box = (t - t.min(0)) / (t.max(0) - t.min(0))
@@ -426,7 +416,7 @@ class NeuralGridPosterior:
             raise TypeError(f"{name} must be a numeric array") from exc
         if x.dtype.kind not in "biuf":
             raise TypeError(f"{name} must be a numeric array, got dtype {x.dtype}")
-        want = {"lattice2d": 4, "chain1d": 3, "vector": 3}[self.kind]
+        want = 2 + _SAMPLE_DIMS[self.kind]  # (cells, samples, *sample_shape)
         if x.ndim != want or x.shape[0] != self.grid.size:
             raise ValueError(f"{name} must have shape ({self.grid.size}, samples, ...) with {want} dims for "
                              f"kind={self.kind!r}, got {x.shape}")
@@ -434,14 +424,20 @@ class NeuralGridPosterior:
             raise ValueError(f"{name} must hold at least one non-empty sample per origin, got shape {x.shape}")
         if x.dtype.kind == "f" and not np.isfinite(x).all():
             raise ValueError(f"{name} must be finite (no NaN or inf)")
-        if patches and not _is_binary(x):
-            raise ValueError(f"{name} must be binary (every entry ±1, or every entry 0 or 1) for "
-                             f"encoder='patches', which counts patterns of up and down sites")
         if self._sample_shape is not None and tuple(x.shape[2:]) != self._sample_shape:
             raise ValueError(f"{name} must have sample shape {self._sample_shape} (the shape the network was "
                              f"trained on), got {tuple(x.shape[2:])}")
-        self._last_sample_shape = tuple(x.shape[2:])
-        return plus_pattern_frequencies(x) if patches else x
+        return x
+
+    def _inputs(self, x: np.ndarray, name: str = "samples") -> np.ndarray:
+        """What the network reads of checked samples or bundles (…, *sample_shape): the samples
+        themselves, or for ``encoder="patches"`` their plus-pattern frequencies (…, 32)."""
+        if self.encoder != "patches":
+            return x
+        if binary_pair(x) is None:
+            raise ValueError(f"{name} must be binary (every entry ±1, or every entry 0 or 1) for "
+                             f"encoder='patches', which counts patterns of up and down sites")
+        return plus_pattern_frequencies(x)
 
     def _draw(self, x: np.ndarray, origins: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """A bundle (n samples) per origin: (B, n, *sample_shape).
@@ -594,6 +590,8 @@ class NeuralGridPosterior:
             x = self._check_samples(samples)
         finally:
             self._sample_shape = sample_shape
+        sample_shape = tuple(x.shape[2:])
+        x = self._inputs(x)  # from here on what the network reads (pattern features for "patches")
         C, S = x.shape[:2]
         self._check_bundle_memory(batch_size, x.shape[2:], "batch_size")
         rng = np.random.default_rng(self._ss.spawn(1)[0])
@@ -621,7 +619,7 @@ class NeuralGridPosterior:
                                   "val_bundles and validation_fraction")
         self.net = _build_net(self.kind, tuple(x.shape[2:]), C, self.channels, self.hidden, self.encoder,
                               self.head, self._natural_box)
-        self._sample_shape = self._last_sample_shape  # the samples' shape (x holds pattern features for "patches")
+        self._sample_shape = sample_shape
         hard = self.head == "exponential_family"  # targets: the true cells, as class labels
         # smoothed targets of every cell, computed once (C × C float32) instead of per batch
         table = torch.as_tensor(self.target_kernel(), dtype=torch.float32) if C <= 8192 and not hard else None
@@ -711,7 +709,7 @@ class NeuralGridPosterior:
         torch = _torch()
         batch_size = check_int("batch_size", batch_size, min=1)
         repeats = check_int("repeats", repeats, min=1, max=100)
-        want = {"lattice2d": 2, "chain1d": 1, "vector": 1}[self.kind]
+        want = _SAMPLE_DIMS[self.kind]
         if not isinstance(sample_shape, (tuple, list)) or len(sample_shape) != want:
             raise TypeError(f"sample_shape must be a tuple of {want} positive integers for kind={self.kind!r}, "
                             f"got {sample_shape!r}")
@@ -829,7 +827,7 @@ class NeuralGridPosterior:
         self._require_fit()
         bundles = check_int("bundles", bundles, min=1)
         use = self._check_origins(self.val_origins if origins is None else origins)
-        x = self._check_samples(samples)
+        x = self._inputs(self._check_samples(samples))
         self._check_bundle_memory(use.size * bundles, x.shape[2:], "bundles and origins")
         torch = _torch()
         rng = np.random.default_rng(self._ss.spawn(2)[1])
@@ -914,7 +912,7 @@ class NeuralGridPosterior:
             raise ValueError("statistic=True needs head='exponential_family' (the logits head has no statistic), "
                              f"got head={self.head!r}")
         torch = _torch()
-        x = self._check_samples(samples)
+        x = self._inputs(self._check_samples(samples))
         C, S = x.shape[:2]
 
         def encode(xb):
@@ -964,12 +962,7 @@ class NeuralGridPosterior:
         if not np.isfinite(b).all():
             raise ValueError("bundles must be finite (no NaN or inf)")
         check_allocation("the bundle posteriors (bundles, cells)", (b.shape[0], self.grid.size), names="bundles")
-        if self.encoder == "patches":
-            if not _is_binary(b):
-                raise ValueError("bundles must be binary (every entry ±1, or every entry 0 or 1) for "
-                                 "encoder='patches'")
-            b = plus_pattern_frequencies(b)
-        return self._predict(b)
+        return self._predict(self._inputs(b, "bundles"))
 
     def _predict(self, b: np.ndarray) -> np.ndarray:
         torch = _torch()
@@ -1058,7 +1051,7 @@ class NeuralGridPosterior:
                        high_inclusive=False)
         C = self.grid.size
         use = np.arange(C) if origins is None else self._check_origins(origins)
-        x = self._check_samples(samples)
+        x = self._inputs(self._check_samples(samples))
         self._check_bundle_memory(use.size * bundles_per_origin, x.shape[2:], "bundles_per_origin and grid")
         check_allocation("the bundle posteriors (origins × bundles, cells)", (use.size * bundles_per_origin, C),
                          names="bundles_per_origin and grid")

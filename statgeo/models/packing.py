@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from statgeo.checks import check_int
+from statgeo.checks import binary_pair, check_int
 
 __all__ = ["pack_sites", "unpack_sites", "pack_dataset", "unpack_dataset", "binary_values", "PACKED_SUFFIX"]
 
@@ -33,7 +33,8 @@ BYTE_DIM = "site_byte"
 def binary_values(x: Any) -> tuple[int, int] | None:
     """The two values of a binary configuration array, or None if it is not binary.
 
-    (−1, 1) when every entry is ±1, else (0, 1) when every entry is 0 or 1, else None.
+    (−1, 1) when every entry is ±1, else (0, 1) when every entry is 0 or 1, else None; only
+    integer arrays are configurations here (:func:`statgeo.checks.binary_pair` for any dtype).
 
     Parameters
     ----------
@@ -50,13 +51,7 @@ def binary_values(x: Any) -> tuple[int, int] | None:
     ((-1, 1), (0, 1), None)
     """
     a = np.asarray(x)
-    if a.dtype.kind not in "biu":
-        return None
-    if np.all((a == -1) | (a == 1)):
-        return (-1, 1)
-    if np.all((a == 0) | (a == 1)):
-        return (0, 1)
-    return None
+    return binary_pair(a) if a.dtype.kind in "biu" else None
 
 
 def _check_values(values: Any) -> tuple[int, int]:

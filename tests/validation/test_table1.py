@@ -231,7 +231,6 @@ def test_plan_estimates_without_running(tmp_path):
     are bundles_per_origin × C rows of C cells (float64 + float32). Times are printed, not
     asserted (they are this machine's).
     """
-    from statgeo.grid import Axis, ParameterGrid
     from statgeo.models.packing import binary_values, pack_sites
     from validation.table1_config import get_preset
     from validation.table1_data import build_grid, build_model
@@ -245,8 +244,7 @@ def test_plan_estimates_without_running(tmp_path):
         assert set(est) == {"samples", "reference", "neural training", "posterior rows + fit"}
         model = build_model(s)
         grid = build_grid(s, model)
-        one_point = ParameterGrid([Axis(a.name, a.values[:1], a.long_name, a.units) for a in grid.axes],
-                                  grid.coordinate_map)
+        one_point = grid.isel(**{a.name: [0] for a in grid.axes})
         x = model.configurations(model.sample(one_point, s.n_samples, seed=0, progress=False))
         assert x.dtype.itemsize == 1  # one byte per site in memory, as the plan assumes
         assert est["samples"]["memory_bytes"] == grid.size * x.nbytes
