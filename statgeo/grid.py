@@ -498,6 +498,46 @@ class ParameterGrid:
             axes.append(Axis(a.name, values, a.long_name, a.units))
         return ParameterGrid(axes, self.coordinate_map)
 
+    def sublattice(self, max_points: int) -> np.ndarray:
+        """Flat (C-order) indices of the coarsest centred regular sub-lattice with at most ``max_points`` points.
+
+        The smallest stride s ≥ 1, shared by every axis, for which the sub-lattice has at most
+        ``max_points`` points; along an axis of n points it keeps positions
+        o, o + s, o + 2s, … < n with offset o = ⌊((n − 1) mod s) / 2⌋, so the unused margin is
+        split between both ends. Posteriors and fits at large grids use it to choose the
+        origins they draw bundles at (docs/geometry_fitting.md, "Large grids").
+
+        Parameters
+        ----------
+        max_points : int
+            At least 1. With ``max_points ≥ size`` every point is returned.
+
+        Returns
+        -------
+        numpy.ndarray
+            Increasing int64 flat indices into the grid's points.
+
+        Raises
+        ------
+        TypeError
+            ``max_points`` not an integer.
+        ValueError
+            ``max_points`` < 1.
+
+        Examples
+        --------
+        >>> g = ParameterGrid.from_ranges(K=(0.2, 0.7, 6), eta=(-0.2, 0.2, 5))
+        >>> g.sublattice(9).tolist()
+        [0, 2, 4, 10, 12, 14, 20, 22, 24]
+        """
+        max_points = check_int("max_points", max_points, min=1)
+        s = 1
+        while int(np.prod([len(range(((n - 1) % s) // 2, n, s)) for n in self.shape])) > max_points:
+            s += 1
+        axes = [np.arange(((n - 1) % s) // 2, n, s) for n in self.shape]
+        mesh = np.meshgrid(*axes, indexing="ij")
+        return np.ravel_multi_index(tuple(m.reshape(-1) for m in mesh), self.shape).astype(np.int64)
+
     # ---------------------------------------------------------------- points
     def mesh(self) -> tuple[np.ndarray, ...]:
         """Coordinate arrays of the grid points (matrix indexing).

@@ -91,6 +91,8 @@ ENTRY_POINTS = [
                {"K": st.sampled_from([slice(4, 9), [], [4], [-5], [1, 0], [0.5], "ab", None, [[0, 1]]]),
                 "eta": st.sampled_from([[3], [2, 2], slice(2, 1), "0"])},
                message={"K": ("K",), "eta": ("eta",)}),
+    EntryPoint("statgeo.grid.ParameterGrid.sublattice", GRID.sublattice, {"max_points": 4},
+               {"max_points": bad_int(min=1)}),
     EntryPoint("statgeo.grid.ParameterGrid.attach", GRID.attach, {"obj": xr.Dataset()},
                {"obj": st.one_of(wrong_type(), st.just(xr.Dataset({"v": (("K",), np.zeros(5))}))),
                 "natural": st.sampled_from([None, 1, "yes"])},

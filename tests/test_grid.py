@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from statgeo.grid import Axis, ParameterGrid
 from statgeo.coordinates import ising_temperature_field_map, tasep_rates_map
@@ -86,3 +88,29 @@ def test_isel_keeps_the_coordinate_map_and_the_selected_points():
     assert g.isel().mismatch(g) is None
     with pytest.raises(ValueError, match="unknown axis"):
         g.isel(K=[0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(shape=st.lists(st.integers(1, 40), min_size=1, max_size=3), max_points=st.integers(1, 2000))
+def test_sublattice_is_the_coarsest_centred_regular_sub_lattice_within_the_budget(shape, max_points):
+    g = ParameterGrid.from_ranges(**{f"a{i}": (0.0, 1.0, n) for i, n in enumerate(shape)})
+    idx = g.sublattice(max_points)
+    assert idx.dtype == np.int64 and (np.diff(idx) > 0).all()
+    assert 1 <= idx.size <= max_points
+    multi = np.unravel_index(idx, g.shape)
+    strides = set()
+    for m, n in zip(multi, g.shape):
+        u = np.unique(m)
+        assert idx.size == np.prod([np.unique(mm).size for mm in multi])  # a tensor product
+        if u.size > 1:
+            strides |= set(np.diff(u).tolist())
+        # centred: the unused margins at the two ends differ by at most one position
+        assert abs(int(u[0]) - int(n - 1 - u[-1])) <= 1 if u.size > 1 else True
+    assert len(strides) <= 1  # one stride shared by every axis
+    s = strides.pop() if strides else max(g.shape)
+    if idx.size < g.size and s > 1:
+        # the next finer stride would exceed the budget
+        finer = np.prod([len(range(((n - 1) % (s - 1)) // 2, n, s - 1)) for n in g.shape])
+        assert finer > max_points
+    if max_points >= g.size:
+        np.testing.assert_array_equal(idx, np.arange(g.size))

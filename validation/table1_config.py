@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from statgeo.checks import check_choice
+from statgeo.checks import check_choice, check_int
 
 __all__ = ["ModelSettings", "Preset", "PRESETS", "get_preset"]
 
@@ -73,6 +73,11 @@ class ModelSettings:
         The network's head (:class:`statgeo.geometry.NeuralGridPosterior`, ``head``).
     bundles_per_origin : int, default 16
         Bundle posteriors averaged per origin.
+    max_posterior_origins : int, default 1024
+        On grids with more points, the posterior rows of the oracle and neural rows are made
+        only at the centred regular sub-lattice of at most this many origins
+        (:meth:`statgeo.grid.ParameterGrid.sublattice`), the origins the log-partition fit
+        reads there anyway; every cell stays in each row.
     kernel_dim : int, default 4
         Whitened PCA components of the learned features used by the kernel posterior.
     kernel_queries : int, default 8
@@ -136,6 +141,8 @@ class ModelSettings:
     #: for models that are exponential families in the grid's natural coordinates)
     neural_head: str = "logits"
     bundles_per_origin: int = 16
+    #: origins that get posterior rows on large grids (the centred sub-lattice; docs/table1.md)
+    max_posterior_origins: int = 1024
     # feature-kernel posterior (learned embedding → PCA to kernel_dim whitened components)
     kernel_dim: int = 4
     kernel_queries: int = 8
@@ -160,6 +167,7 @@ class ModelSettings:
         check_choice("neural_lr_schedule", self.neural_lr_schedule, ("constant", "cosine"))
         check_choice("neural_head", self.neural_head, ("logits", "exponential_family"))
         check_choice("neural_encoder", self.neural_encoder, ("full", "strided", "patches"))
+        check_int("max_posterior_origins", self.max_posterior_origins, min=1)
         if self.neural_output_model == "bump" and self.neural_calibration != "none":
             raise ValueError("neural_output_model='bump' models the raw network output; it needs "
                              f"neural_calibration='none', got {self.neural_calibration!r}")
@@ -261,19 +269,20 @@ PRESETS: dict[str, Preset] = {
             # the network settings of the quick preset at the paper's sizes (docs/table1.md, "Before a
             # long run: --plan"): Ising with the exponential-family head on the plus-pattern
             # frequencies (no convolutions at 128 x 128), TASEP with the logits head and the bump
-            # output model; no calibration
+            # output model; no calibration. Posterior rows at 1024 origins x 8 bundles (1 GiB;
+            # the fit measured at this size in docs/geometry_fitting.md)
             "ising": ModelSettings("ising", 128, (1 / 3.5, 1 / 1.5, 128), (-0.2, 0.2, 128), n_samples=32,
                                    neural_steps=20000, neural_batch=128, neural_channels=32, neural_hidden=512,
                                    neural_sigma=1.5 / 127, neural_lr_schedule="cosine", neural_patience=60,
                                    neural_calibration="none", neural_output_model="bump",
                                    neural_head="exponential_family", neural_encoder="patches",
-                                   bundles_per_origin=32, fit_steps=2000, vae_steps=5000,
+                                   bundles_per_origin=8, fit_steps=2000, vae_steps=5000,
                                    kernel_queries=16, reference="mc_anchored", reference_samples=256),
             "tasep": ModelSettings("tasep", 100, (0.0, _LN10, 128), (0.0, _LN10, 128), n_samples=32,
                                    neural_steps=20000, neural_batch=128, neural_channels=32, neural_hidden=512,
                                    neural_sigma=1.5 / 127, neural_lr_schedule="cosine", neural_patience=60,
                                    neural_calibration="none", neural_output_model="bump",
-                                   bundles_per_origin=32, fit_steps=2000,
+                                   bundles_per_origin=8, fit_steps=2000,
                                    vae_steps=5000, kernel_queries=16, fisher="samples", reference_samples=4096),
         },
         seeds=3,

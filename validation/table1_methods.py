@@ -97,20 +97,26 @@ def bundle_average(post: xr.DataArray, grid: ParameterGrid) -> xr.DataArray:
     Parameters
     ----------
     post : xarray.DataArray
-        Rows ordered by origin, the same number per origin (``attrs["averaged"] == 0``).
+        Rows grouped by origin (every grid point, or a chosen subset), the same number per
+        origin (``attrs["averaged"] == 0``).
     grid : ParameterGrid
         Its grid.
 
     Returns
     -------
     xarray.DataArray
-        One row per origin.
+        One row per origin, in the order the origins appear.
     """
     if int(post.attrs.get("averaged", 1)):
         return post
+    origin = post["origin"].values
+    starts = np.flatnonzero(np.r_[True, origin[1:] != origin[:-1]])
+    per = post.sizes["origin"] // starts.size
+    if per * starts.size != origin.size or not (origin.reshape(starts.size, per) == origin[starts, None]).all():
+        raise ValueError("bundle_average needs the rows grouped by origin, the same number per origin")
     keep = {k: post.attrs[k] for k in ("output_kernel", "output_kernel_sigma") if k in post.attrs}
-    return posterior_dataarray(average_per_origin(post.values.reshape(grid.size, -1, grid.size)), grid,
-                               np.arange(grid.size), estimator=post.attrs.get("estimator", ""),
+    return posterior_dataarray(average_per_origin(post.values.reshape(starts.size, per, grid.size)), grid,
+                               origin[starts], estimator=post.attrs.get("estimator", ""),
                                n_per_bundle=int(post.attrs.get("n_per_bundle", 1)),
                                effective_temperature=float(post.attrs["effective_temperature"]) / 2.0,
                                attrs={"averaged": 1, **keep})
@@ -289,7 +295,12 @@ def run_rows(s: ModelSettings, grid: ParameterGrid, samples: xr.Dataset, referen
     torch.set_num_threads(1)
     model: PhysicsModel = build_model(s)
     N = model.n_sites
-    x = sample_array(samples, grid, model)
+    # the plus-pattern encoder reads the stored int8 lattices (no float32 copy of all samples);
+    # the rows that need floats make their copy when they run
+    x = sample_array(samples, grid, model, dtype=None if s.neural_encoder == "patches" else np.float32)
+
+    def as_float() -> np.ndarray:
+        return x if x.dtype == np.float32 else x.astype(np.float32)
     n = s.bundle
     recon: dict[str, dict] = {}
     diag: dict[str, dict] = {}
@@ -317,16 +328,19 @@ def run_rows(s: ModelSettings, grid: ParameterGrid, samples: xr.Dataset, referen
                                          fit_steps=int(fp.config["steps"]), fit_stop=fp.config["stop_reason"],
                                          fit_form=fp.config["linear_term"], fit_loss=fp.config["loss"],
                                          fit_rows=int(fp.config["rows_used"]),
+                                         posterior_origins=int(np.unique(post["origin"].values).size),
                                          posterior_width_cells=fp.diagnostics["posterior"]["width_cells"],
                                          fit_warnings=fp.diagnostics["warnings"])
         times[f"{name}:fit"] = time.perf_counter() - t0
 
+    # on a large grid, posterior rows only at the sub-lattice of origins the fit reads (every cell kept)
+    origins = grid.sublattice(s.max_posterior_origins) if grid.size > s.max_posterior_origins else None
     exact_post = None
     if "oracle" in rows or "ours_neural" in rows or "oracle_paper_form" in rows:
         t0 = time.perf_counter()
         kw = {"log_z": reference["log_z"].values * N} if isinstance(model, ExponentialFamilyModel) else {}
         # one row per bundle: exactly the form the free-linear-term fit models
-        exact_post = model.exact_posterior(samples, grid, n, seed=sd[0], average=False, **kw)
+        exact_post = model.exact_posterior(samples, grid, n, seed=sd[0], average=False, origins=origins, **kw)
         times["oracle:posterior"] = time.perf_counter() - t0
     if "oracle" in rows:
         fit(exact_post, "oracle", 1)
@@ -338,7 +352,7 @@ def run_rows(s: ModelSettings, grid: ParameterGrid, samples: xr.Dataset, referen
         from statgeo.geometry import potential_from_metric
 
         t0 = time.perf_counter()
-        g_cf, cf_diag = classifim_metric(x, grid, kind=model.configuration_kind, seed=sd[6], progress=False)
+        g_cf, cf_diag = classifim_metric(as_float(), grid, kind=model.configuration_kind, seed=sd[6], progress=False)
         pf = potential_from_metric(g_cf.reshape(grid.shape + (grid.ndim, grid.ndim)), grid)
         recon["classifim"] = {"log_z": np.asarray(pf.potential).reshape(grid.shape) / N,
                               "grad_log_z": np.asarray(pf.gradient).reshape(grid.shape + (grid.ndim,)) / N,
@@ -374,20 +388,21 @@ def run_rows(s: ModelSettings, grid: ParameterGrid, samples: xr.Dataset, referen
         if s.neural_output_model == "bump":
             # one row per bundle; the posterior records the target bump S, so the fit models the
             # network's output as q_θ S at the theory-fixed temperature n (target_smoothing="auto")
-            post = ng.posterior(x, bundles_per_origin=s.bundles_per_origin, seed=sd[3], average=False)
-            S = ng.target_kernel()
+            post = ng.posterior(x, bundles_per_origin=s.bundles_per_origin, seed=sd[3], average=False,
+                                origins=origins)
             times["ours_neural:posterior"] = time.perf_counter() - t0
             if exact_post is not None:  # like with like: per-origin averages, the exact one convolved with S
                 pe = bundle_average(exact_post, grid)
                 d["kl_from_exact_posterior_smoothed"] = float(
-                    posterior_kl(pe.copy(data=pe.values @ S), bundle_average(post, grid)).mean())
+                    posterior_kl(pe.copy(data=ng.apply_target_kernel(pe.values)), bundle_average(post, grid)).mean())
             if "ours_neural" in rows:
                 fit(post, "ours_neural", 4)
             if "ours_neural_paper_form" in rows:
                 # the paper's form on the per-origin averages of the same output (at n/2, with S)
                 fit(bundle_average(post, grid), "ours_neural_paper_form", 4, linear_term="gradient")
         else:
-            post = ng.posterior(x, bundles_per_origin=s.bundles_per_origin, seed=sd[3], effective_temperature="width")
+            post = ng.posterior(x, bundles_per_origin=s.bundles_per_origin, seed=sd[3], effective_temperature="width",
+                                origins=origins)
             times["ours_neural:posterior"] = time.perf_counter() - t0
             fit(post, "ours_neural", 4)
     if "ours_kernel" in rows:
@@ -409,12 +424,12 @@ def run_rows(s: ModelSettings, grid: ParameterGrid, samples: xr.Dataset, referen
             diag.setdefault("ours_kernel", {})["error"] = repr(exc)
     if "mean_as_stat" in rows:
         t0 = time.perf_counter()
-        xs = x.reshape(grid.shape + x.shape[1:])
+        xs = as_float().reshape(grid.shape + x.shape[1:])
         recon["mean_as_stat"] = _from_ds(mean_as_stat(xs, grid, normalisation=N, seed=sd[7]), grid)
         times["mean_as_stat"] = time.perf_counter() - t0
     if "pca_vae" in rows:
         t0 = time.perf_counter()
-        xs = x.reshape(grid.shape + x.shape[1:])
+        xs = as_float().reshape(grid.shape + x.shape[1:])
         cands = pca_vae(xs, grid, normalisation=N, vae={"steps": s.vae_steps}, seed=sd[7])
         best, ds, scores = pick_better(cands, ref_d, grid, margin=s.margin)
         recon["pca_vae"] = _from_ds(ds, grid)

@@ -14,11 +14,19 @@ Each estimate is measured on this machine where that is cheap, and says how:
   Monte Carlo Ising reference integrates ⟨M⟩ from η = 0, so it runs a chain at every grid
   point (and at η = 0) for every value of K.
 * **neural training** (per seed): :meth:`statgeo.geometry.NeuralGridPosterior.time_training_step`
-  for the preset's network and batch, × the preset's steps. Memory: the float32 copy of all
-  samples that the rows of Table 1 read (``sample_array``).
-* **posterior rows and fit** (per seed): the dense posterior rows the fit reads (one row of C
-  cells per bundle, ``bundles_per_origin`` bundles per cell, float64 plus the float32 copy the
-  optimiser holds). Not timed: a dense fit that does not fit in memory cannot run at all.
+  for the preset's network and batch, × the preset's steps. Memory: the samples the network
+  reads (``sample_array``): the int8 lattices for ``encoder="patches"``, else a float32 copy.
+* **oracle posterior** (per seed): the model's exact-likelihood posterior of the probe
+  sub-grid's samples against its cells, timed for all its origins and for one (best of 3);
+  the difference gives the seconds per (origin, cell) pair, the one-origin call an upper
+  bound on the work per cell; scaled to the run's origins × C cells. The run makes posterior rows only at
+  the centred sub-lattice of at most ``max_posterior_origins`` origins
+  (:meth:`statgeo.grid.ParameterGrid.sublattice`), every cell kept in each row.
+* **posterior rows and fit** (per seed): the posterior rows the fit reads (one row of C
+  cells per bundle at each of those origins: ``bundles_per_origin`` bundles for the network,
+  samples per point ÷ n for the oracle, whichever is more; float64 plus the float32 copy the
+  optimiser holds). Not timed (measured at 128 × 128 cells with rows for 1024 origins × 8
+  bundles: 340 s on one core, docs/geometry_fitting.md).
 
 Memory figures are the largest arrays of a stage, not the process's peak; the run adds the
 interpreter, PyTorch and the other rows (about 1–2 GiB at the quick preset).
@@ -119,10 +127,11 @@ def plan_model(s: ModelSettings, seeds: int, workers: int, *, device: str = "cpu
     # ---- reference (the Monte Carlo Ising reference runs a chain at every point and at eta = 0)
     n_ref_points = C + grid.shape[0] if s.reference == "mc_anchored" else C
     _reference(s, model, first, seed=12345)
-    t, _ = _timed(lambda: _reference(s, model, probe, seed=12345))
+    t, ref = _timed(lambda: _reference(s, model, probe, seed=12345))
     out.append(StageEstimate(model.name, "reference", t / probe.size * n_ref_points, np.nan, np.nan,
                              f"{t:.1f} s for {probe.size} probe points, x {n_ref_points} points"))
-    # ---- neural training
+    # ---- neural training (the plus-pattern encoder reads the int8 lattices, the others a float32 copy)
+    per_site = 1.0 if s.neural_encoder == "patches" else 4.0
     ng = NeuralGridPosterior(grid, s.bundle, kind=model.configuration_kind, channels=s.neural_channels,
                              hidden=s.neural_hidden, head=s.neural_head, encoder=s.neural_encoder)
     config = model.configurations(ds)
@@ -134,12 +143,26 @@ def plan_model(s: ModelSettings, seeds: int, workers: int, *, device: str = "cpu
     finally:
         torch.set_num_threads(threads)
     out.append(StageEstimate(
-        model.name, "neural training", step * s.neural_steps * seeds / jobs, C * S * N * 4.0, 0.0,
+        model.name, "neural training", step * s.neural_steps * seeds / jobs, C * S * N * per_site, 0.0,
         f"{step:.3f} s/step x {s.neural_steps} steps ({max(1, threads // jobs)} threads, {device})"))
-    # ---- posterior rows and the dense fit
-    rows = C * s.bundles_per_origin
+    # ---- the oracle's exact-likelihood posterior (origins on the sub-lattice, every cell)
+    O = min(C, s.max_posterior_origins)
+    kw = {"log_z": ref["log_z"].values * N} if "log_z" in ref and s.model == "ising" else {}
+    def oracle(origins: Any) -> float:  # best of 3: the probe's calls take milliseconds
+        return min(_timed(lambda: model.exact_posterior(ds, probe, s.bundle, seed=0, average=False,
+                                                        origins=origins, **kw))[0] for _ in range(3))
+
+    t_all, t_one = oracle(None), oracle([0])
+    pair = max(t_all - t_one, 0.0) / ((probe.size - 1) * probe.size)
+    per_cell = t_one / probe.size
+    out.append(StageEstimate(model.name, "oracle posterior", (pair * O + per_cell) * C * seeds / jobs,
+                             O * (S // s.bundle) * C * 8.0, 0.0,
+                             f"{pair:.2e} s per (origin, cell) pair + {per_cell:.2e} s per cell (probe points, "
+                             f"all origins vs one) x {O} origins x {C} cells"))
+    # ---- posterior rows and the fit
+    rows = O * max(s.bundles_per_origin, S // s.bundle)
     out.append(StageEstimate(model.name, "posterior rows + fit", np.nan, rows * C * 12.0, 0.0,
-                             f"{rows} rows x {C} cells, float64 + float32; not timed"))
+                             f"{rows} rows ({O} origins) x {C} cells, float64 + float32; not timed"))
     return out
 
 

@@ -71,6 +71,7 @@ from statgeo.geometry.plot import (
 from statgeo.geometry.posterior import (
     POSTERIOR_DIMS,
     check_grid,
+    check_origins,
     check_posterior,
     posterior_dataarray,
     posterior_kl,
@@ -173,6 +174,7 @@ __all__ = [
     "posterior_dataarray",
     "check_posterior",
     "check_grid",
+    "check_origins",
     "posterior_moments",
     "posterior_kl",
     "recorded_grid_mismatch",

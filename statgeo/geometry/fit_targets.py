@@ -94,7 +94,7 @@ def prepare_targets(P: np.ndarray, origin: np.ndarray, grid: ParameterGrid, opts
     lo, hi = T.min(axis=0), T.max(axis=0)
     center, half = (lo + hi) / 2.0, (hi - lo) / 2.0
     U = (T - center) / half
-    keep = _origin_sublattice(origin, grid.shape, opts.max_origins)
+    keep = _origin_sublattice(origin, grid, opts.max_origins)
     if opts.rows_per_origin is not None:
         keep &= _first_rows_per_origin(origin, opts.rows_per_origin)
     rows = np.flatnonzero(keep)
@@ -133,14 +133,13 @@ def _posterior_kappa(P: np.ndarray, U: np.ndarray) -> float:
     return 1.0 / max(v, 1e-8)
 
 
-def _origin_sublattice(oi: np.ndarray, shape: tuple[int, ...], max_origins: int | None) -> np.ndarray:
+def _origin_sublattice(oi: np.ndarray, grid: ParameterGrid, max_origins: int | None) -> np.ndarray:
     """Mask of the rows whose origins enter the loss, at most ``max_origins`` distinct origins.
 
     * At most ``max_origins`` distinct origins in the posterior (e.g. rows made for a chosen
       subset of origins only): every row.
-    * Rows for every grid point: the rows whose origin lies on the coarsest regular
-      sub-lattice (stride s per axis, offset ⌊(n_i − 1 − s⌊(n_i − 1)/s⌋)/2⌋ to centre it)
-      with at most ``max_origins`` points.
+    * Rows for every grid point: the rows whose origin lies on the coarsest centred regular
+      sub-lattice with at most ``max_origins`` points (:meth:`ParameterGrid.sublattice`).
     * Rows for more than ``max_origins`` but not all grid points: the rows of ``max_origins``
       of them, evenly spaced in flat index order (a regular sub-lattice of the grid could
       miss the origins present altogether).
@@ -148,17 +147,10 @@ def _origin_sublattice(oi: np.ndarray, shape: tuple[int, ...], max_origins: int 
     distinct = np.unique(oi)
     if max_origins is None or distinct.size <= max_origins:
         return np.ones(oi.size, dtype=bool)
-    if distinct.size < int(np.prod(shape)):
+    if distinct.size < grid.size:
         chosen = distinct[np.unique(np.linspace(0, distinct.size - 1, max_origins).round().astype(np.int64))]
         return np.isin(oi, chosen)
-    s = 1
-    while int(np.prod([-(-n // s) for n in shape])) > max_origins:
-        s += 1
-    multi = np.unravel_index(oi, shape)
-    keep = np.ones(oi.size, dtype=bool)
-    for m, n in zip(multi, shape):
-        keep &= np.isin(m, _axis_sublattice(n, s))
-    return keep
+    return np.isin(oi, grid.sublattice(max_origins))
 
 
 def _axis_sublattice(n: int, s: int) -> np.ndarray:

@@ -38,6 +38,7 @@ __all__ = [
     "posterior_dataarray",
     "check_posterior",
     "check_grid",
+    "check_origins",
     "recorded_grid_mismatch",
     "posterior_moments",
     "posterior_kl",
@@ -148,6 +149,52 @@ def check_grid(grid: Any, *, name: str = "grid") -> ParameterGrid:
             f"information), got shape {grid.shape} (axes {small} have one point)"
         )
     return grid
+
+
+def check_origins(origins: Any, grid: ParameterGrid, *, name: str = "origins") -> np.ndarray:
+    """Validate origins given as flat (C-order) indices of grid points.
+
+    Parameters
+    ----------
+    origins : array_like of int
+        Non-empty 1-D integer indices in [0, grid.size − 1]; repeats are allowed.
+    grid : ParameterGrid
+        The grid they index.
+    name : str, default "origins"
+        The argument name used in messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        The indices as int64.
+
+    Raises
+    ------
+    TypeError
+        Non-integer indices or ``grid`` not a ParameterGrid.
+    ValueError
+        Empty, not 1-D, or out of range.
+
+    Examples
+    --------
+    >>> from statgeo.grid import ParameterGrid
+    >>> check_origins([0, 3], ParameterGrid.from_ranges(a=(0.0, 1.0, 4))).tolist()
+    [0, 3]
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string, got {type(name).__name__}")
+    if not isinstance(grid, ParameterGrid):
+        raise TypeError(f"grid must be a statgeo.grid.ParameterGrid, got {type(grid).__name__}")
+    if isinstance(origins, (str, bytes)):
+        raise TypeError(f"{name} must be integer flat grid indices, got {origins!r}")
+    use = np.asarray(origins)
+    if use.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be integer flat grid indices, got dtype {use.dtype}")
+    use = use.astype(np.int64)
+    if use.ndim != 1 or use.size == 0 or use.min() < 0 or use.max() >= grid.size:
+        raise ValueError(f"{name} must be non-empty 1-D flat grid indices in [0, {grid.size - 1}], "
+                         f"got shape {use.shape}" + (f" with values in [{use.min()}, {use.max()}]" if use.size else ""))
+    return use
 
 
 def posterior_dataarray(

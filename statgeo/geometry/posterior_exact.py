@@ -24,7 +24,7 @@ from array_api_compat import array_namespace, is_array_api_obj
 
 from statgeo.checks import check_allocation, check_bool, check_int, check_real
 from statgeo.seeding import as_seed_sequence
-from statgeo.geometry.posterior import check_grid, posterior_dataarray
+from statgeo.geometry.posterior import check_grid, check_origins, posterior_dataarray
 from statgeo.grid import ParameterGrid
 
 __all__ = ["exact_likelihood_posterior", "exact_posterior", "cut_bundles", "bundle_sums", "average_per_origin"]
@@ -329,6 +329,7 @@ def exact_posterior(
     average: bool = True,
     temperature: float | None = None,
     seed: int | np.random.SeedSequence | None = None,
+    origins: Any = None,
 ) -> xr.DataArray:
     """Labelled exact-likelihood posteriors of bundles of ``n`` samples drawn at every grid point.
 
@@ -360,6 +361,11 @@ def exact_posterior(
         β > 0 of :func:`exact_likelihood_posterior` (default n).
     seed : int or numpy.random.SeedSequence, optional
         Shuffles the samples of each origin before cutting bundles.
+    origins : array_like of int, optional
+        Flat grid indices of the origins to make posteriors for (default: every grid point),
+        e.g. ``grid.sublattice(1024)`` on a large grid. The bundles of an origin are the same
+        as without ``origins`` (same ``seed``), so the rows are exactly those rows of the
+        full result.
 
     Returns
     -------
@@ -373,8 +379,9 @@ def exact_posterior(
         Arguments of the wrong type (``grid`` not a ParameterGrid, non-numeric statistics,
         non-integer ``n``, ``average`` not a bool).
     ValueError
-        Wrong shapes, NaN/inf, ``n`` outside [1, S], ``temperature`` ≤ 0, or posteriors that
-        would not fit in memory (grid.size × bundles × grid.size values).
+        Wrong shapes, NaN/inf, ``n`` outside [1, S], ``temperature`` ≤ 0, empty origins or
+        origins outside the grid, or posteriors that would not fit in memory (origins ×
+        bundles × grid.size values).
 
     Examples
     --------
@@ -394,6 +401,7 @@ def exact_posterior(
         check_real("temperature", temperature, low=0.0, low_inclusive=False, high=np.inf, high_inclusive=False)
     if seed is not None:
         as_seed_sequence(seed)
+    use = None if origins is None else check_origins(origins, grid)
     if isinstance(statistics, xr.DataArray):
         if "sample" not in statistics.dims or not set(grid.names) <= set(statistics.dims):
             raise ValueError(f"statistics DataArray must have dims {grid.names} + ('sample', <statistic>), "
@@ -412,21 +420,24 @@ def exact_posterior(
         raise ValueError("statistics must be finite (no NaN or inf)")
     if st.shape[1] < n:
         raise ValueError(f"n (bundle size) must be in [1, {st.shape[1]}] (samples per origin), got {n}")
+    n_origins = grid.size if use is None else use.size
     check_allocation("the bundle posteriors (origins × bundles, cells)",
-                     (grid.size * (st.shape[1] // n), grid.size), names="grid, n and the samples per origin")
+                     (n_origins * (st.shape[1] // n), grid.size), names="grid, origins, n and the samples per origin")
     phi = _phi_on_grid(log_partition, grid)
-    sums = bundle_sums(st, n, seed=seed)  # (O, B, d)
+    sums = bundle_sums(st, n, seed=seed)  # (grid.size, B, d): every origin's bundles, as without origins
+    labels = np.arange(grid.size) if use is None else use
+    sums = sums if use is None else sums[use]
     t = grid.natural_points()
     p = exact_likelihood_posterior(sums.astype(np.float64), n, phi, t, temperature=temperature)
     beta = float(n) if temperature is None else float(temperature)
     O, B = sums.shape[:2]
     if average:
-        return posterior_dataarray(average_per_origin(p), grid, np.arange(O), estimator="exact_likelihood",
+        return posterior_dataarray(average_per_origin(p), grid, labels, estimator="exact_likelihood",
                                    n_per_bundle=n, effective_temperature=beta / 2.0,
                                    attrs={"bundles_per_origin": int(B), "averaged": 1,
                                           "temperature_derivation": "Gaussian approximation: bundle average "
                                                                     "∝ exp(-(beta/2) D)"})
-    return posterior_dataarray(p.reshape(O * B, -1), grid, np.repeat(np.arange(O), B),
+    return posterior_dataarray(p.reshape(O * B, -1), grid, np.repeat(labels, B),
                                estimator="exact_likelihood", n_per_bundle=n, effective_temperature=beta,
                                attrs={"bundles_per_origin": int(B), "averaged": 0,
                                       "temperature_derivation": "single bundle: exp(-beta D) centred at "

@@ -42,13 +42,14 @@ import xarray as xr
 from statgeo.checks import (
     binary_pair,
     check_allocation,
+    check_array,
     check_bool,
     check_choice,
     check_int,
     check_real,
 )
 from statgeo.geometry.lattice_patterns import plus_pattern_frequencies
-from statgeo.geometry.posterior import check_grid, posterior_dataarray
+from statgeo.geometry.posterior import check_grid, check_origins, posterior_dataarray
 from statgeo.grid import ParameterGrid
 from statgeo.progress import progress_disabled
 from statgeo.seeding import as_seed_sequence
@@ -496,6 +497,43 @@ class NeuralGridPosterior:
             return np.eye(self.grid.size)
         return gaussian_target_kernel(self.grid, self.sigma)
 
+    def apply_target_kernel(self, rows: Any) -> np.ndarray:
+        """Posterior rows convolved with the training targets: q = p S, applied one axis at a time.
+
+        q(c) = Σ_t p(t) S[t, c] (:meth:`target_kernel`) is what the network's output estimates
+        when p is a bundle's posterior; comparing an exact posterior with the network's output
+        compares p S with it. The Gaussian bump factorises over the grid's axes
+        (S = S_0 ⊗ S_1 ⊗ …), so this costs C·Σ nᵢ per row and never forms the (C, C) matrix,
+        which at 128 × 128 cells would take 2 GiB. With ``head="exponential_family"`` S is the
+        identity and the rows are returned as they are (a copy).
+
+        Parameters
+        ----------
+        rows : array_like
+            Shape (R, grid.size), finite real values (usually probabilities).
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape (R, grid.size), float64.
+
+        Raises
+        ------
+        TypeError
+            ``rows`` not real numbers.
+        ValueError
+            ``rows`` not of shape (R, grid.size), or not finite.
+        """
+        p = check_array("rows", rows, ndim=2, dtype_kind="iuf").astype(np.float64)
+        if p.shape[1] != self.grid.size:
+            raise ValueError(f"rows must have shape (R, grid.size) = (R, {self.grid.size}), got {p.shape}")
+        if self.head == "exponential_family":
+            return p.copy()
+        y = p.reshape((p.shape[0],) + self.grid.shape)
+        for i, f in enumerate(gaussian_target_factors(self.grid, self.sigma)):
+            y = np.moveaxis(np.moveaxis(y, i + 1, -1) @ f, -1, i + 1)
+        return np.ascontiguousarray(y).reshape(p.shape)
+
     # ------------------------------------------------------------------ training
     def fit(self, samples: Any, *, steps: int | str = "auto", batch_size: int = 64, lr: float = 3e-3,
             validation: str = "samples", validation_fraction: float = 0.25, eval_every: int | str = "auto",
@@ -826,7 +864,7 @@ class NeuralGridPosterior:
         """
         self._require_fit()
         bundles = check_int("bundles", bundles, min=1)
-        use = self._check_origins(self.val_origins if origins is None else origins)
+        use = check_origins(self.val_origins if origins is None else origins, self.grid)
         x = self._inputs(self._check_samples(samples))
         self._check_bundle_memory(use.size * bundles, x.shape[2:], "bundles and origins")
         torch = _torch()
@@ -834,18 +872,6 @@ class NeuralGridPosterior:
         vo = np.repeat(use, bundles)
         vx = torch.as_tensor(self._draw(x, vo, rng))
         return self._calibrate_on(vx, vo)
-
-    def _check_origins(self, origins: Any) -> np.ndarray:
-        """Non-empty 1-D flat grid indices as int64."""
-        if isinstance(origins, (str, bytes)):
-            raise TypeError(f"origins must be integer flat grid indices, got {origins!r}")
-        use = np.asarray(origins)
-        if use.dtype.kind not in "iu":
-            raise TypeError(f"origins must be integer flat grid indices, got dtype {use.dtype}")
-        use = use.astype(np.int64)
-        if use.ndim != 1 or use.size == 0 or use.min() < 0 or use.max() >= self.grid.size:
-            raise ValueError(f"origins must be non-empty flat grid indices in [0, {self.grid.size - 1}]")
-        return use
 
     def _calibrate_on(self, vx: Any, vo: np.ndarray) -> float:
         torch = _torch()
@@ -1050,7 +1076,7 @@ class NeuralGridPosterior:
             check_real("effective_temperature", effective_temperature, low=0.0, low_inclusive=False, high=np.inf,
                        high_inclusive=False)
         C = self.grid.size
-        use = np.arange(C) if origins is None else self._check_origins(origins)
+        use = np.arange(C) if origins is None else check_origins(origins, self.grid)
         x = self._inputs(self._check_samples(samples))
         self._check_bundle_memory(use.size * bundles_per_origin, x.shape[2:], "bundles_per_origin and grid")
         check_allocation("the bundle posteriors (origins × bundles, cells)", (use.size * bundles_per_origin, C),

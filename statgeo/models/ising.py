@@ -23,6 +23,7 @@ import xarray as xr
 
 from statgeo.checks import check_array, check_bool, check_choice, check_int, check_real
 from statgeo.coordinates import CoordinateMap, ising_temperature_field_map
+from statgeo.geometry.posterior import check_origins
 from statgeo.geometry.posterior_exact import exact_posterior
 from statgeo.grid import ParameterGrid
 from statgeo.models.exact.ising import K_C, ising_exact
@@ -385,7 +386,8 @@ class IsingModel(ExponentialFamilyModel):
         return ref
 
     def exact_posterior(self, samples: xr.Dataset, grid: ParameterGrid, n: int, *,
-                        seed: int | np.random.SeedSequence, log_z: Any = None, average: bool = True) -> xr.DataArray:
+                        seed: int | np.random.SeedSequence, log_z: Any = None, average: bool = True,
+                        origins: Any = None) -> xr.DataArray:
         """Exact-likelihood posteriors of bundles of ``n`` samples, averaged per origin or per bundle.
 
         p(t | s_1..s_n) ∝ exp(⟨t, Σ_k f(s_k)⟩ − n log Z(t)) over the grid cells with
@@ -408,6 +410,10 @@ class IsingModel(ExponentialFamilyModel):
         average : bool, default True
             One row per origin (bundle average, effective temperature n/2), or one row per
             bundle (temperature n; exactly the form the default log-partition fit models).
+        origins : array_like of int, optional
+            Flat grid indices of the origins to make posteriors for (default: every grid
+            point), e.g. ``grid.sublattice(1024)`` on a large grid; each origin's bundles are
+            those it gets without ``origins``.
 
         Returns
         -------
@@ -420,8 +426,8 @@ class IsingModel(ExponentialFamilyModel):
             ``samples`` is not a Dataset from :meth:`sample`, ``grid`` not a ParameterGrid,
             ``n`` not an integer, ``average`` not a bool, or a bad ``seed``.
         ValueError
-            ``samples`` not laid out on ``grid``, ``n`` out of range, or ``log_z`` of the
-            wrong size or not finite.
+            ``samples`` not laid out on ``grid``, ``n`` out of range, ``log_z`` of the
+            wrong size or not finite, or empty origins or origins outside the grid.
 
         Examples
         --------
@@ -435,6 +441,8 @@ class IsingModel(ExponentialFamilyModel):
         check_natural_grid(grid)
         n = check_int("n", n, min=1, max=n_per)
         as_seed_sequence(seed)
+        if origins is not None:
+            origins = check_origins(origins, grid)
         if log_z is not None:
             lz = log_z.values if isinstance(log_z, xr.DataArray) else log_z
             lz = check_array("log_z", lz, dtype_kind="iuf")
@@ -444,7 +452,7 @@ class IsingModel(ExponentialFamilyModel):
         st = st.reshape(grid.size, -1, len(self.statistic_names))
         if log_z is None:
             log_z = self.exact(grid)["log_z"].values
-        return exact_posterior(st, grid, log_z, n, seed=seed, average=average)
+        return exact_posterior(st, grid, log_z, n, seed=seed, average=average, origins=origins)
 
     def phase_diagram(self) -> PhaseDiagram:
         """The line η = 0, K > K_c (first-order in η) ending at the critical point (K_c, 0).

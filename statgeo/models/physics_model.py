@@ -312,7 +312,8 @@ class PhysicsModel(abc.ABC):
         seed : int or numpy.random.SeedSequence
             Shuffles the samples of each origin before cutting bundles.
         **options
-            The model's options.
+            The model's options; every model accepts ``average`` (bool) and ``origins`` (flat
+            grid indices of the origins to make posteriors for, default every grid point).
 
         Returns
         -------

@@ -23,7 +23,7 @@ import xarray as xr
 
 from statgeo.checks import check_allocation, check_bool, check_choice, check_int, check_real
 from statgeo.coordinates import CoordinateMap, tasep_rates_map
-from statgeo.geometry.posterior import posterior_dataarray
+from statgeo.geometry.posterior import check_origins, posterior_dataarray
 from statgeo.geometry.posterior_exact import average_per_origin, cut_bundles
 from statgeo.grid import Axis, ParameterGrid
 from statgeo.models.exact.tasep import check_tasep_grid, tasep_exact
@@ -374,14 +374,16 @@ class TasepModel(PhysicsModel):
         return ref
 
     def exact_posterior(self, samples: xr.Dataset, grid: ParameterGrid, n: int, *,
-                        seed: int | np.random.SeedSequence, average: bool = True) -> xr.DataArray:
+                        seed: int | np.random.SeedSequence, average: bool = True,
+                        origins: Any = None) -> xr.DataArray:
         """Exact-likelihood posteriors of bundles of ``n`` configurations, averaged per origin or per bundle.
 
         p(θ_c | τ_1..τ_n) ∝ exp Σ_k ln P(τ_k | θ_c) over the grid cells (uniform prior), with
         ln P from the matrix representation (Derrida et al. 1993); bundle posteriors averaged
         per origin, effective temperature n/2 (docs/geometry_fitting.md). For N ≤ 16 the
         table of ln P over all 2^N configurations is built per cell and looked up; beyond,
-        ln P is evaluated per sample and cell (O(C² · samples · N²) for C cells).
+        ln P is evaluated per sample and cell (O(O · C · samples · N²) for O origins and C
+        cells).
 
         Parameters
         ----------
@@ -396,6 +398,10 @@ class TasepModel(PhysicsModel):
         average : bool, default True
             One row per origin (bundle average, effective temperature n/2), or one row per
             bundle (temperature n; the form the default log-partition fit models).
+        origins : array_like of int, optional
+            Flat grid indices of the origins to make posteriors for (default: every grid
+            point), e.g. ``grid.sublattice(1024)`` on a large grid; each origin's bundles are
+            those it gets without ``origins``.
 
         Returns
         -------
@@ -409,7 +415,7 @@ class TasepModel(PhysicsModel):
             ``n`` not an integer, ``average`` not a bool, or a bad ``seed``.
         ValueError
             ``samples`` not laid out on ``grid`` or not this model's (N sites, 0/1), ``n`` out
-            of range, a table of log-likelihoods larger than memory, or more than 10¹⁵
+            of range, empty origins or origins outside the grid, a table of log-likelihoods larger than memory, or more than 10¹⁵
             operations.
 
         Examples
@@ -425,21 +431,22 @@ class TasepModel(PhysicsModel):
         n = check_int("n", n, min=1, max=n_per)
         as_seed_sequence(seed)
         check_bool("average", average)
+        use = np.arange(grid.size) if origins is None else check_origins(origins, grid)
         occ = samples[self.configuration_variable]
         if occ.sizes.get("site") != self.N:
             raise ValueError(f"samples must hold configurations of N={self.N} sites, got dims {dict(occ.sizes)}")
         C = grid.size
         Bn = n_per // n
-        check_allocation("the log-likelihood table (origins, bundles, cells)", (C, Bn, C), np.float64,
-                         names="the grid, the samples per point and n")
+        check_allocation("the log-likelihood table (origins, bundles, cells)", (use.size, Bn, C), np.float64,
+                         names="the grid, the origins, the samples per point and n")
         if self.N > ORACLE_ENUMERATION_MAX_N:
-            check_work("operations", C * C * Bn * n * self.N ** 2,
-                       "the grid, the samples and N (cells² × samples × N²)")
+            check_work("operations", use.size * C * Bn * n * self.N ** 2,
+                       "the grid, the origins, the samples and N (origins × cells × samples × N²)")
         x = self.configurations(samples).values
         if x.dtype.kind not in "biu" or not np.isin(x, (0, 1)).all():
             raise ValueError("samples must hold occupations 0 and 1 (integers)")
         x = x.reshape((grid.size,) + x.shape[grid.ndim:])
-        return _exact_posterior_from_array(x, grid, self.N, n, seed, average)
+        return _exact_posterior_from_array(x, grid, self.N, n, seed, average, use)
 
     def phase_diagram(self) -> PhaseDiagram:
         """First-order line α = β < ½; continuous lines α = ½ (β ≥ ½) and β = ½ (α ≥ ½).
@@ -495,32 +502,36 @@ def _check_mc_work(N: int, A: np.ndarray, B: np.ndarray, n_replicas: int, n_snap
 
 
 def _exact_posterior_from_array(x: np.ndarray, grid: ParameterGrid, N: int, n: int,
-                                seed: int | np.random.SeedSequence, average: bool = True) -> xr.DataArray:
-    """:meth:`TasepModel.exact_posterior` on an array x of shape (grid.size, S, N)."""
+                                seed: int | np.random.SeedSequence, average: bool = True,
+                                origins: np.ndarray | None = None) -> xr.DataArray:
+    """:meth:`TasepModel.exact_posterior` on an array x of shape (grid.size, S, N), for the
+    given flat origin indices (default: all)."""
     P = grid.points()
     C = grid.size
-    xb = cut_bundles(x.astype(np.int8), n, seed=seed)  # (C, B, n, N)
-    Bn = xb.shape[1]
-    ll = np.zeros((C, Bn, C))
+    origins = np.arange(C) if origins is None else origins
+    # bundles cut for every origin first, so an origin's bundles do not depend on which are chosen
+    xb = cut_bundles(x.astype(np.int8), n, seed=seed)[origins]  # (O, B, n, N)
+    O, Bn = xb.shape[:2]
+    ll = np.zeros((O, Bn, C))
     if N <= ORACLE_ENUMERATION_MAX_N:
         w = 1 << (N - 1 - np.arange(N))
-        idx = (xb.astype(np.int64) * w).sum(-1)  # (C, B, n) configuration index (bit N−i = τ_i)
+        idx = (xb.astype(np.int64) * w).sum(-1)  # (O, B, n) configuration index (bit N−i = τ_i)
         for c in range(C):
             _, prob = enumerate_law(N, P[c, 0], P[c, 1])
             ll[:, :, c] = np.log(prob)[idx].sum(-1)
     else:
         flat = xb.reshape(-1, N)
         for c in range(C):
-            ll[:, :, c] = configuration_log_prob(flat, P[c, 0], P[c, 1]).reshape(C, Bn, n).sum(-1)
+            ll[:, :, c] = configuration_log_prob(flat, P[c, 0], P[c, 1]).reshape(O, Bn, n).sum(-1)
     ll -= ll.max(-1, keepdims=True)
     p = np.exp(ll)
     p /= p.sum(-1, keepdims=True)
     if not average:
-        return posterior_dataarray(p.reshape(C * Bn, C), grid, np.repeat(np.arange(C), Bn),
+        return posterior_dataarray(p.reshape(O * Bn, C), grid, np.repeat(origins, Bn),
                                    estimator="exact_likelihood", n_per_bundle=n, effective_temperature=float(n),
                                    attrs={"bundles_per_origin": int(Bn), "averaged": 0,
                                           "temperature_derivation": "one bundle: exact likelihood at temperature n"})
-    return posterior_dataarray(average_per_origin(p), grid, np.arange(C), estimator="exact_likelihood",
+    return posterior_dataarray(average_per_origin(p), grid, origins, estimator="exact_likelihood",
                                n_per_bundle=n, effective_temperature=n / 2.0,
                                attrs={"bundles_per_origin": int(Bn), "averaged": 1,
                                       "temperature_derivation": "bundle average ∝ exp(-(n/2) D)"})

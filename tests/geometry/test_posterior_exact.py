@@ -96,6 +96,19 @@ def test_exact_posterior_layout_and_attrs():
     xr.testing.assert_allclose(exact_posterior(da, g, phi, 4), avg)
 
 
+@pytest.mark.parametrize("average", [True, False])
+def test_exact_posterior_for_chosen_origins_is_those_rows_of_the_full_result(average):
+    g, T, x, phi = _poisson_setup((6, 5), S=16)
+    full = exact_posterior(x, g, phi, 4, seed=3, average=average)
+    use = g.sublattice(9)
+    sub = exact_posterior(x, g, phi, 4, seed=3, average=average, origins=use)
+    rows = np.flatnonzero(np.isin(full["origin"].values, use))
+    np.testing.assert_array_equal(sub["origin"].values, full["origin"].values[rows])
+    np.testing.assert_allclose(sub.values, full.values[rows], rtol=0, atol=0)
+    np.testing.assert_allclose(sub["origin_t1"].values, g.points()[sub["origin"].values, 0])
+    assert sub.attrs["effective_temperature"] == full.attrs["effective_temperature"]
+
+
 def test_bundle_average_has_effective_temperature_n_over_2():
     """Width of bundle-averaged posteriors vs the exact metric: n_eff ≈ n/2 (Gaussian argument).
 

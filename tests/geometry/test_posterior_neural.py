@@ -132,6 +132,8 @@ def test_exponential_family_head_has_the_bregman_form():
     refit = net.training["head_refit"]
     assert refit["loss_after"] < refit["loss_before"]
     np.testing.assert_array_equal(net.target_kernel(), np.eye(g.size))
+    rows = np.random.default_rng(0).dirichlet(np.ones(g.size), size=3)
+    np.testing.assert_array_equal(net.apply_target_kernel(rows), rows)
     post = net.posterior(x, bundles_per_origin=4, seed=3, average=False)
     assert "output_kernel" not in post.attrs and post.attrs["head"] == "exponential_family"
     a = net.net.offset.detach().double().numpy() * net.net.scale
@@ -222,3 +224,12 @@ def test_posterior_for_chosen_origins():
         net.posterior(x, origins=[g.size])
     with pytest.raises(TypeError, match="origins"):
         net.posterior(x, origins=[0.5])
+
+
+def test_apply_target_kernel_equals_the_dense_product_with_the_target_kernel():
+    """The per-axis application of the Gaussian bump is p S with the dense (C, C) S."""
+    g = ParameterGrid.from_ranges(a=(0.0, 1.0, 5), b=(-1.0, 2.0, 7), c=(0.0, 3.0, 3))
+    net = NeuralGridPosterior(g, 2, kind="vector", hidden=4, seed=0, sigma=0.2)
+    rows = np.random.default_rng(1).dirichlet(np.ones(g.size), size=4)
+    np.testing.assert_allclose(net.apply_target_kernel(rows), rows @ net.target_kernel(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(net.apply_target_kernel(rows).sum(1), 1.0, atol=1e-12)
