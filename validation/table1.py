@@ -137,14 +137,69 @@ def _init_worker() -> None:
     logging.basicConfig(level=logging.WARNING)
 
 
+def _code_hash() -> str:
+    """SHA-1 of the source of ``statgeo`` and ``validation``: cached rows are reused only by the same code."""
+    import hashlib
+
+    import statgeo
+
+    h = hashlib.sha1()
+    for pkg in (Path(statgeo.__file__).parent, Path(__file__).parent):
+        for f in sorted(pkg.rglob("*.py")):
+            h.update(str(f.relative_to(pkg.parent)).encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _rows_store(cache: Path, s: Any, seed: int, rows: tuple[str, ...], backend: str, device: str) -> Path:
+    """Where the rows of one (model, seed) are cached: ``<cache>/<model>_rows_<hash>`` (the hash
+    covers the settings, seed, rows, backend, device and the code)."""
+    from validation.table1_data import cache_key
+
+    key = cache_key(s, "rows", seed=seed, rows=list(rows), backend=backend, device=device,
+                    settings=json.dumps(s.to_dict(), sort_keys=True), code=_code_hash())
+    return Path(cache) / key
+
+
+def _save_rows(path: Path, res: dict) -> None:
+    """The rows' reconstructions (``.npz``) and their diagnostics and times (``.json``), the JSON last."""
+    from validation.json_ready import json_ready
+
+    arrays = {f"{row}/{q}": np.asarray(v) for row, rec in res["recon"].items() for q, v in rec.items()}
+    np.savez(path.with_suffix(".npz"), **arrays)
+    meta = {k: v for k, v in res.items() if k != "recon"}
+    tmp = path.with_suffix(".json.partial")
+    tmp.write_text(json.dumps(json_ready(meta), allow_nan=False))
+    os.replace(tmp, path.with_suffix(".json"))  # the completion mark: written whole or not at all
+
+
+def _load_rows(path: Path) -> dict | None:
+    """The cached rows of :func:`_save_rows`, or None when the run did not finish them."""
+    if not (path.with_suffix(".json").exists() and path.with_suffix(".npz").exists()):
+        return None
+    res = json.loads(path.with_suffix(".json").read_text())
+    res["recon"] = {}
+    with np.load(path.with_suffix(".npz")) as z:
+        for key in z.files:
+            row, q = key.split("/", 1)
+            res["recon"].setdefault(row, {})[q] = z[key]
+    return res
+
+
 def _task(settings: dict, grid: Any, seed: int, cache: str, backend: str, device: str, rows: tuple[str, ...]
           ) -> dict:
-    """One (model, seed): samples (cache or fresh) + the rows. Runs in a worker process."""
+    """One (model, seed): samples (cache or fresh) + the rows, cached once finished (an interrupted
+    run keeps every finished (model, seed)). Runs in a worker process."""
     from validation.table1_config import ModelSettings
     from validation.table1_data import get_reference, get_samples
     from validation.table1_methods import run_rows
 
     s = ModelSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()})
+    store = _rows_store(Path(cache), s, seed, rows, backend, device)
+    done = _load_rows(store)
+    if done is not None:
+        logging.getLogger(__name__).info("rows: reusing %s", store)
+        return done
     t0 = time.perf_counter()
     ds = get_samples(s, seed, Path(cache), grid=grid, backend=backend)
     t_samp = time.perf_counter() - t0
@@ -152,6 +207,7 @@ def _task(settings: dict, grid: Any, seed: int, cache: str, backend: str, device
     res = run_rows(s, grid, ds, ref, seed, rows=rows, device=device)
     res["times"]["sampling"] = t_samp
     res["model"], res["seed"] = s.model, seed
+    _save_rows(store, res)
     return res
 
 
@@ -212,8 +268,15 @@ def run(argv: Sequence[str] | None = None) -> dict:
     # ---- stage 1: references
     t0 = time.perf_counter()
     refs = {}
-    for m in progress_bar(models, desc="references"):
-        refs[m] = get_reference(settings[m], cache, grid=grids[m])
+    # in chunks of grid rows, each cached (resumable); in parallel worker processes when asked
+    pool = (cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_init_worker)
+            if workers > 1 else None)
+    try:
+        for m in progress_bar(models, desc="references"):
+            refs[m] = get_reference(settings[m], cache, grid=grids[m], executor=pool, progress=None)
+    finally:
+        if pool is not None:
+            pool.shutdown()
     times["references"] = time.perf_counter() - t0
 
     # ---- stage 2 (Dask only): samples as chunked tasks on the cluster

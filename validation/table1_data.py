@@ -3,16 +3,19 @@
 * Grids are regular in the natural coordinates (Ising (K, η) with the identity map; TASEP
   θ = (−ln α, −ln β), laid out in (α, β) = e^{−θ} with :func:`tasep_rates_map`, so the TASEP
   sampler and exact references see their physical rates).
-* Samples: drawn per chunk of grid rows (axis 0). In-process by default (one chunk); on a Dask
-  cluster (``scheduler`` address) every chunk is a task. Each finished chunk is written to its
-  own zarr store under the cache directory, and a completion marker file is written *last*, so
-  an interrupted run resumes without redoing finished chunks and nothing half-written looks
-  complete. Binary configurations (Ising spins, TASEP occupations) are stored one bit per
-  site (:mod:`statgeo.models.packing`) and unpacked on reading.
+* Samples: drawn per chunk of grid rows (axis 0). In-process by default, in chunks of at
+  most :data:`POINTS_PER_CHUNK` grid points (whole rows; a grid that small is one chunk); on
+  a Dask cluster (``scheduler`` address) every chunk is a task. Each finished chunk is written
+  to its own zarr store under the cache directory, and a completion marker file is written
+  *last*, so an interrupted run resumes without redoing finished chunks and nothing
+  half-written looks complete. Binary configurations (Ising spins, TASEP occupations) are
+  stored one bit per site (:mod:`statgeo.models.packing`) and unpacked on reading.
 * References: exact where they exist (Ising L ≤ 12: transfer matrix at any field; TASEP:
   closed-form ln Z_N and F_obs by enumeration for N ≤ 14), else the Monte Carlo reference
-  anchored to Kaufman's h = 0 line (Ising) or F_obs from exact samples (TASEP); cached too.
-  Everything is per site: F = ln Z / N and its derivatives.
+  anchored to Kaufman's h = 0 line (Ising) or F_obs from exact samples (TASEP). Computed in
+  the same chunks of grid rows (every row is independent: the anchored integral runs along
+  η at fixed K), each chunk cached and resumable like the samples, in parallel when an
+  executor is given. Everything is per site: F = ln Z / N and its derivatives.
 """
 
 from __future__ import annotations
@@ -33,11 +36,15 @@ from statgeo.models import ExponentialFamilyModel, PhysicsModel, make_model
 from statgeo.models.packing import binary_values, pack_dataset, unpack_dataset
 from validation.table1_config import ModelSettings
 
-__all__ = ["build_model", "build_grid", "get_samples", "get_reference", "cache_key", "sample_array"]
+__all__ = ["build_model", "build_grid", "get_samples", "get_reference", "cache_key", "sample_array",
+           "chunk_rows", "POINTS_PER_CHUNK"]
 
 log = logging.getLogger(__name__)
 
 MARKER = ".complete"
+#: grid points per chunk of samples or reference, in-process (whole rows of axis 0; at the paper's
+#: 128 x 128 grid 8 rows: 16 chunks of a few minutes each, so an interrupt loses at most that)
+POINTS_PER_CHUNK = 1024
 
 
 # ----------------------------------------------------------------------------- model and grid
@@ -87,7 +94,7 @@ def cache_key(s: ModelSettings, what: str, **extra: Any) -> str:
         The model's settings (model, size, box; samples per point for samples; the reference
         settings for references).
     what : str
-        ``"samples"`` or ``"reference"``.
+        ``"samples"``, ``"reference"`` or another label (``"rows"``).
     **extra
         Further determinants (seed, rows per chunk).
 
@@ -158,6 +165,31 @@ def _chunks(n_rows: int, rows_per_chunk: int) -> list[tuple[int, int]]:
     return [(i, min(i + rows_per_chunk, n_rows)) for i in range(0, n_rows, rows_per_chunk)]
 
 
+def chunk_rows(grid: ParameterGrid, points: int = POINTS_PER_CHUNK) -> int:
+    """Whole rows of axis 0 per chunk: as many as keep a chunk within ``points`` grid points (≥ 1).
+
+    Parameters
+    ----------
+    grid : ParameterGrid
+        The grid.
+    points : int, default POINTS_PER_CHUNK
+        Grid points a chunk may hold.
+
+    Returns
+    -------
+    int
+        Between 1 and ``grid.shape[0]``.
+
+    Examples
+    --------
+    >>> g = ParameterGrid.from_ranges(K=(0.2, 0.7, 128), eta=(-0.2, 0.2, 128))
+    >>> chunk_rows(g), chunk_rows(g.isel(K=slice(0, 24), eta=slice(0, 24)))
+    (8, 24)
+    """
+    per_row = grid.size // grid.shape[0]
+    return int(min(grid.shape[0], max(1, points // per_row)))
+
+
 def get_samples(s: ModelSettings, seed: int, cache: Path, *, grid: ParameterGrid | None = None,
                 backend: str = "auto", client: Any = None, rows_per_chunk: int | None = None,
                 progress: bool | None = False) -> xr.Dataset:
@@ -178,7 +210,7 @@ def get_samples(s: ModelSettings, seed: int, cache: Path, *, grid: ParameterGrid
     client : dask.distributed.Client, optional
         Chunks become tasks on the cluster (default: in-process).
     rows_per_chunk : int, optional
-        Grid rows per chunk (default: all rows in-process, 4 rows with Dask).
+        Grid rows per chunk (default: :func:`chunk_rows` in-process, 4 rows with Dask).
     progress : bool or None, default False
         Progress bar over chunks (None: on a terminal only; ``TQDM_DISABLE=1`` hides it).
 
@@ -188,7 +220,7 @@ def get_samples(s: ModelSettings, seed: int, cache: Path, *, grid: ParameterGrid
     """
     grid = build_grid(s) if grid is None else grid
     n_rows = grid.shape[0]
-    rpc = rows_per_chunk or (n_rows if client is None else min(4, n_rows))
+    rpc = rows_per_chunk or (chunk_rows(grid) if client is None else min(4, n_rows))
     key = cache_key(s, "samples", seed=seed, rows_per_chunk=rpc)
     root = Path(cache) / key
     final = root / "all.zarr"
@@ -268,12 +300,23 @@ def _reference(s: ModelSettings, model: PhysicsModel, grid: ParameterGrid, seed:
     return ref
 
 
-def get_reference(s: ModelSettings, cache: Path, *, grid: ParameterGrid | None = None, seed: int = 12345
+def _reference_chunk(s: ModelSettings, grid: ParameterGrid, rows: tuple[int, int], seed: Any) -> xr.Dataset:
+    """The reference per site on grid rows [rows[0], rows[1]) (axis 0). Runs in a worker process."""
+    model = build_model(s)
+    return _reference(s, model, grid.isel(**{grid.names[0]: slice(rows[0], rows[1])}), seed)
+
+
+def get_reference(s: ModelSettings, cache: Path, *, grid: ParameterGrid | None = None, seed: int = 12345,
+                  rows_per_chunk: int | None = None, executor: Any = None, progress: bool | None = False
                   ) -> xr.Dataset:
     """The model's reference per site on its grid (natural coordinates), cached in zarr.
 
     ``model.reference(grid, per_site=True, ...)``: F = ln Z / N, ∇F, ∇²F (and F_obs / N for
-    the TASEP), labelled in the attrs ``label``, ``metric_label`` and ``fobs_label``.
+    the TASEP), labelled in the attrs ``label``, ``metric_label`` and ``fobs_label``. Computed
+    per chunk of grid rows (axis 0; every row is independent), each chunk written to its own
+    store with a completion marker last, so an interrupted run resumes at the first missing
+    chunk. A grid that fits one chunk uses ``seed`` itself; chunk c of several uses
+    ``SeedSequence([seed, c])``.
 
     Parameters
     ----------
@@ -285,18 +328,57 @@ def get_reference(s: ModelSettings, cache: Path, *, grid: ParameterGrid | None =
         The model's grid (default :func:`build_grid`).
     seed : int, default 12345
         Seed of a Monte Carlo reference (unused by exact ones).
+    rows_per_chunk : int, optional
+        Grid rows per chunk (default :func:`chunk_rows`).
+    executor : concurrent.futures.Executor, optional
+        Runs the chunks (e.g. a process pool: the chunks run in parallel); default in-process.
+    progress : bool or None, default False
+        Progress bar over chunks (None: on a terminal only; ``TQDM_DISABLE=1`` hides it).
 
     Returns
     -------
     xarray.Dataset
     """
+    from statgeo.progress import progress_bar
+
     model = build_model(s)
     grid = build_grid(s, model) if grid is None else grid
-    path = Path(cache) / (cache_key(s, "reference", seed=seed) + ".zarr")
+    rpc = rows_per_chunk or chunk_rows(grid)
+    chunks = _chunks(grid.shape[0], rpc)
+    extra = {} if len(chunks) == 1 else {"rows_per_chunk": rpc}
+    path = Path(cache) / (cache_key(s, "reference", seed=seed, **extra) + ".zarr")
     if _complete(path):
         log.info("reference: reusing %s", path)
         return _open_store(path)
     os.makedirs(cache, exist_ok=True)
-    ref = _reference(s, model, grid, seed)
+    if len(chunks) == 1:
+        ref = _reference(s, model, grid, seed)
+        _write_store(ref, path)
+        return ref
+    root = path.with_suffix("")
+    root.mkdir(parents=True, exist_ok=True)
+    store = lambda c: root / f"chunk{c:04d}.zarr"  # noqa: E731
+    todo = [c for c in range(len(chunks)) if not _complete(store(c))]
+    bar = progress_bar(total=len(chunks), initial=len(chunks) - len(todo), desc=f"reference {s.model}",
+                       progress=progress)
+    args = lambda c: (s, grid, chunks[c], np.random.SeedSequence([seed, c]))  # noqa: E731
+    if executor is None:
+        for c in todo:
+            _write_store(_reference_chunk(*args(c)), store(c))
+            bar.update(1)
+    else:
+        import concurrent.futures as cf
+
+        futs = {executor.submit(_reference_chunk, *args(c)): c for c in todo}
+        for f in cf.as_completed(futs):
+            _write_store(f.result(), store(futs[f]))
+            bar.update(1)
+    bar.close()
+    parts = [_open_store(store(c)) for c in range(len(chunks))]
+    ref = xr.concat(parts, dim=grid.names[0], data_vars="different", coords="different", compat="equals",
+                    combine_attrs="override")
+    ref.attrs["grid"] = grid.to_json()
+    ref.attrs["rows_per_chunk"] = int(rpc)
     _write_store(ref, path)
+    shutil.rmtree(root, ignore_errors=True)
     return ref

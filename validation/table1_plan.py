@@ -10,9 +10,12 @@ Each estimate is measured on this machine where that is cheap, and says how:
   preset, Ising: 0.0013 s per point from the probe, 0.0006 s per point over the whole grid).
   Memory: the configurations as int8. Disk: bit-packed (one bit per site), before the store's
   compression.
-* **reference**: the model's reference on the same probe sub-grid, scaled to the grid; the
-  Monte Carlo Ising reference integrates ⟨M⟩ from η = 0, so it runs a chain at every grid
-  point (and at η = 0) for every value of K.
+* **reference**: the model's reference on the same probe sub-grid, scaled to the grid and
+  divided among the workers (it runs in chunks of grid rows). The Monte Carlo Ising reference
+  integrates ⟨M⟩ from η = 0 and runs one chain per quadrature node at every K (the grid's η
+  values, η = 0 and 8 equal steps to each end, shared nodes counted once), so it scales with
+  the number of chains, not of points: the 3 × 3 probe has 18 nodes per K, the paper's grid
+  143.
 * **neural training** (per seed): :meth:`statgeo.geometry.NeuralGridPosterior.time_training_step`
   for the preset's network and batch, × the preset's steps. Memory: the samples the network
   reads (``sample_array``): the int8 lattices for ``encoder="patches"``, else a float32 copy.
@@ -124,12 +127,19 @@ def plan_model(s: ModelSettings, seeds: int, workers: int, *, device: str = "cpu
     out.append(StageEstimate(
         model.name, "samples", per_point * C * seeds / jobs, in_memory, packed * seeds,
         f"{t:.2f} s for {probe.size} probe points x {S} samples; disk: bit-packed, before compression"))
-    # ---- reference (the Monte Carlo Ising reference runs a chain at every point and at eta = 0)
-    n_ref_points = C + grid.shape[0] if s.reference == "mc_anchored" else C
+    # ---- reference (the Monte Carlo Ising reference runs one chain per quadrature node: every grid
+    # eta and the equal steps from 0, at every K), in chunks of grid rows run by the workers
     _reference(s, model, first, seed=12345)
     t, ref = _timed(lambda: _reference(s, model, probe, seed=12345))
-    out.append(StageEstimate(model.name, "reference", t / probe.size * n_ref_points, np.nan, np.nan,
-                             f"{t:.1f} s for {probe.size} probe points, x {n_ref_points} points"))
+    if s.reference == "mc_anchored":
+        from statgeo.models.ising_reference import quadrature_nodes
+
+        units, probe_units = (g.shape[0] * quadrature_nodes(g.axes[1].values, 8).size for g in (grid, probe))
+        what = "Monte Carlo chains"
+    else:
+        units, probe_units, what = C, probe.size, "points"
+    out.append(StageEstimate(model.name, "reference", t / probe_units * units / workers, np.nan, np.nan,
+                             f"{t:.1f} s for the {probe_units} {what} of the probe sub-grid, x {units} {what}"))
     # ---- neural training (the plus-pattern encoder reads the int8 lattices, the others a float32 copy)
     per_site = 1.0 if s.neural_encoder == "patches" else 4.0
     ng = NeuralGridPosterior(grid, s.bundle, kind=model.configuration_kind, channels=s.neural_channels,

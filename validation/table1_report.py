@@ -103,9 +103,15 @@ def seed_errors(s: ModelSettings, model: PhysicsModel, grid: ParameterGrid, refe
     """
     out = []
     ref = _rec({k: reference[k].values for k in ("log_z", "grad_log_z", "metric")})
-    refs = [("lnZ", ref)]
+    # a Monte Carlo reference's one-sigma errors go with it: each record then says how its error
+    # compares with the reference's own (ref_error_rms, ratio_to_ref_error)
+    err = _rec({k: reference[f"{k}_error"].values for k in ("log_z", "grad_log_z", "metric")
+                if f"{k}_error" in reference})
+    refs = [("lnZ", ref, err or None)]
     if "observable_fisher" in reference:
-        refs.append(("F_obs", {"log_z": ref["log_z"], "metric": reference["observable_fisher"].values}))
+        fobs_err = ({"metric": reference["observable_fisher_error"].values}
+                    if "observable_fisher_error" in reference else None)
+        refs.append(("F_obs", {"log_z": ref["log_z"], "metric": reference["observable_fisher"].values}, fobs_err))
     # the ClassiFIM benchmark's distance measures of the metric (natural coordinates; the F_obs
     # reference where the reference has it, else the metric of ln Z)
     from validation.distance_measures import distance_measures
@@ -122,9 +128,9 @@ def seed_errors(s: ModelSettings, model: PhysicsModel, grid: ParameterGrid, refe
                         "ref_std": float("nan")})
     for row, rc in recon.items():
         for al in ("affine", "scale+affine"):
-            for rname, rd in refs:
+            for rname, rd, rerr in refs:
                 res = reconstruction_errors(rd, _rec(rc), grid, alignment=al, margin=s.margin, physical=True,
-                                            physical_map=model.natural_map())
+                                            physical_map=model.natural_map(), reference_error=rerr)
                 # the natural records use grid.natural_names; physical ones the view's names
                 for r in res["records"]:
                     if rname == "F_obs" and not r["quantity"].startswith("g["):
@@ -146,7 +152,8 @@ def aggregate(records: list[dict]) -> list[dict]:
     -------
     list of dict
         One entry per group with ``rmse``, ``nrmse``, ``scale`` and their ``*_std`` (ddof = 1;
-        0 for one seed), ``n_seeds`` and ``ref_std``.
+        0 for one seed), ``n_seeds`` and ``ref_std``; where the reference has error bars also
+        ``ref_error_rms`` and ``ratio_to_ref_error`` (means over the seeds).
     """
     groups: dict[tuple, list[dict]] = {}
     for r in records:
@@ -162,6 +169,9 @@ def aggregate(records: list[dict]) -> list[dict]:
         out.append({"row": row, "alignment": al, "reference": rf, "coords": co, "quantity": q, "n_seeds": len(rs),
                     "rmse": rm, "rmse_std": rsd, "nrmse": nm, "nrmse_std": nsd, "scale": sm, "scale_std": ssd,
                     "ref_std": rs[0]["ref_std"]})
+        if all("ref_error_rms" in x for x in rs):
+            out[-1]["ref_error_rms"] = ms("ref_error_rms")[0]
+            out[-1]["ratio_to_ref_error"] = ms("ratio_to_ref_error")[0]
     return out
 
 
@@ -184,6 +194,9 @@ def _columns(model: PhysicsModel, coords: str, metric: bool = False) -> list[str
 #: acceptance bounds of the metric components (normalised RMSE, natural coordinates)
 METRIC_BOUND_OURS = 0.25
 METRIC_BOUND_ORACLE = 0.10
+#: a Monte Carlo reference's error bars (rms over the cells) may be at most this fraction of the
+#: reconstruction error it judges
+REFERENCE_ERROR_FRACTION = 0.1
 
 
 def acceptance(model: PhysicsModel, agg: list[dict], pc1_corr: float | None = None) -> list[dict]:
@@ -196,7 +209,9 @@ def acceptance(model: PhysicsModel, agg: list[dict], pc1_corr: float | None = No
     (kernel) must beat the better baseline. Checked on the normalised RMSE after affine
     alignment in both coordinate systems, for F and both first derivatives. The metric
     components (natural coordinates): ours ≤ ``METRIC_BOUND_OURS``, the oracle ≤
-    ``METRIC_BOUND_ORACLE``. For a model whose reference has an observable Fisher metric F_obs
+    ``METRIC_BOUND_ORACLE``. A reference with error bars (Monte Carlo) must have them at most
+    ``REFERENCE_ERROR_FRACTION`` of ours' rms error on every judged column, so that the
+    comparison measures the reconstruction and not the reference's noise. For a model whose reference has an observable Fisher metric F_obs
     (TASEP: ln Z_N is the log-partition of the latent path family, not identifiable from
     configurations) the acceptance columns are the metric vs F_obs (ours within the bound and
     below both baselines) and F after scale + affine alignment; the derivative columns are
@@ -244,6 +259,15 @@ def acceptance(model: PhysicsModel, agg: list[dict], pc1_corr: float | None = No
                 if o is not None:
                     add("natural", q, f"metric vs {mref}: ours beats {other}",
                         (ours["nrmse"] + ours["nrmse_std"]) < (o["nrmse"] - o["nrmse_std"]), ours["nrmse"], o["nrmse"])
+    # a Monte Carlo reference must be good enough to judge by: its error bars (rms over the cells)
+    # at most a tenth of ours' reconstruction error, for every judged column (natural coordinates)
+    judged = _columns(model, "natural", metric=True) + (_columns(model, "natural")[:1] if latent
+                                                         else _columns(model, "natural"))
+    for q in judged:
+        ours = _lookup(agg, "ours_neural", q, "natural", mref if q.startswith("g[") else "lnZ")
+        if ours is not None and ours.get("ref_error_rms", 0.0) > 0:  # exact references have no error bars
+            add("natural", q, f"reference error bars <= {REFERENCE_ERROR_FRACTION} of ours' error",
+                ours["ratio_to_ref_error"] >= 1.0 / REFERENCE_ERROR_FRACTION, ours["rmse"], ours["ref_error_rms"])
     # the peer method: ours below the ClassiFIM-style row on its own benchmark's measures
     for q in ("dist_re", "dist_mse_perfect_scale"):
         ours, cf = _lookup(agg, "ours_neural", q, "natural", mref), _lookup(agg, "classifim", q, "natural", mref)

@@ -110,6 +110,33 @@ def test_cache_is_reused(tiny_run, tmp_path):
     assert markers, "no completion markers in the cache"
 
 
+def test_rerun_reuses_the_finished_rows(tiny_run, monkeypatch):
+    """Every finished (model, seed) is cached with its rows: a rerun after an interruption
+    computes only the missing ones, and the others come back exactly as they were."""
+    from pathlib import Path
+
+    import validation.table1_methods as methods
+    from validation.json_ready import json_ready
+
+    out, res = tiny_run
+    cache = Path(res["settings"]["cache"])
+    finished = sorted(cache.glob("*_rows_*.json"))
+    assert len(finished) == 4  # 2 models x 2 seeds
+    lost = json.loads(finished[0].read_text())
+    finished[0].unlink()  # as if the run had stopped before this (model, seed) was done
+    calls, original = [], methods.run_rows
+
+    def counted(s, grid, samples, reference, seed, **kw):
+        calls.append((s.model, seed))
+        return original(s, grid, samples, reference, seed, **kw)
+
+    monkeypatch.setattr(methods, "run_rows", counted)
+    again = run(["--preset", "tiny", "--seeds", "2", "--workers", "1", "--no-figures", "--out", str(out)])
+    assert calls == [(lost["model"], lost["seed"])]
+    kept = next(m for m in ("ising", "tasep") if m != lost["model"])
+    assert json_ready(again["models"][kept]["aggregate"]) == json_ready(res["models"][kept]["aggregate"])  # NaN-safe
+
+
 def test_bad_arguments_rejected_before_work():
     with pytest.raises(SystemExit):
         parse_args(["--preset", "nope"])
@@ -145,6 +172,43 @@ def test_dask_chunked_sampling_matches_layout_and_resumes(tmp_path):
     var = model.configuration_variable
     assert var not in store and store[var + "_packed"].dtype == np.uint8
     assert store[var + "_packed"].shape[-1] == (s.size + 7) // 8
+
+
+def test_reference_in_chunks_equals_the_whole_and_resumes(tmp_path, monkeypatch):
+    """The reference in chunks of grid rows (each cached, run by a process pool) equals the
+    reference of the whole grid (tiny Ising: exact, so equal to rounding); an interrupt after
+    the first chunk loses nothing finished, and the rerun computes only the remaining chunks."""
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    import validation.table1_data as data
+    from validation.table1_config import get_preset
+
+    s = get_preset("tiny").models["ising"]
+    grid = data.build_grid(s)
+    whole = data.get_reference(s, tmp_path / "whole", grid=grid)
+    with cf.ProcessPoolExecutor(2, mp_context=mp.get_context("spawn")) as pool:
+        pooled = data.get_reference(s, tmp_path / "pool", grid=grid, rows_per_chunk=5, executor=pool)
+    original, calls = data._reference_chunk, []
+
+    def interrupted(s_, grid_, rows, seed):
+        calls.append(rows)
+        if rows[0] > 0:
+            raise KeyboardInterrupt
+        return original(s_, grid_, rows, seed)
+
+    monkeypatch.setattr(data, "_reference_chunk", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        data.get_reference(s, tmp_path / "cut", grid=grid, rows_per_chunk=5)
+    assert calls == [(0, 5), (5, 10)]
+    calls.clear()
+    monkeypatch.setattr(data, "_reference_chunk", lambda *a: calls.append(a[2]) or original(*a))
+    resumed = data.get_reference(s, tmp_path / "cut", grid=grid, rows_per_chunk=5)
+    assert calls == [(5, 10), (10, 12)]
+    for ref in (pooled, resumed):
+        assert data.build_grid(s).mismatch(__import__("statgeo").grid.ParameterGrid.from_dataset(ref)) is None
+        for v in whole.data_vars:
+            xr.testing.assert_allclose(ref[v], whole[v], rtol=1e-12, atol=0)
 
 
 def test_interrupted_sampling_resumes_to_the_same_samples(tmp_path, monkeypatch):
@@ -248,6 +312,39 @@ def test_rows_on_a_sub_lattice_of_origins_keep_the_metric(tmp_path):
     err = reconstruction_errors(refd, res["recon"]["oracle"], grid, margin=s.margin, physical=False)
     g = {r["quantity"]: r["nrmse"] for r in err["records"] if r["quantity"].startswith("g[")}
     assert len(g) == 3 and max(g.values()) <= 0.15, g
+
+
+def test_monte_carlo_reference_error_bars_are_checked_against_the_reconstruction(tmp_path):
+    """With a Monte Carlo reference (tiny Ising grid, L = 4, anchored to Kaufman's η = 0 line)
+    every record carries the reference's rms error bar. The exact answer (enumeration at L = 4)
+    read as a reconstruction differs from the reference only by the reference's noise, so its
+    error is about one error bar (ratio within [0.5, 2] on the metric and the gradient: the
+    error bars are calibrated) and the acceptance says the reference is not good enough to judge
+    it; a reconstruction whose metric is off by 3 times each component's spread passes that check
+    on the metric."""
+    import dataclasses
+
+    from validation.table1_config import get_preset
+    from validation.table1_data import build_grid, build_model, get_reference
+    from validation.table1_report import acceptance, aggregate, seed_errors
+
+    s = dataclasses.replace(get_preset("tiny").models["ising"], reference="mc_anchored", reference_samples=512)
+    model, grid = build_model(s), build_grid(s)
+    mc = get_reference(s, tmp_path, grid=grid)
+    exact = get_reference(dataclasses.replace(s, reference="exact"), tmp_path, grid=grid)
+    truth = {k: exact[k].values for k in ("log_z", "grad_log_z", "metric")}
+    wiggle = np.cos(np.arange(grid.size)).reshape(grid.shape + (1, 1))
+    off = dict(truth, metric=truth["metric"] + 3.0 * truth["metric"].std(axis=(0, 1)) * wiggle)
+    agg = aggregate(seed_errors(s, model, grid, mc, {"ours_neural": truth, "oracle": off}))
+    recs = {(a["row"], a["quantity"]): a for a in agg if a["coords"] == "natural" and a["alignment"] == "affine"
+            and a["reference"] == "lnZ"}
+    for q in ("dF/dK", "dF/deta", "g[K,K]", "g[K,eta]", "g[eta,eta]"):
+        assert 0.5 <= recs[("ours_neural", q)]["ratio_to_ref_error"] <= 2.0, (q, recs[("ours_neural", q)])
+        if q.startswith("g["):
+            assert recs[("oracle", q)]["ratio_to_ref_error"] >= 10, (q, recs[("oracle", q)])
+    checks = [c for c in acceptance(model, agg) if c["check"].startswith("reference error bars")]
+    assert {c["quantity"] for c in checks} >= {"g[K,K]", "g[K,eta]", "g[eta,eta]"}
+    assert not any(c["pass"] for c in checks if c["quantity"].startswith("g["))
 
 
 def test_plan_estimates_without_running(tmp_path):
