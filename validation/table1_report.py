@@ -554,7 +554,8 @@ def write_artefacts(out: Path, results: dict, maps: dict[str, xr.Dataset]) -> li
             rows.append({"model": model, **a})
     csvp = out / "table1.csv"
     with csvp.open("w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0].keys()))
+        # every key of any row, in first-seen order (records against a reference with error bars have two more)
+        w = csv.DictWriter(fh, fieldnames=list(dict.fromkeys(k for r in rows for k in r)), restval="")
         w.writeheader()
         w.writerows(rows)
     written.append(csvp)
