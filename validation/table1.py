@@ -191,8 +191,8 @@ def _task(settings: dict, grid: Any, seed: int, cache: str, backend: str, device
     """One (model, seed): samples (cache or fresh) + the rows, cached once finished (an interrupted
     run keeps every finished (model, seed)). Runs in a worker process."""
     from validation.table1_config import ModelSettings
-    from validation.table1_data import get_reference, get_samples
-    from validation.table1_methods import run_rows
+    from validation.table1_data import get_reference, get_samples, sample_features
+    from validation.table1_methods import LATTICE_ROWS, run_rows
 
     s = ModelSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()})
     store = _rows_store(Path(cache), s, seed, rows, backend, device)
@@ -201,10 +201,16 @@ def _task(settings: dict, grid: Any, seed: int, cache: str, backend: str, device
         logging.getLogger(__name__).info("rows: reusing %s", store)
         return done
     t0 = time.perf_counter()
-    ds = get_samples(s, seed, Path(cache), grid=grid, backend=backend)
+    freq = None
+    if s.neural_encoder == "patches" and not set(rows) & set(LATTICE_ROWS):
+        # the network reads only the plus-pattern frequencies and the oracle only the statistics:
+        # the lattices are read a block of grid rows at a time, never all in memory
+        ds, freq = sample_features(s, seed, Path(cache), grid=grid, backend=backend)
+    else:
+        ds = get_samples(s, seed, Path(cache), grid=grid, backend=backend)
     t_samp = time.perf_counter() - t0
     ref = get_reference(s, Path(cache), grid=grid)
-    res = run_rows(s, grid, ds, ref, seed, rows=rows, device=device)
+    res = run_rows(s, grid, ds, ref, seed, rows=rows, device=device, frequencies=freq)
     res["times"]["sampling"] = t_samp
     res["model"], res["seed"] = s.model, seed
     _save_rows(store, res)

@@ -36,8 +36,8 @@ from statgeo.models import ExponentialFamilyModel, PhysicsModel, make_model
 from statgeo.models.packing import binary_values, pack_dataset, unpack_dataset
 from validation.table1_config import ModelSettings
 
-__all__ = ["build_model", "build_grid", "get_samples", "get_reference", "cache_key", "sample_array",
-           "chunk_rows", "POINTS_PER_CHUNK"]
+__all__ = ["build_model", "build_grid", "get_samples", "sample_store", "sample_features", "get_reference",
+           "cache_key", "sample_array", "chunk_rows", "POINTS_PER_CHUNK"]
 
 log = logging.getLogger(__name__)
 
@@ -218,6 +218,24 @@ def get_samples(s: ModelSettings, seed: int, cache: Path, *, grid: ParameterGrid
     -------
     xarray.Dataset
     """
+    return _open_store(sample_store(s, seed, cache, grid=grid, backend=backend, client=client,
+                                    rows_per_chunk=rows_per_chunk, progress=progress))
+
+
+def sample_store(s: ModelSettings, seed: int, cache: Path, *, grid: ParameterGrid | None = None,
+                 backend: str = "auto", client: Any = None, rows_per_chunk: int | None = None,
+                 progress: bool | None = False) -> Path:
+    """The merged zarr store of one seed's samples, drawn first where it is not complete.
+
+    Chunks of grid rows are drawn (in-process or as Dask tasks), each written to its own store
+    with its completion marker last; then merged lazily (chunk by chunk, never all in memory)
+    into one store, marker last, and removed. Arguments as in :func:`get_samples`.
+
+    Returns
+    -------
+    pathlib.Path
+        The merged store (configurations bit-packed when binary).
+    """
     grid = build_grid(s) if grid is None else grid
     n_rows = grid.shape[0]
     rpc = rows_per_chunk or (chunk_rows(grid) if client is None else min(4, n_rows))
@@ -226,7 +244,7 @@ def get_samples(s: ModelSettings, seed: int, cache: Path, *, grid: ParameterGrid
     final = root / "all.zarr"
     if _complete(final):
         log.info("samples: reusing %s", final)
-        return _open_store(final)
+        return final
     root.mkdir(parents=True, exist_ok=True)
     chunks = _chunks(n_rows, rpc)
     todo = [(c, r) for c, r in enumerate(chunks) if not _complete(root / f"chunk{c:04d}.zarr")]
@@ -248,15 +266,72 @@ def get_samples(s: ModelSettings, seed: int, cache: Path, *, grid: ParameterGrid
             _write_store(_packed(fut.result(), model), root / f"chunk{c:04d}.zarr")
             bar.update(1)
     bar.close()
-    parts = [_open_store(root / f"chunk{c:04d}.zarr") for c in range(len(chunks))]
+    # merged lazily: the chunk stores are read and written chunk by chunk (dask), still packed
+    parts = [xr.open_zarr(root / f"chunk{c:04d}.zarr", consolidated=False) for c in range(len(chunks))]
     ds = xr.concat(parts, dim=grid.names[0], data_vars="all") if len(parts) > 1 else parts[0]
-    ds = grid.attach(ds, natural=False)
+    ds = grid.attach(ds, natural=False).chunk({grid.names[0]: rpc})
+    for v in ds.variables.values():
+        v.encoding = {}
     ds.attrs.update({"seed": int(seed), "rows_per_chunk": int(rpc), "settings": json.dumps(s.to_dict())})
-    _write_store(_packed(ds, model), final)
+    _marker(final).unlink(missing_ok=True)
+    ds.to_zarr(final, mode="w", consolidated=False)
+    _marker(final).write_text("complete\n")
     for c in range(len(chunks)):
         shutil.rmtree(root / f"chunk{c:04d}.zarr", ignore_errors=True)
         _marker(root / f"chunk{c:04d}.zarr").unlink(missing_ok=True)
-    return ds
+    return final
+
+
+def sample_features(s: ModelSettings, seed: int, cache: Path, *, grid: ParameterGrid | None = None,
+                    backend: str = "auto", rows_per_block: int | None = None) -> tuple[xr.Dataset, np.ndarray]:
+    """One seed's samples without their lattices: the other variables, and the lattices'
+    plus-pattern frequencies, read from the store a block of grid rows at a time.
+
+    For the rows of Table 1 that read lattices only through the plus-pattern encoder
+    (``neural_encoder="patches"``) and the exact statistics (the oracle): at the paper's size
+    (16 384 points × 32 samples of 128² spins) the lattices take 8 GiB as int8, the
+    frequencies 64 MiB.
+
+    Parameters
+    ----------
+    s : ModelSettings
+        The model's settings (a lattice model: its configurations are 2-D and binary).
+    seed : int
+        The run's seed.
+    cache : Path
+        Directory of the zarr stores (samples are drawn first where missing, :func:`sample_store`).
+    grid : ParameterGrid, optional
+        The model's grid (default :func:`build_grid`).
+    backend : str, default "auto"
+        Sampler backend, used when samples must be drawn.
+    rows_per_block : int, optional
+        Grid rows read at a time (default :func:`chunk_rows`).
+
+    Returns
+    -------
+    samples : xarray.Dataset
+        The samples' Dataset without the configuration variable (the sufficient statistics).
+    frequencies : numpy.ndarray
+        float32, shape (grid.size, S, 32), origins in flat C order
+        (:func:`statgeo.geometry.plus_pattern_frequencies`).
+    """
+    from statgeo.geometry import plus_pattern_frequencies
+
+    grid = build_grid(s) if grid is None else grid
+    model = build_model(s)
+    path = sample_store(s, seed, cache, grid=grid, backend=backend)
+    lazy = xr.open_zarr(path, consolidated=False)
+    name = model.configuration_variable
+    stored = [v for v in lazy.data_vars if v == name or json.loads(lazy[v].attrs.get("packed_from", "{}")).get(
+        "name") == name]
+    rest = unpack_dataset(lazy.drop_vars(stored).load())
+    blocks = []
+    for r in _chunks(grid.shape[0], rows_per_block or chunk_rows(grid)):
+        part = unpack_dataset(lazy[stored].isel({grid.names[0]: slice(*r)}).load())
+        x = model.configurations(part).transpose(*grid.names, "sample", ...).values
+        blocks.append(plus_pattern_frequencies(x))
+    f = np.concatenate(blocks, axis=0)
+    return rest, f.reshape((grid.size,) + f.shape[grid.ndim:])
 
 
 def sample_array(ds: xr.Dataset, grid: ParameterGrid, model: PhysicsModel, *, dtype: Any = np.float32

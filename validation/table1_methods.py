@@ -50,7 +50,7 @@ from statgeo.models import ExponentialFamilyModel, PhysicsModel
 from validation.table1_config import ModelSettings
 from validation.table1_data import build_model, sample_array
 
-__all__ = ["ROWS", "ROW_LABELS", "ROW_FIT_FORM", "run_rows", "learned_features", "bundle_average"]
+__all__ = ["ROWS", "ROW_LABELS", "ROW_FIT_FORM", "LATTICE_ROWS", "run_rows", "learned_features", "bundle_average"]
 
 log = logging.getLogger(__name__)
 
@@ -261,8 +261,12 @@ def pc1_mean_correlation(xs: np.ndarray, seed: int = 0) -> float:
     return float(abs(c))
 
 
+#: the rows that read the configurations themselves (not only through the plus-pattern encoder)
+LATTICE_ROWS = ("classifim", "mean_as_stat", "pca_vae")
+
+
 def run_rows(s: ModelSettings, grid: ParameterGrid, samples: xr.Dataset, reference: xr.Dataset, seed: int, *,
-             rows: tuple[str, ...] = ROWS, device: str = "cpu") -> dict:
+             rows: tuple[str, ...] = ROWS, device: str = "cpu", frequencies: np.ndarray | None = None) -> dict:
     """Run the requested rows for one model and seed (module docstring).
 
     Parameters
@@ -281,6 +285,11 @@ def run_rows(s: ModelSettings, grid: ParameterGrid, samples: xr.Dataset, referen
         Which rows to run.
     device : str, default "cpu"
         torch device of the neural posterior.
+    frequencies : numpy.ndarray, optional
+        The configurations' plus-pattern frequencies (grid.size, S, 32)
+        (:func:`validation.table1_data.sample_features`), for ``neural_encoder="patches"``:
+        the network reads them instead of the lattices, and ``samples`` need not hold the
+        configurations; the rows of :data:`LATTICE_ROWS` cannot run then.
 
     Returns
     -------
@@ -295,9 +304,15 @@ def run_rows(s: ModelSettings, grid: ParameterGrid, samples: xr.Dataset, referen
     torch.set_num_threads(1)
     model: PhysicsModel = build_model(s)
     N = model.n_sites
-    # the plus-pattern encoder reads the stored int8 lattices (no float32 copy of all samples);
-    # the rows that need floats make their copy when they run
-    x = sample_array(samples, grid, model, dtype=None if s.neural_encoder == "patches" else np.float32)
+    if frequencies is not None:
+        if s.neural_encoder != "patches" or set(rows) & set(LATTICE_ROWS):
+            raise ValueError("frequencies replace the lattices only for neural_encoder='patches' and without the "
+                             f"rows {LATTICE_ROWS}; got encoder {s.neural_encoder!r} and rows {rows}")
+        x = frequencies
+    else:
+        # the plus-pattern encoder reads the stored int8 lattices (no float32 copy of all samples);
+        # the rows that need floats make their copy when they run
+        x = sample_array(samples, grid, model, dtype=None if s.neural_encoder == "patches" else np.float32)
 
     def as_float() -> np.ndarray:
         return x if x.dtype == np.float32 else x.astype(np.float32)

@@ -48,7 +48,7 @@ from statgeo.checks import (
     check_int,
     check_real,
 )
-from statgeo.geometry.lattice_patterns import plus_pattern_frequencies
+from statgeo.geometry.lattice_patterns import N_PATTERNS, plus_pattern_frequencies
 from statgeo.geometry.posterior import check_grid, check_origins, posterior_dataarray
 from statgeo.grid import ParameterGrid
 from statgeo.progress import progress_disabled
@@ -193,6 +193,22 @@ def _bump_rows(u: np.ndarray, origins: np.ndarray, sigma: float) -> np.ndarray:
     d2 = ((u[origins][:, None, :] - u[None, :, :]) ** 2).sum(-1)
     t = np.exp(-0.5 * d2 / sigma ** 2)
     return t / t.sum(1, keepdims=True)
+
+
+def _check_frequencies(f: np.ndarray, n_origins: int | None, name: str) -> np.ndarray:
+    """Plus-pattern frequencies (O, S, 32) as given to ``encoder="patches"``: real, in [0, 1], rows
+    summing to 1 (float32 rounding allowed); returned as float32."""
+    if f.dtype.kind != "f":
+        raise TypeError(f"{name} given as plus-pattern frequencies (rank 3) must be real, got dtype {f.dtype}")
+    if (n_origins is not None and f.shape[0] != n_origins) or f.shape[2] != N_PATTERNS or 0 in f.shape[:2]:
+        want = "origins" if n_origins is None else n_origins
+        raise ValueError(f"{name} as plus-pattern frequencies must have shape ({want}, samples ≥ 1, {N_PATTERNS}), "
+                         f"got {f.shape}")
+    f = np.asarray(f, dtype=np.float32)
+    if not np.isfinite(f).all() or f.min() < 0 or f.max() > 1 or not np.allclose(f.sum(-1), 1.0, atol=1e-4):
+        raise ValueError(f"{name} as plus-pattern frequencies must be finite, in [0, 1] and sum to 1 over the "
+                         f"{N_PATTERNS} patterns (statgeo.geometry.plus_pattern_frequencies)")
+    return f
 
 
 def gaussian_target_factors(grid: ParameterGrid, sigma: float) -> list[np.ndarray]:
@@ -417,6 +433,8 @@ class NeuralGridPosterior:
             raise TypeError(f"{name} must be a numeric array") from exc
         if x.dtype.kind not in "biuf":
             raise TypeError(f"{name} must be a numeric array, got dtype {x.dtype}")
+        if patches and x.ndim == 3:  # the lattices' plus-pattern frequencies, computed beforehand
+            return _check_frequencies(x, self.grid.size, name)
         want = 2 + _SAMPLE_DIMS[self.kind]  # (cells, samples, *sample_shape)
         if x.ndim != want or x.shape[0] != self.grid.size:
             raise ValueError(f"{name} must have shape ({self.grid.size}, samples, ...) with {want} dims for "
@@ -425,15 +443,17 @@ class NeuralGridPosterior:
             raise ValueError(f"{name} must hold at least one non-empty sample per origin, got shape {x.shape}")
         if x.dtype.kind == "f" and not np.isfinite(x).all():
             raise ValueError(f"{name} must be finite (no NaN or inf)")
-        if self._sample_shape is not None and tuple(x.shape[2:]) != self._sample_shape:
+        if self._sample_shape is not None and len(self._sample_shape) == x.ndim - 2 \
+                and tuple(x.shape[2:]) != self._sample_shape:
             raise ValueError(f"{name} must have sample shape {self._sample_shape} (the shape the network was "
                              f"trained on), got {tuple(x.shape[2:])}")
         return x
 
     def _inputs(self, x: np.ndarray, name: str = "samples") -> np.ndarray:
         """What the network reads of checked samples or bundles (…, *sample_shape): the samples
-        themselves, or for ``encoder="patches"`` their plus-pattern frequencies (…, 32)."""
-        if self.encoder != "patches":
+        themselves, or for ``encoder="patches"`` their plus-pattern frequencies (…, 32), computed
+        here from lattices (rank 2 + 2) or given (rank 2 + 1)."""
+        if self.encoder != "patches" or x.ndim == 3:
             return x
         if binary_pair(x) is None:
             raise ValueError(f"{name} must be binary (every entry ±1, or every entry 0 or 1) for "
@@ -562,7 +582,11 @@ class NeuralGridPosterior:
         ----------
         samples : array_like or xarray.DataArray
             Shape (grid.size, S, *sample_shape) (origins in flat C order), or a DataArray with
-            the grid dims + ``sample`` + sample dims; finite.
+            the grid dims + ``sample`` + sample dims; finite. With ``encoder="patches"`` the
+            lattices' plus-pattern frequencies may be given instead, shape (grid.size, S, 32)
+            (:func:`~statgeo.geometry.plus_pattern_frequencies`, e.g. computed chunk by chunk
+            from a store so that the lattices are never all in memory); every method then
+            accepts either form.
         steps : int or "auto", default "auto"
             Adam steps, in [1, ``MAX_STEPS`` = 10⁶]; ``"auto"``: as above.
         batch_size : int, default 64
@@ -839,7 +863,8 @@ class NeuralGridPosterior:
         Parameters
         ----------
         samples : array_like or xarray.DataArray
-            Samples at every grid point, shape (grid.size, S, *sample_shape) like in :meth:`fit`.
+            Samples at every grid point, shape (grid.size, S, *sample_shape) like in :meth:`fit`
+            (or their plus-pattern frequencies, see there).
         bundles : int, default 4
             Bundles drawn per origin (≥ 1).
         origins : array_like of int, optional
@@ -911,7 +936,8 @@ class NeuralGridPosterior:
         Parameters
         ----------
         samples : array_like or xarray.DataArray
-            Shape (grid.size, S, *sample_shape), with the sample shape of training.
+            Shape (grid.size, S, *sample_shape), with the sample shape of training (or the
+            plus-pattern frequencies, see :meth:`fit`).
         chunk : int, default 64
             Origins encoded per pass (≥ 1).
         statistic : bool, default False
@@ -958,7 +984,8 @@ class NeuralGridPosterior:
         ----------
         bundles : array_like
             Shape (B, n', *sample_shape) with B ≥ 1 bundles of n' ≥ 1 samples each (the sample
-            shape of training), finite.
+            shape of training; with ``encoder="patches"`` lattices of any size or their 32
+            plus-pattern frequencies), finite.
 
         Returns
         -------
@@ -983,10 +1010,17 @@ class NeuralGridPosterior:
             b = np.asarray(bundles, dtype=np.float32)
         except (TypeError, ValueError) as exc:
             raise TypeError("bundles must be a numeric array") from exc
-        if b.ndim != 2 + len(self._sample_shape) or tuple(b.shape[2:]) != self._sample_shape or 0 in b.shape[:2]:
-            raise ValueError(f"bundles must have shape (B ≥ 1, n ≥ 1, *{self._sample_shape}), got {b.shape}")
+        if self.encoder == "patches":  # lattices of any size, or their 32 pattern frequencies
+            ok, want = (b.ndim == 4 or (b.ndim == 3 and b.shape[2] == N_PATTERNS)), f"(H, W) or ({N_PATTERNS},)"
+        else:
+            ok, want = b.ndim == 2 + len(self._sample_shape) and tuple(b.shape[2:]) == self._sample_shape, \
+                str(self._sample_shape)
+        if not ok or 0 in b.shape[:2]:
+            raise ValueError(f"bundles must have shape (B ≥ 1, n ≥ 1, *S) with S = {want}, got {b.shape}")
         if not np.isfinite(b).all():
             raise ValueError("bundles must be finite (no NaN or inf)")
+        if b.ndim == 3 and self.encoder == "patches":
+            _check_frequencies(b, None, "bundles")
         check_allocation("the bundle posteriors (bundles, cells)", (b.shape[0], self.grid.size), names="bundles")
         return self._predict(self._inputs(b, "bundles"))
 
@@ -1017,7 +1051,8 @@ class NeuralGridPosterior:
         Parameters
         ----------
         samples : array_like or xarray.DataArray
-            Samples at every grid point, shape (grid.size, S, *sample_shape).
+            Samples at every grid point, shape (grid.size, S, *sample_shape) (or the
+            plus-pattern frequencies, see :meth:`fit`).
         bundles_per_origin : int, default 8
             Bundles drawn per origin (≥ 1; the (cells × bundles, cells) posteriors must fit in
             memory).

@@ -201,6 +201,34 @@ def test_patch_encoder_features_hold_the_nearest_neighbour_statistics():
         NeuralGridPosterior(g, 2, kind="vector", encoder="patches")
 
 
+def test_patch_encoder_takes_the_frequencies_instead_of_the_lattices():
+    """encoder="patches" given the plus-pattern frequencies (grid.size, S, 32) instead of the
+    lattices trains the same network (same seed: identical weights and posteriors), and either
+    trained network reads either form; frequencies that are not frequencies are refused."""
+    import torch
+
+    from statgeo.geometry.lattice_patterns import plus_pattern_frequencies
+
+    torch.set_num_threads(1)
+    g = ParameterGrid.from_ranges(K=(0.2, 0.6, 3), eta=(-0.2, 0.2, 3))
+    x = np.random.default_rng(1).choice(np.array([-1, 1], dtype=np.int8), size=(g.size, 24, 6, 6))
+    f = plus_pattern_frequencies(x)
+    nets = [NeuralGridPosterior(g, 2, kind="lattice2d", encoder="patches", hidden=8, seed=3,
+                                head="exponential_family").fit(data, steps=5, eval_every=1, progress=False)
+            for data in (x, f)]
+    for a, b in zip(nets[0].net.parameters(), nets[1].net.parameters()):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    ref = nets[0].posterior(x, bundles_per_origin=2, seed=4)
+    for net in nets:
+        for data in (x, f):
+            np.testing.assert_allclose(net.posterior(data, bundles_per_origin=2, seed=4).values, ref.values,
+                                       rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(nets[1].predict_bundles(f[:2, :2]), nets[1].predict_bundles(x[:2, :2]), rtol=1e-6)
+    for bad in (f * 2, f[..., :31], f.astype(np.float64)[:4], np.ones_like(f, dtype=np.int64)):
+        with pytest.raises((ValueError, TypeError), match="frequencies"):
+            nets[1].posterior(bad)
+
+
 def test_posterior_for_chosen_origins():
     """Rows for a subset of origins: labelled by those origins only, the same bundle posteriors
     the network gives those bundles, and a valid input to the log-partition fit."""

@@ -314,6 +314,36 @@ def test_rows_on_a_sub_lattice_of_origins_keep_the_metric(tmp_path):
     assert len(g) == 3 and max(g.values()) <= 0.15, g
 
 
+def test_rows_from_streamed_pattern_frequencies_equal_the_rows_from_the_lattices(tmp_path):
+    """With the plus-pattern encoder the rows can run on the frequencies read from the store a
+    block of grid rows at a time (the lattices never all in memory): the same reconstructions
+    as from the lattices, for the neural, kernel and oracle rows; rows that need the lattices
+    are refused with the frequencies."""
+    import dataclasses
+
+    import torch
+
+    from validation.table1_config import get_preset
+    from validation.table1_data import build_grid, get_reference, get_samples, sample_features
+    from validation.table1_methods import run_rows
+
+    torch.set_num_threads(1)
+    s = dataclasses.replace(get_preset("tiny").models["ising"], neural_encoder="patches", neural_steps=60)
+    grid = build_grid(s)
+    ref = get_reference(s, tmp_path, grid=grid)
+    stats, freq = sample_features(s, 0, tmp_path, grid=grid, rows_per_block=5)
+    assert "spins" not in stats and freq.shape == (grid.size, s.n_samples, 32)
+    rows = ("oracle", "ours_neural", "ours_kernel")
+    a = run_rows(s, grid, get_samples(s, 0, tmp_path, grid=grid), ref, 0, rows=rows)
+    b = run_rows(s, grid, stats, ref, 0, rows=rows, frequencies=freq)
+    assert set(a["recon"]) == set(b["recon"]) == set(rows)
+    for row in rows:
+        for q, v in a["recon"][row].items():
+            np.testing.assert_allclose(b["recon"][row][q], v, rtol=1e-6, atol=1e-9, err_msg=f"{row} {q}")
+    with pytest.raises(ValueError, match="frequencies"):
+        run_rows(s, grid, stats, ref, 0, rows=("pca_vae",), frequencies=freq)
+
+
 def test_monte_carlo_reference_error_bars_are_checked_against_the_reconstruction(tmp_path):
     """With a Monte Carlo reference (tiny Ising grid, L = 4, anchored to Kaufman's η = 0 line)
     every record carries the reference's rms error bar. The exact answer (enumeration at L = 4)
