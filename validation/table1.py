@@ -191,7 +191,7 @@ def _task(settings: dict, grid: Any, seed: int, cache: str, backend: str, device
     """One (model, seed): samples (cache or fresh) + the rows, cached once finished (an interrupted
     run keeps every finished (model, seed)). Runs in a worker process."""
     from validation.table1_config import ModelSettings
-    from validation.table1_data import get_reference, get_samples, sample_features
+    from validation.table1_data import get_reference, get_samples, sample_features, sampling_summary
     from validation.table1_methods import LATTICE_ROWS, run_rows
 
     s = ModelSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()})
@@ -212,6 +212,7 @@ def _task(settings: dict, grid: Any, seed: int, cache: str, backend: str, device
     ref = get_reference(s, Path(cache), grid=grid)
     res = run_rows(s, grid, ds, ref, seed, rows=rows, device=device, frequencies=freq)
     res["times"]["sampling"] = t_samp
+    res["sampling"] = sampling_summary(ds)
     res["model"], res["seed"] = s.model, seed
     _save_rows(store, res)
     return res
@@ -388,6 +389,7 @@ def run(argv: Sequence[str] | None = None) -> dict:
             "boundaries": {k: {kk: vv for kk, vv in v.items() if kk not in ("score",)} for k, v in bounds.items()},
             "diagnostics": first["diag"],
             "times_per_seed": {sd: results[(m, sd)]["times"] for sd in range(seeds)},
+            "sampling_per_seed": {sd: results[(m, sd)].get("sampling", {}) for sd in range(seeds)},
         }
         if not a.no_figures:
             figs += make_figures(out, model, grid, mds, bounds)

@@ -8,8 +8,8 @@ Each estimate is measured on this machine where that is cheap, and says how:
   grid points × seeds, divided by the parallel jobs. The sampler runs all points of a chunk
   together, so on small lattices, where per-call work dominates, this overestimates (quick
   preset, Ising: 0.0013 s per point from the probe, 0.0006 s per point over the whole grid).
-  Memory: the configurations as int8. Disk: bit-packed (one bit per site), before the store's
-  compression.
+  Memory: one chunk of configurations as int8 (whole grid rows, at most 1024 points). Disk:
+  bit-packed (one bit per site), before the store's compression.
 * **reference**: the model's reference on the same probe sub-grid, scaled to the grid and
   divided among the workers (it runs in chunks of grid rows). The Monte Carlo Ising reference
   integrates ⟨M⟩ from η = 0 and runs one chain per quadrature node at every K (the grid's η
@@ -17,8 +17,9 @@ Each estimate is measured on this machine where that is cheap, and says how:
   the number of chains, not of points: the 3 × 3 probe has 18 nodes per K, the paper's grid
   143.
 * **neural training** (per seed): :meth:`statgeo.geometry.NeuralGridPosterior.time_training_step`
-  for the preset's network and batch, × the preset's steps. Memory: the samples the network
-  reads (``sample_array``): the int8 lattices for ``encoder="patches"``, else a float32 copy.
+  for the preset's network and batch, × the preset's steps. Memory: what the network reads of
+  all samples: the 32 plus-pattern frequencies per sample (float32) for ``encoder="patches"``,
+  else a float32 copy of the configurations.
 * **oracle posterior** (per seed): the model's exact-likelihood posterior of the probe
   sub-grid's samples against its cells, timed for all its origins and for one (best of 3);
   the difference gives the seconds per (origin, cell) pair, the one-origin call an upper
@@ -46,7 +47,7 @@ import numpy as np
 from statgeo.checks import format_bytes
 from statgeo.grid import ParameterGrid
 from validation.table1_config import ModelSettings
-from validation.table1_data import _reference, build_grid, build_model
+from validation.table1_data import _reference, build_grid, build_model, chunk_rows
 
 __all__ = ["StageEstimate", "plan_model", "format_plan"]
 
@@ -122,7 +123,8 @@ def plan_model(s: ModelSettings, seeds: int, workers: int, *, device: str = "cpu
     model.sample(first, 1, seed=0, progress=False)
     t, ds = _timed(lambda: model.sample(probe, S, seed=np.random.SeedSequence([0, 0]), progress=False))
     per_point = t / probe.size
-    in_memory = C * S * N  # int8, one byte per site
+    # a chunk of whole grid rows (at most 1024 points) is held at a time, int8, one byte per site
+    in_memory = chunk_rows(grid) * (C // grid.shape[0]) * S * N
     packed = C * S * ((N + 7) // 8)  # one bit per site, as stored
     out.append(StageEstimate(
         model.name, "samples", per_point * C * seeds / jobs, in_memory, packed * seeds,
@@ -141,7 +143,9 @@ def plan_model(s: ModelSettings, seeds: int, workers: int, *, device: str = "cpu
     out.append(StageEstimate(model.name, "reference", t / probe_units * units / workers, np.nan, np.nan,
                              f"{t:.1f} s for the {probe_units} {what} of the probe sub-grid, x {units} {what}"))
     # ---- neural training (the plus-pattern encoder reads the int8 lattices, the others a float32 copy)
-    per_site = 1.0 if s.neural_encoder == "patches" else 4.0
+    # patches: the 32 plus-pattern frequencies (float32) read block by block from the store; else the
+    # lattices as a float32 copy
+    held = C * S * 32 * 4.0 if s.neural_encoder == "patches" else C * S * N * 4.0
     ng = NeuralGridPosterior(grid, s.bundle, kind=model.configuration_kind, channels=s.neural_channels,
                              hidden=s.neural_hidden, head=s.neural_head, encoder=s.neural_encoder)
     config = model.configurations(ds)
@@ -153,7 +157,7 @@ def plan_model(s: ModelSettings, seeds: int, workers: int, *, device: str = "cpu
     finally:
         torch.set_num_threads(threads)
     out.append(StageEstimate(
-        model.name, "neural training", step * s.neural_steps * seeds / jobs, C * S * N * per_site, 0.0,
+        model.name, "neural training", step * s.neural_steps * seeds / jobs, held, 0.0,
         f"{step:.3f} s/step x {s.neural_steps} steps ({max(1, threads // jobs)} threads, {device})"))
     # ---- the oracle's exact-likelihood posterior (origins on the sub-lattice, every cell)
     O = min(C, s.max_posterior_origins)

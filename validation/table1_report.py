@@ -425,6 +425,20 @@ def format_tables(results: dict) -> str:
         lines.append(f"Grid {res['grid']}; {s['n_samples']} samples per point; bundles of {s['bundle']}; "
                      f"{res['n_seeds']} seeds; excluded cells: {res['excluded']}.")
         lines.append("")
+        sampling = [v for v in res.get("sampling_per_seed", {}).values() if v.get("sampler") == "markov chain"]
+        if sampling:
+            lines.append(f"Sampling (Markov chain, over {len(sampling)} seed(s)): τ_int up to "
+                         f"{max(v['tau_int_max'] for v in sampling):.1f} sweeps (median "
+                         f"{np.median([v['tau_int_median'] for v in sampling]):.1f}), thinning median "
+                         f"{np.median([v['thin_median'] for v in sampling]):.0f} sweeps; effective samples per "
+                         f"point n_eff = S / max(1, 2τ/thin): median "
+                         f"{np.median([v['n_eff_median'] for v in sampling]):.1f}, least "
+                         f"{min(v['n_eff_min'] for v in sampling):.1f} of {s['n_samples']}; points with "
+                         f"n_eff < S/2: {max(v['points_below_half'] for v in sampling)}"
+                         + (f"; τ_int of the recorded B in records (½ when independent): median "
+                            f"{np.median([v['tau_records_median'] for v in sampling]):.2f}"
+                            if all("tau_records_median" in v for v in sampling) else "") + ".")
+            lines.append("")
         lines.append(f"**Headline** — normalised RMSE (RMSE / std of the reference over the cells), affine "
                      f"alignment, physical coordinates ({p1}, {p2}); mean ± std over seeds. "
                      f"In brackets: the raw RMSE.")
