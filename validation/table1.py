@@ -258,7 +258,7 @@ def run(argv: Sequence[str] | None = None) -> dict:
     from statgeo.progress import progress_bar
     from statgeo.provenance import versions
     from validation.table1_config import get_preset
-    from validation.table1_data import build_grid, build_model, get_reference, get_samples
+    from validation.table1_data import build_grid, build_model, get_reference, get_samples, kaufman_line_check
     from validation.table1_report import (acceptance, aggregate, detect_boundaries, format_tables, make_figures,
                                           seed_errors, write_artefacts)
 
@@ -284,6 +284,8 @@ def run(argv: Sequence[str] | None = None) -> dict:
     finally:
         if pool is not None:
             pool.shutdown()
+    # a Monte Carlo reference checked where the exact answer is known (Ising: Kaufman's eta = 0 line)
+    ref_checks = {m: kaufman_line_check(settings[m], grid=grids[m]) for m in models}
     times["references"] = time.perf_counter() - t0
 
     # ---- stage 2 (Dask only): samples as chunked tasks on the cluster
@@ -390,6 +392,7 @@ def run(argv: Sequence[str] | None = None) -> dict:
             "diagnostics": first["diag"],
             "times_per_seed": {sd: results[(m, sd)]["times"] for sd in range(seeds)},
             "sampling_per_seed": {sd: results[(m, sd)].get("sampling", {}) for sd in range(seeds)},
+            "reference_check": ref_checks[m],
         }
         if not a.no_figures:
             figs += make_figures(out, model, grid, mds, bounds)

@@ -37,7 +37,7 @@ from statgeo.models.packing import binary_values, pack_dataset, unpack_dataset
 from validation.table1_config import ModelSettings
 
 __all__ = ["build_model", "build_grid", "get_samples", "sample_store", "sample_features", "get_reference",
-           "cache_key", "sample_array", "sampling_summary", "chunk_rows", "POINTS_PER_CHUNK"]
+           "cache_key", "sample_array", "sampling_summary", "kaufman_line_check", "chunk_rows", "POINTS_PER_CHUNK"]
 
 log = logging.getLogger(__name__)
 
@@ -426,6 +426,51 @@ def _reference_chunk(s: ModelSettings, grid: ParameterGrid, rows: tuple[int, int
     """The reference per site on grid rows [rows[0], rows[1]) (axis 0). Runs in a worker process."""
     model = build_model(s)
     return _reference(s, model, grid.isel(**{grid.names[0]: slice(rows[0], rows[1])}), seed)
+
+
+def kaufman_line_check(s: ModelSettings, *, seed: int = 54321, grid: ParameterGrid | None = None) -> dict | None:
+    """The Monte Carlo Ising reference's chains checked where an exact answer exists: on η = 0.
+
+    The reference's settings (``reference_samples`` per chain, the sampler's automatic burn-in
+    and thinning; Wolff at η = 0) run at η = 0 for every K of the grid, and ⟨B⟩ and Var(B) with
+    their error bars are compared with Kaufman's exact finite-torus values
+    (:func:`statgeo.models.exact.kaufman_thermo`): z = (MC − exact) / error bar. Calibrated
+    error bars give |z| mostly below 2 and a mean z² near 1; the relative error bar of Var(B)
+    (the metric's K–K component there) says how precisely the reference pins the metric.
+
+    Parameters
+    ----------
+    s : ModelSettings
+        The Ising settings with ``reference="mc_anchored"`` (other settings: None is returned).
+    seed : int, default 54321
+        Seed of the check's chains (independent of the reference's).
+    grid : ParameterGrid, optional
+        The model's grid (default :func:`build_grid`); its K values are used.
+
+    Returns
+    -------
+    dict or None
+        ``K`` (values), ``z_mean_B``, ``z_var_B`` (lists), ``max_abs_z``, ``mean_z2``,
+        ``fraction_within_2sigma``, ``relative_error_var_B_median`` and ``samples_per_chain``.
+    """
+    if s.model != "ising" or s.reference != "mc_anchored":
+        return None
+    from statgeo.models.exact import kaufman_thermo
+    from statgeo.models.ising_reference import ising_mc_reference
+
+    grid = build_grid(s) if grid is None else grid
+    K = np.asarray(grid.axes[0].values, dtype=np.float64)
+    line = ParameterGrid.from_ranges(K=K, eta=[0.0])
+    n = s.reference_samples or 256
+    ref = ising_mc_reference(line, s.size, n, seed=seed, progress=False)
+    _, mean_b, var_b = kaufman_thermo(K, s.size)
+    zb = (ref["grad_log_z"].values[:, 0, 0] - mean_b) / ref["grad_log_z_error"].values[:, 0, 0]
+    zv = (ref["metric"].values[:, 0, 0, 0] - var_b) / ref["metric_error"].values[:, 0, 0, 0]
+    z = np.concatenate([zb, zv])
+    return {"K": K.tolist(), "z_mean_B": zb.tolist(), "z_var_B": zv.tolist(), "max_abs_z": float(np.abs(z).max()),
+            "mean_z2": float(np.mean(z ** 2)), "fraction_within_2sigma": float(np.mean(np.abs(z) < 2)),
+            "relative_error_var_B_median": float(np.median(ref["metric_error"].values[:, 0, 0, 0] / var_b)),
+            "samples_per_chain": int(n)}
 
 
 def get_reference(s: ModelSettings, cache: Path, *, grid: ParameterGrid | None = None, seed: int = 12345,

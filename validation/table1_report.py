@@ -425,6 +425,14 @@ def format_tables(results: dict) -> str:
         lines.append(f"Grid {res['grid']}; {s['n_samples']} samples per point; bundles of {s['bundle']}; "
                      f"{res['n_seeds']} seeds; excluded cells: {res['excluded']}.")
         lines.append("")
+        chk = res.get("reference_check")
+        if chk:
+            lines.append(f"Reference check on Kaufman's exact η = 0 line ({len(chk['K'])} values of K, "
+                         f"{chk['samples_per_chain']} samples per chain): z = (Monte Carlo − exact) / error bar of "
+                         f"⟨B⟩ and Var(B): max |z| {chk['max_abs_z']:.2f}, mean z² {chk['mean_z2']:.2f}, "
+                         f"{100 * chk['fraction_within_2sigma']:.0f} % within 2σ; median relative error bar of "
+                         f"Var(B) {chk['relative_error_var_B_median']:.3f}.")
+            lines.append("")
         sampling = [v for v in res.get("sampling_per_seed", {}).values() if v.get("sampler") == "markov chain"]
         if sampling:
             lines.append(f"Sampling (Markov chain, over {len(sampling)} seed(s)): τ_int up to "
