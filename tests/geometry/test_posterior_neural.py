@@ -261,3 +261,18 @@ def test_apply_target_kernel_equals_the_dense_product_with_the_target_kernel():
     rows = np.random.default_rng(1).dirichlet(np.ones(g.size), size=4)
     np.testing.assert_allclose(net.apply_target_kernel(rows), rows @ net.target_kernel(), rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(net.apply_target_kernel(rows).sum(1), 1.0, atol=1e-12)
+
+
+def test_validation_on_a_large_grid_uses_the_sub_lattice_of_origins():
+    """Held-out samples are validated at every grid point up to 1024 points and at the grid's
+    centred sub-lattice beyond (each check costs a C-way softmax per validation bundle)."""
+    import torch
+
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    for shape, expect in (((8, 8), 64), ((40, 40), 400)):  # 40 x 40: stride 2, 20 x 20 origins
+        g = ParameterGrid.from_ranges(a=(0.0, 1.0, shape[0]), b=(0.0, 1.0, shape[1]))
+        net = NeuralGridPosterior(g, 2, kind="vector", hidden=4, seed=0)
+        net.fit(rng.standard_normal((g.size, 8, 2)).astype(np.float32), steps=2, eval_every=1, progress=False)
+        np.testing.assert_array_equal(net.val_origins, g.sublattice(1024))
+        assert net.val_origins.size == expect
