@@ -183,6 +183,10 @@ MAX_STEPS = 1_000_000
 MAX_WIDTH = 65_536
 #: validation origins of ``fit(validation="samples")``: the grid's sub-lattice of at most this many
 MAX_VALIDATION_ORIGINS = 1024
+#: logits (bundles x cells, summed over its evaluations) the exponential-family head's exact
+#: last-layer solve may evaluate: about 5 minutes on one core (0.25 s per 1.7e7 logits, forward
+#: and backward); more than the solve needs up to 1024 cells, 37 evaluations at 128 x 128
+REFIT_MAX_LOGITS = 20_000_000_000
 
 
 def _box_units(grid: ParameterGrid) -> np.ndarray:
@@ -568,7 +572,9 @@ class NeuralGridPosterior:
         :func:`statgeo.geometry.training.train_loop`); with ``head="exponential_family"``
         (targets: the true cells) the statistic layer and the offsets are then solved exactly by
         full-batch L-BFGS on bundles of all the samples, a convex problem once the features are fixed
-        (the record is ``training["head_refit"]``); then, if ``calibrate``, temperature
+        (the record is ``training["head_refit"]``, with the evaluations it used; on large grids at
+        most ``REFIT_MAX_LOGITS`` logits in all, so the solve may stop short of the optimum,
+        ``stopped_by_budget``); then, if ``calibrate``, temperature
         scaling of the logits on held-out bundles against the true (hard) labels (Guo et al.,
         ICML 2017).
 
@@ -833,7 +839,10 @@ class NeuralGridPosterior:
             logits = net.logits_from(f[i:i + step], self.n, W, b, a)
             return torch.nn.functional.cross_entropy(logits, lab[i:i + step], reduction="sum") / o.size
 
+        evaluations = [0]
+
         def loss_and_grad() -> float:
+            evaluations[0] += 1
             opt.zero_grad()
             total = 0.0
             for i in starts:
@@ -848,8 +857,16 @@ class NeuralGridPosterior:
 
         opt = torch.optim.LBFGS([W, b, a], lr=1.0, max_iter=100, history_size=50, line_search_fn="strong_wolfe",
                                 tolerance_grad=1e-7, tolerance_change=1e-9)
+        # every evaluation costs bundles x C logits: a budget of REFIT_MAX_LOGITS keeps the solve to
+        # minutes on large grids (it starts from the trained values, so a cut-short solve still improves)
+        cap = max(20, REFIT_MAX_LOGITS // (o.size * self.grid.size))
         before = after = current()
         for _ in range(5):  # LBFGS.step returns the loss at the start of its step
+            left = cap - evaluations[0]
+            if left <= 0:
+                break
+            opt.param_groups[0]["max_eval"] = left
+            opt.param_groups[0]["max_iter"] = min(100, left)
             start = after
             opt.step(loss_and_grad)
             after = current()
@@ -859,7 +876,9 @@ class NeuralGridPosterior:
             net.statistic.weight.copy_(W)
             net.statistic.bias.copy_(b)
             net.offset.copy_(a)
-        return {"bundles": int(o.size), "loss_before": before, "loss_after": after}
+        return {"bundles": int(o.size), "loss_before": before, "loss_after": after,
+                "evaluations": int(evaluations[0]), "max_evaluations": int(cap),
+                "stopped_by_budget": bool(evaluations[0] >= cap)}
 
     def calibrate(self, samples: Any, *, bundles: int = 4, origins: Any = None) -> float:
         """Temperature scaling: T* = argmin_T −mean ln softmax(logits / T)[true cell] on held-out bundles.

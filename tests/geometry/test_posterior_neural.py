@@ -276,3 +276,24 @@ def test_validation_on_a_large_grid_uses_the_sub_lattice_of_origins():
         net.fit(rng.standard_normal((g.size, 8, 2)).astype(np.float32), steps=2, eval_every=1, progress=False)
         np.testing.assert_array_equal(net.val_origins, g.sublattice(1024))
         assert net.val_origins.size == expect
+
+
+def test_head_refit_keeps_to_its_logit_budget(monkeypatch):
+    """The exponential-family head's last-layer solve counts its evaluations: with the default
+    budget a small grid solves to convergence; with a budget of one evaluation's logits it stops
+    after about the floor of 20 evaluations (a line search may finish its step) and still does
+    not raise the loss."""
+    import torch
+
+    import statgeo.geometry.posterior_neural as pn
+
+    torch.set_num_threads(1)
+    g, T, x, stats, phi = _bernoulli_pair(S=32)
+    free = NeuralGridPosterior(g, 4, kind="vector", hidden=16, seed=0, head="exponential_family")
+    r = free.fit(x, steps=50, progress=False).training["head_refit"]
+    assert not r["stopped_by_budget"] and r["evaluations"] < r["max_evaluations"]
+    monkeypatch.setattr(pn, "REFIT_MAX_LOGITS", 1)
+    cut = NeuralGridPosterior(g, 4, kind="vector", hidden=16, seed=0, head="exponential_family")
+    r = cut.fit(x, steps=50, progress=False).training["head_refit"]
+    assert r["max_evaluations"] == 20 and r["stopped_by_budget"] and r["evaluations"] <= 20 + 25
+    assert r["loss_after"] <= r["loss_before"]
