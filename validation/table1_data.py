@@ -357,7 +357,8 @@ def sampling_summary(ds: xr.Dataset) -> dict:
         ``n_eff_min``, ``n_eff_median``, ``points_below_half`` (points with n_eff < S/2) and
         ``tau_records_median``: the median over the points of τ_int of the recorded bond
         energies B in units of records (½ for independent records), measured on the samples
-        themselves as a check of the pilot's τ.
+        themselves as a check of the pilot's τ, and the effective samples per point it implies,
+        ``n_eff_records_median`` = S / max(1, 2 τ_records).
     """
     S = int(ds.sizes["sample"])
     if "tau_int_B" not in ds or "thin" not in ds:
@@ -378,6 +379,7 @@ def sampling_summary(ds: xr.Dataset) -> dict:
         moving = b.std(axis=1) > 0
         if moving.any():
             out["tau_records_median"] = float(np.median(integrated_autocorrelation_time(b[moving], axis=-1)))
+            out["n_eff_records_median"] = S / max(1.0, 2.0 * out["tau_records_median"])
     return out
 
 

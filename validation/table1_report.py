@@ -444,7 +444,9 @@ def format_tables(results: dict) -> str:
                          f"{min(v['n_eff_min'] for v in sampling):.1f} of {s['n_samples']}; points with "
                          f"n_eff < S/2: {max(v['points_below_half'] for v in sampling)}"
                          + (f"; τ_int of the recorded B in records (½ when independent): median "
-                            f"{np.median([v['tau_records_median'] for v in sampling]):.2f}"
+                            f"{np.median([v['tau_records_median'] for v in sampling]):.2f}, so about "
+                            f"{np.median([v['n_eff_records_median'] for v in sampling]):.0f} effective samples "
+                            f"per point by the records themselves"
                             if all("tau_records_median" in v for v in sampling) else "") + ".")
             lines.append("")
         lines.append(f"**Headline** — normalised RMSE (RMSE / std of the reference over the cells), affine "

@@ -437,6 +437,7 @@ def test_sampling_summary_reports_effective_samples_and_checks_the_records():
     assert a["tau_int_max"] == 10.0 and a["sampler"] == "markov chain"
     assert a["tau_records_median"] < 0.75
     assert abs(c["tau_records_median"] - 4.5) < 0.3 * 4.5, c
+    assert a["n_eff_records_median"] == S and c["n_eff_records_median"] == S / (2 * c["tau_records_median"])
     assert sampling_summary(xr.Dataset({"x": (("point", "sample"), iid)})) == {"samples_per_point": S,
                                                                                 "sampler": "independent"}
 
