@@ -526,11 +526,16 @@ def get_reference(s: ModelSettings, cache: Path, *, grid: ParameterGrid | None =
         return ref
     root = path.with_suffix("")
     root.mkdir(parents=True, exist_ok=True)
-    store = lambda c: root / f"chunk{c:04d}.zarr"  # noqa: E731
+
+    def store(c: int) -> Path:
+        return root / f"chunk{c:04d}.zarr"
+
+    def args(c: int) -> tuple:
+        return s, grid, chunks[c], np.random.SeedSequence([seed, c])
+
     todo = [c for c in range(len(chunks)) if not _complete(store(c))]
     bar = progress_bar(total=len(chunks), initial=len(chunks) - len(todo), desc=f"reference {s.model}",
                        progress=progress)
-    args = lambda c: (s, grid, chunks[c], np.random.SeedSequence([seed, c]))  # noqa: E731
     if executor is None:
         for c in todo:
             _write_store(_reference_chunk(*args(c)), store(c))

@@ -153,7 +153,12 @@ def test_dask_chunked_sampling_matches_layout_and_resumes(tmp_path):
     written to zarr with completion markers; a rerun reuses the merged store."""
     distributed = pytest.importorskip("dask.distributed")
     from validation.table1_config import get_preset
-    from validation.table1_data import build_grid, build_model, get_samples, sample_array
+    from validation.table1_data import (
+        build_grid,
+        build_model,
+        get_samples,
+        sample_array,
+    )
 
     s = get_preset("tiny").models["tasep"]
     model = build_model(s)
@@ -324,7 +329,12 @@ def test_rows_from_streamed_pattern_frequencies_equal_the_rows_from_the_lattices
     import torch
 
     from validation.table1_config import get_preset
-    from validation.table1_data import build_grid, get_reference, get_samples, sample_features
+    from validation.table1_data import (
+        build_grid,
+        get_reference,
+        get_samples,
+        sample_features,
+    )
     from validation.table1_methods import run_rows
 
     torch.set_num_threads(1)
