@@ -33,6 +33,11 @@ MAX_GRID_POINTS = 2**24
 GRID_ATTR = "grid"
 
 
+def _axis_positions(n: int, stride: int) -> np.ndarray:
+    """Positions 0..n−1 at ``stride``, centred: offset ⌊((n − 1) mod stride)/2⌋."""
+    return np.arange(((n - 1) % stride) // 2, n, stride)
+
+
 @dataclass(frozen=True)
 class Axis:
     """One named grid axis with strictly increasing float64 values and CF attributes.
@@ -498,19 +503,22 @@ class ParameterGrid:
             axes.append(Axis(a.name, values, a.long_name, a.units))
         return ParameterGrid(axes, self.coordinate_map)
 
-    def sublattice(self, max_points: int) -> np.ndarray:
-        """Flat (C-order) indices of the coarsest centred regular sub-lattice with at most ``max_points`` points.
+    def sublattice(self, max_points: int | None = None, *, stride: int | None = None) -> np.ndarray:
+        """Flat (C-order) indices of a centred regular sub-lattice: the coarsest within ``max_points``, or of a given ``stride``.
 
-        The smallest stride s ≥ 1, shared by every axis, for which the sub-lattice has at most
-        ``max_points`` points; along an axis of n points it keeps positions
-        o, o + s, o + 2s, … < n with offset o = ⌊((n − 1) mod s) / 2⌋, so the unused margin is
-        split between both ends. Posteriors and fits at large grids use it to choose the
-        origins they draw bundles at (docs/geometry_fitting.md, "Large grids").
+        One stride s ≥ 1 is shared by every axis; along an axis of n points the sub-lattice
+        keeps positions o, o + s, o + 2s, … < n with offset o = ⌊((n − 1) mod s) / 2⌋, so the
+        unused margin is split between both ends. With ``max_points`` s is the smallest stride
+        for which the sub-lattice has at most ``max_points`` points. Posteriors and fits at
+        large grids use it to choose their origins and cells (docs/geometry_fitting.md,
+        "Large grids").
 
         Parameters
         ----------
-        max_points : int
+        max_points : int, optional
             At least 1. With ``max_points ≥ size`` every point is returned.
+        stride : int, optional
+            At least 1; exactly one of ``max_points`` and ``stride`` is given.
 
         Returns
         -------
@@ -520,22 +528,25 @@ class ParameterGrid:
         Raises
         ------
         TypeError
-            ``max_points`` not an integer.
+            ``max_points`` or ``stride`` not an integer, or both or neither given.
         ValueError
-            ``max_points`` < 1.
+            ``max_points`` or ``stride`` < 1.
 
         Examples
         --------
         >>> g = ParameterGrid.from_ranges(K=(0.2, 0.7, 6), eta=(-0.2, 0.2, 5))
-        >>> g.sublattice(9).tolist()
-        [0, 2, 4, 10, 12, 14, 20, 22, 24]
+        >>> g.sublattice(9).tolist(), g.sublattice(stride=4).tolist()
+        ([0, 2, 4, 10, 12, 14, 20, 22, 24], [0, 4, 20, 24])
         """
-        max_points = check_int("max_points", max_points, min=1)
-        s = 1
-        while int(np.prod([len(range(((n - 1) % s) // 2, n, s)) for n in self.shape])) > max_points:
-            s += 1
-        axes = [np.arange(((n - 1) % s) // 2, n, s) for n in self.shape]
-        mesh = np.meshgrid(*axes, indexing="ij")
+        if (max_points is None) == (stride is None):
+            raise TypeError("sublattice takes exactly one of max_points and stride")
+        if stride is None:
+            max_points = check_int("max_points", max_points, min=1)
+            stride = 1
+            while int(np.prod([_axis_positions(n, stride).size for n in self.shape])) > max_points:
+                stride += 1
+        stride = check_int("stride", stride, min=1)
+        mesh = np.meshgrid(*[_axis_positions(n, stride) for n in self.shape], indexing="ij")
         return np.ravel_multi_index(tuple(m.reshape(-1) for m in mesh), self.shape).astype(np.int64)
 
     # ---------------------------------------------------------------- points

@@ -114,3 +114,5 @@ def test_sublattice_is_the_coarsest_centred_regular_sub_lattice_within_the_budge
         assert finer > max_points
     if max_points >= g.size:
         np.testing.assert_array_equal(idx, np.arange(g.size))
+    # the same sub-lattice by its stride
+    np.testing.assert_array_equal(g.sublattice(stride=s if idx.size > 1 or g.size == 1 else max(g.shape)), idx)

@@ -106,8 +106,8 @@ def prepare_targets(P: np.ndarray, origin: np.ndarray, grid: ParameterGrid, opts
     is_val = np.isin(origin, val_orig)
     stride = opts.cell_stride
     if isinstance(stride, str):
-        stride = _auto_cell_stride(P, grid.shape) if (grid.size > 1024 and opts.loss != "mse") else 1
-    cells, sub_shape, stride = _cell_sublattice(P, grid.shape, stride)
+        stride = _auto_cell_stride(P, grid) if (grid.size > 1024 and opts.loss != "mse") else 1
+    cells, sub_shape, stride = _cell_sublattice(P, grid, stride)
     if cells.size < grid.size:
         P = P[:, cells]
         P = P / P.sum(axis=1, keepdims=True)
@@ -153,31 +153,25 @@ def _origin_sublattice(oi: np.ndarray, grid: ParameterGrid, max_origins: int | N
     return np.isin(oi, grid.sublattice(max_origins))
 
 
-def _axis_sublattice(n: int, s: int) -> np.ndarray:
-    """Indices 0..n−1 with stride s, centred (offset ⌊((n − 1) mod s)/2⌋)."""
-    return np.arange(((n - 1) % s) // 2, n, s)
-
-
-def _auto_cell_stride(P: np.ndarray, shape: tuple[int, ...]) -> int:
+def _auto_cell_stride(P: np.ndarray, grid: ParameterGrid) -> int:
     """Largest stride keeping ≥ 4 sub-lattice cells per median posterior sd and ≥ 1024 cells."""
-    multi = np.array(np.unravel_index(np.arange(int(np.prod(shape))), shape), dtype=np.float64).T
+    multi = np.array(np.unravel_index(np.arange(grid.size), grid.shape), dtype=np.float64).T
     mu = P @ multi
     var = P @ multi ** 2 - mu ** 2
     sd = float(np.sqrt(max(np.median(var, axis=0).min(), 0.0)))
     s = max(1, int(sd // 4))
-    while s > 1 and int(np.prod([_axis_sublattice(n, s).size for n in shape])) < 1024:
+    while s > 1 and grid.sublattice(stride=s).size < 1024:
         s -= 1
     return s
 
 
-def _cell_sublattice(P: np.ndarray, shape: tuple[int, ...], stride: int) -> tuple[np.ndarray, tuple[int, ...], int]:
-    """Flat indices of the cell sub-lattice, its shape and the stride used (reduced until every
-    row keeps positive mass on it)."""
+def _cell_sublattice(P: np.ndarray, grid: ParameterGrid, stride: int) -> tuple[np.ndarray, tuple[int, ...], int]:
+    """Flat indices of the cell sub-lattice (:meth:`ParameterGrid.sublattice`), its shape and the
+    stride used (reduced until every row keeps positive mass on it)."""
     while True:
-        axes = [_axis_sublattice(n, stride) for n in shape]
-        cells = np.ravel_multi_index(tuple(m.ravel() for m in np.meshgrid(*axes, indexing="ij")), shape)
+        cells = grid.sublattice(stride=stride)
         if stride == 1 or (P[:, cells].sum(axis=1) > 0).all():
-            return cells, tuple(a.size for a in axes), stride
+            return cells, tuple(np.unique(m).size for m in np.unravel_index(cells, grid.shape)), stride
         stride -= 1
 
 

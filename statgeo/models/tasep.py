@@ -415,8 +415,8 @@ class TasepModel(PhysicsModel):
             ``n`` not an integer, ``average`` not a bool, or a bad ``seed``.
         ValueError
             ``samples`` not laid out on ``grid`` or not this model's (N sites, 0/1), ``n`` out
-            of range, empty origins or origins outside the grid, a table of log-likelihoods larger than memory, or more than 10¹⁵
-            operations.
+            of range, empty origins or origins outside the grid, a table of log-likelihoods
+            larger than memory, or more than 10¹⁵ operations.
 
         Examples
         --------
@@ -502,13 +502,12 @@ def _check_mc_work(N: int, A: np.ndarray, B: np.ndarray, n_replicas: int, n_snap
 
 
 def _exact_posterior_from_array(x: np.ndarray, grid: ParameterGrid, N: int, n: int,
-                                seed: int | np.random.SeedSequence, average: bool = True,
-                                origins: np.ndarray | None = None) -> xr.DataArray:
+                                seed: int | np.random.SeedSequence, average: bool,
+                                origins: np.ndarray) -> xr.DataArray:
     """:meth:`TasepModel.exact_posterior` on an array x of shape (grid.size, S, N), for the
-    given flat origin indices (default: all)."""
+    given flat origin indices."""
     P = grid.points()
     C = grid.size
-    origins = np.arange(C) if origins is None else origins
     # bundles cut for every origin first, so an origin's bundles do not depend on which are chosen
     xb = cut_bundles(x.astype(np.int8), n, seed=seed)[origins]  # (O, B, n, N)
     O, Bn = xb.shape[:2]
