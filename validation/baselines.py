@@ -47,8 +47,14 @@ from statgeo.grid import ParameterGrid
 __all__ = [
     "as_sample_array",
     "mean_statistic",
+    "PcaStatistic",
+    "VaeStatistic",
+    "fit_pca",
+    "fit_vae",
+    "fit_pca_vae",
     "pca_statistics",
     "vae_statistics",
+    "pca_vae_from_statistics",
     "statistic_baseline",
     "mean_as_stat",
     "pca_vae",
@@ -134,9 +140,19 @@ def mean_statistic(x: np.ndarray) -> np.ndarray:
     return np.mean(np.asarray(x), axis=-1, keepdims=True, dtype=np.float64)
 
 
-def _pca_components(X: np.ndarray, k: int, seed: int | np.random.SeedSequence, chunk: int = 65536) -> tuple:
+#: float64 entries per chunk of the chunked PCA passes (128 MiB): rows per chunk = this / features
+_CHUNK_ENTRIES = 2**24
+
+
+def _chunk_rows(D: int) -> int:
+    """Rows per chunk of the PCA passes: 65 536, fewer for wide samples (≤ 128 MiB of float64)."""
+    return int(max(1, min(65536, _CHUNK_ENTRIES // max(D, 1))))
+
+
+def _pca_components(X: np.ndarray, k: int, seed: int | np.random.SeedSequence) -> tuple:
     """Mean and k leading principal axes of the rows of X (M, D)."""
     M, D = X.shape
+    chunk = _chunk_rows(D)
     mean = np.zeros(D)
     for s in range(0, M, chunk):
         mean += X[s : s + chunk].sum(axis=0, dtype=np.float64)
@@ -173,12 +189,105 @@ def _pca_components(X: np.ndarray, k: int, seed: int | np.random.SeedSequence, c
     return mean, V * sgn, lam
 
 
+def _pooled(x: Any, name: str) -> np.ndarray:
+    """Samples of shape (..., D) as a real (M, D) array (no copy where possible)."""
+    x = np.asarray(x)
+    if x.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be real numbers, got dtype {x.dtype}")
+    if x.ndim < 2 or x.shape[-1] == 0 or x.size == 0:
+        raise ValueError(f"{name} must have shape (..., n_features) with at least one sample and one feature, "
+                         f"got {x.shape}")
+    return x.reshape(-1, x.shape[-1])
+
+
+class PcaStatistic:
+    """A fitted PCA statistic s(x) = Vₖᵀ (x − x̄); made by :func:`fit_pca`.
+
+    Attributes
+    ----------
+    mean : numpy.ndarray
+        x̄, shape (D,).
+    components : numpy.ndarray
+        Vₖ, shape (D, k), orthonormal columns, the largest-magnitude loading of each positive.
+    variances : numpy.ndarray
+        The k leading eigenvalues of the pooled covariance, shape (k,).
+    config : dict
+        Settings recorded with the baseline (``variant``, ``fit_samples``).
+    """
+
+    def __init__(self, mean: np.ndarray, components: np.ndarray, variances: np.ndarray, fit_samples: int):
+        self.mean, self.components, self.variances = mean, components, variances
+        self.config = {"variant": "pca", "fit_samples": int(fit_samples)}
+
+    def __call__(self, x: Any) -> np.ndarray:
+        """The statistic of every sample.
+
+        Parameters
+        ----------
+        x : array_like
+            Samples, shape (..., D), D the fitted features.
+
+        Returns
+        -------
+        numpy.ndarray
+            float64, shape (..., k).
+
+        Raises
+        ------
+        ValueError
+            ``x`` does not have D features.
+        """
+        X = _pooled(x, "x")
+        D, k = self.components.shape
+        if X.shape[1] != D:
+            raise ValueError(f"x must have {D} features (the fitted PCA's), got {X.shape[1]}")
+        out = np.empty((X.shape[0], k))
+        chunk = _chunk_rows(D)
+        for s in range(0, X.shape[0], chunk):  # chunked: never a full float64 copy of the samples
+            out[s : s + chunk] = (X[s : s + chunk].astype(np.float64) - self.mean) @ self.components
+        return out.reshape(np.shape(x)[:-1] + (k,))
+
+
+def fit_pca(x: Any, *, k: int = 2, seed: int | np.random.SeedSequence = 0) -> PcaStatistic:
+    """The k leading principal components of pooled samples, as a statistic to apply to any sample.
+
+    x̄ and Vₖ (top-k eigenvectors of the sample covariance): exact eigen-decomposition for
+    ≤ 2048 features, randomised subspace iteration above (Halko, Martinsson & Tropp, SIAM
+    Rev. 53, 217 (2011); p = k + 10 columns, 4 power steps).
+
+    Parameters
+    ----------
+    x : array_like
+        Samples, shape (..., D), pooled over all leading axes (e.g. (*G, n, D)).
+    k : int, default 2
+        Number of components, 1 ≤ k ≤ D.
+    seed : int or numpy.random.SeedSequence, default 0
+        Seed of the randomised solver (unused for D ≤ 2048).
+
+    Returns
+    -------
+    PcaStatistic
+        Call it on samples of D features.
+
+    Raises
+    ------
+    TypeError
+        ``x`` is not real.
+    ValueError
+        ``x`` is empty, or ``k`` is out of range.
+    """
+    X = _pooled(x, "x")
+    k = check_int("k", k, min=1, max=X.shape[1])
+    mean, V, lam = _pca_components(X, k, seed)
+    log.info("PCA: %d pooled samples, %d features, leading variances %s", X.shape[0], X.shape[1], np.round(lam, 4))
+    return PcaStatistic(mean, V, lam, X.shape[0])
+
+
 def pca_statistics(x: np.ndarray, *, k: int = 2, seed: int | np.random.SeedSequence = 0) -> np.ndarray:
     """Projections on the k leading principal components of the samples pooled over the grid.
 
     s(x) = Vₖᵀ (x − x̄), with x̄ and Vₖ (top-k eigenvectors of the pooled covariance) fitted on all
-    samples of all grid points together (exact eigen-decomposition for ≤ 2048 features,
-    randomised subspace iteration above).
+    samples of all grid points together (:func:`fit_pca`).
 
     Parameters
     ----------
@@ -202,15 +311,175 @@ def pca_statistics(x: np.ndarray, *, k: int = 2, seed: int | np.random.SeedSeque
     x = np.asarray(x)
     if x.ndim < 3:
         raise ValueError(f"x must have shape (*grid_shape, n_samples, n_features), got {x.shape}")
-    D = x.shape[-1]
-    k = check_int("k", k, min=1, max=D)
-    X = x.reshape(-1, D)
-    mean, V, lam = _pca_components(X, k, seed)
-    log.info("PCA: %d pooled samples, %d features, leading variances %s", X.shape[0], D, np.round(lam, 4))
-    out = np.empty((X.shape[0], k))
-    for s in range(0, X.shape[0], 65536):  # chunked: never a full float64 copy of the samples
-        out[s : s + 65536] = (X[s : s + 65536].astype(np.float64) - mean) @ V
-    return out.reshape(x.shape[:-1] + (k,))
+    return fit_pca(x, k=k, seed=seed)(x)
+
+
+class VaeStatistic:
+    """A trained VAE encoder as a statistic s(x) = m(x), the encoder mean; made by :func:`fit_vae`.
+
+    Attributes
+    ----------
+    encoder : torch.nn.Module
+        D → 2·latent_dim (means, then log-variances).
+    latent_dim : int
+        k.
+    binary : bool
+        The training data were two-valued (mapped to {0, 1} by ``low``, ``high``), else
+        standardised by ``loc``, ``scale`` per feature.
+    config : dict
+        Settings recorded with the baseline (``variant``, the training settings, ``fit_samples``).
+    """
+
+    def __init__(self, encoder: Any, latent_dim: int, binary: bool, low: float, high: float, loc: np.ndarray | None,
+                 scale: np.ndarray | None, num_threads: int | None, config: dict):
+        self.encoder, self.latent_dim, self.binary = encoder, latent_dim, binary
+        self.low, self.high, self.loc, self.scale = low, high, loc, scale
+        self.num_threads = num_threads
+        self.config = config
+
+    def normalise(self, X: np.ndarray) -> np.ndarray:
+        """Samples (M, D) as the network reads them: {0, 1} for two-valued data, else standardised.
+
+        Parameters
+        ----------
+        X : numpy.ndarray
+            Samples, shape (M, D).
+
+        Returns
+        -------
+        numpy.ndarray
+            float32, shape (M, D).
+        """
+        if self.binary:
+            lo, hi = self.low, self.high
+            return ((X - lo) / (hi - lo) if hi > lo else np.zeros(X.shape)).astype(np.float32)
+        return ((X - self.loc) / self.scale).astype(np.float32)
+
+    def __call__(self, x: Any, *, chunk: int = 65536) -> np.ndarray:
+        """The encoder means of every sample.
+
+        Parameters
+        ----------
+        x : array_like
+            Samples, shape (..., D), D the trained features.
+        chunk : int, default 65536
+            Samples encoded at a time.
+
+        Returns
+        -------
+        numpy.ndarray
+            float64, shape (..., latent_dim).
+
+        Raises
+        ------
+        ValueError
+            ``x`` does not have D features.
+        """
+        import torch
+
+        X = _pooled(x, "x")
+        chunk = check_int("chunk", chunk, min=1)
+        D = self.encoder[0].in_features
+        if X.shape[1] != D:
+            raise ValueError(f"x must have {D} features (the trained VAE's), got {X.shape[1]}")
+        old = torch.get_num_threads()
+        if self.num_threads is not None:
+            torch.set_num_threads(self.num_threads)
+        try:
+            with torch.no_grad():
+                means = [self.encoder(torch.as_tensor(self.normalise(X[s : s + chunk])))[:, : self.latent_dim]
+                         for s in range(0, X.shape[0], chunk)]
+        finally:
+            torch.set_num_threads(old)
+        return torch.cat(means).numpy().astype(np.float64).reshape(np.shape(x)[:-1] + (self.latent_dim,))
+
+
+def fit_vae(
+    x: Any,
+    *,
+    latent_dim: int = 2,
+    hidden: int = 64,
+    steps: int = 400,
+    batch_size: int = 256,
+    lr: float = 2e-3,
+    seed: int | np.random.SeedSequence = 0,
+    num_threads: int | None = 1,
+    progress: bool | None = None,
+) -> VaeStatistic:
+    """Train a small VAE on pooled samples; its encoder mean is the statistic.
+
+    Model (Kingma & Welling, arXiv 1312.6114): q(z | x) = N(m(x), diag exp v(x)), p(z) = N(0, I),
+    MLP encoder D → hidden → hidden → 2·latent_dim and decoder latent_dim → hidden → hidden → D
+    (SiLU). Two-valued data are mapped to {0, 1} with a Bernoulli decoder; other data are
+    standardised per feature with a unit-variance Gaussian decoder. Loss: the negative ELBO
+    (reconstruction + KL), Adam, ``steps`` minibatches of ``batch_size``, on the CPU, seeded.
+    ``num_threads`` torch threads are used while training and encoding (restored afterwards;
+    1 by default: for a network this small extra threads only add synchronisation overhead —
+    6× slower with 2 threads on a loaded 2-core machine); ``None`` leaves torch's setting alone.
+
+    Parameters
+    ----------
+    x : array_like
+        Samples, shape (..., D), pooled over all leading axes.
+    latent_dim : int, default 2
+        Latent dimension (the statistic's k).
+    hidden : int, default 64
+        Width of the hidden layers.
+    steps : int, default 400
+        Adam steps.
+    batch_size : int, default 256
+        Samples per minibatch.
+    lr : float, default 2e-3
+        Learning rate, > 0.
+    seed : int or numpy.random.SeedSequence, default 0
+        Seeds the initialisation and the minibatches (torch's global generator is not touched).
+    num_threads : int or None, default 1
+        torch threads while training and encoding (restored afterwards); None leaves them alone.
+    progress : bool or None, default None
+        Progress bar over the training steps (None: on a terminal only; ``TQDM_DISABLE=1``
+        hides it).
+
+    Returns
+    -------
+    VaeStatistic
+        Call it on samples of D features.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad sizes, learning rate or thread count, or ``x`` empty or not real.
+    """
+    import torch
+
+    X = _pooled(x, "x")
+    latent_dim = check_int("latent_dim", latent_dim, min=1)
+    hidden = check_int("hidden", hidden, min=1)
+    steps = check_int("steps", steps, min=1)
+    batch_size = check_int("batch_size", batch_size, min=1)
+    lr = float(check_real("lr", lr, low=0.0, low_inclusive=False))
+    nthreads = None if num_threads is None else check_int("num_threads", num_threads, min=1)
+    progress_disabled(progress)  # a bad switch fails here, before any work
+    ss = as_seed_sequence(seed)
+    D = X.shape[1]
+    vals = np.unique(X[: min(X.shape[0], 4096)])
+    binary = bool(vals.size <= 2 and np.unique(X).size <= 2)
+    lo, hi = (float(X.min()), float(X.max())) if binary else (0.0, 1.0)
+    loc = scale = None
+    if not binary:
+        loc, sd = X.mean(axis=0), X.std(axis=0)
+        scale = np.where(sd > 0, sd, 1.0)
+    config = {"variant": "vae", "latent_dim": latent_dim, "hidden": hidden, "steps": steps,
+              "batch_size": batch_size, "lr": lr, "fit_samples": int(X.shape[0])}
+    stat = VaeStatistic(None, latent_dim, binary, lo, hi, loc, scale, nthreads, config)
+    old_threads = torch.get_num_threads()
+    if nthreads is not None:
+        torch.set_num_threads(nthreads)
+    try:
+        stat.encoder = _train_vae(torch, stat.normalise(X), D, latent_dim, hidden, steps, batch_size, lr, ss,
+                                  binary, progress)
+    finally:
+        torch.set_num_threads(old_threads)
+    return stat
 
 
 def vae_statistics(
@@ -225,16 +494,7 @@ def vae_statistics(
     num_threads: int | None = 1,
     progress: bool | None = None,
 ) -> np.ndarray:
-    """Encoder means of a small VAE trained on the samples pooled over the grid.
-
-    Model (Kingma & Welling, arXiv 1312.6114): q(z | x) = N(m(x), diag exp v(x)), p(z) = N(0, I),
-    MLP encoder D → hidden → hidden → 2·latent_dim and decoder latent_dim → hidden → hidden → D
-    (SiLU). Two-valued data are mapped to {0, 1} with a Bernoulli decoder; other data are
-    standardised per feature with a unit-variance Gaussian decoder. Loss: the negative ELBO
-    (reconstruction + KL), Adam, ``steps`` minibatches of ``batch_size``, on the CPU, seeded.
-    ``num_threads`` torch threads are used while training (restored afterwards; 1 by default:
-    for a network this small extra threads only add synchronisation overhead — 6× slower with
-    2 threads on a loaded 2-core machine); ``None`` leaves torch's setting alone.
+    """Encoder means of a small VAE trained on the samples pooled over the grid (:func:`fit_vae`).
 
     Parameters
     ----------
@@ -268,39 +528,15 @@ def vae_statistics(
     TypeError, ValueError
         Bad sizes, learning rate or thread count, or ``x`` with fewer than 3 dims.
     """
-    import torch
-
     x = np.asarray(x)
     if x.ndim < 3:
         raise ValueError(f"x must have shape (*grid_shape, n_samples, n_features), got {x.shape}")
-    latent_dim = check_int("latent_dim", latent_dim, min=1)
-    hidden = check_int("hidden", hidden, min=1)
-    steps = check_int("steps", steps, min=1)
-    batch_size = check_int("batch_size", batch_size, min=1)
-    lr = float(check_real("lr", lr, low=0.0, low_inclusive=False))
-    progress_disabled(progress)  # a bad switch fails here, before any work
-    ss = as_seed_sequence(seed)
-    D = x.shape[-1]
-    X = x.reshape(-1, D)
-    vals = np.unique(X[: min(X.shape[0], 4096)])
-    binary = vals.size <= 2 and np.unique(X).size <= 2
-    if binary:
-        lo, hi = float(X.min()), float(X.max())
-        Xn = ((X - lo) / (hi - lo) if hi > lo else np.zeros(X.shape)).astype(np.float32)
-    else:
-        mu, sd = X.mean(axis=0), X.std(axis=0)
-        Xn = ((X - mu) / np.where(sd > 0, sd, 1.0)).astype(np.float32)
-    nthreads = None if num_threads is None else check_int("num_threads", num_threads, min=1)
-    old_threads = torch.get_num_threads()
-    if nthreads is not None:
-        torch.set_num_threads(nthreads)
-    try:
-        return _train_vae(torch, x, Xn, D, latent_dim, hidden, steps, batch_size, lr, ss, binary, progress)
-    finally:
-        torch.set_num_threads(old_threads)
+    return fit_vae(x, latent_dim=latent_dim, hidden=hidden, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
+                   num_threads=num_threads, progress=progress)(x)
 
 
-def _train_vae(torch, x, Xn, D, latent_dim, hidden, steps, batch_size, lr, ss, binary, progress=None) -> np.ndarray:
+def _train_vae(torch, Xn, D, latent_dim, hidden, steps, batch_size, lr, ss, binary, progress=None):
+    """The VAE's training loop on the normalised samples Xn (M, D); returns the encoder."""
     Xt = torch.as_tensor(np.ascontiguousarray(Xn), dtype=torch.float32)
     gen = torch.Generator().manual_seed(int(ss.generate_state(1)[0]))
     act = torch.nn.SiLU
@@ -330,9 +566,7 @@ def _train_vae(torch, x, Xn, D, latent_dim, hidden, steps, batch_size, lr, ss, b
         opt.step()
         if step == 0 or step == steps - 1:
             log.info("VAE step %d: -ELBO %.4f (rec %.4f, KL %.4f)", step, loss.item(), rec.item(), kl.item())
-    with torch.no_grad():
-        means = torch.cat([enc(Xt[s : s + 65536])[:, :latent_dim] for s in range(0, M, 65536)])
-    return means.numpy().astype(np.float64).reshape(x.shape[:-1] + (latent_dim,))
+    return enc
 
 
 # ------------------------------------------------------------------ statistic → outputs
@@ -526,26 +760,120 @@ def pca_vae(
     ValueError
         No or unknown variants, or ``k`` out of range.
     """
+    vs = _check_variants(variants)
+    x = as_sample_array(samples, grid, sample_dim=sample_dim)
+    k = check_int("k", k, min=1, max=x.shape[-1])
+    maps = fit_pca_vae(x, variants=vs, k=k, vae=vae, seed=seed)
+    return pca_vae_from_statistics({v: m(x) for v, m in maps.items()}, grid,
+                                   configs={v: m.config for v, m in maps.items()}, normalisation=normalisation,
+                                   smooth=smooth, shrinkage=shrinkage, ridge=ridge, n_boot=n_boot, seed=seed)
+
+
+def _check_variants(variants: Sequence[str]) -> tuple[str, ...]:
     vs = tuple(variants)
     if not vs:
         raise ValueError("variants must name at least one of ('pca', 'vae')")
     for v in vs:
         check_choice("variants", v, ("pca", "vae"))
-    x = as_sample_array(samples, grid, sample_dim=sample_dim)
-    k = check_int("k", k, min=1, max=x.shape[-1])
+    return vs
+
+
+def fit_pca_vae(
+    x: Any,
+    *,
+    variants: Sequence[str] = ("pca", "vae"),
+    k: int = 2,
+    vae: Mapping[str, Any] | None = None,
+    seed: int | np.random.SeedSequence = 0,
+) -> dict[str, PcaStatistic | VaeStatistic]:
+    """The PCA-VAE statistics fitted on pooled samples, to apply to any samples.
+
+    For samples too many to hold at once: fit on a subset, then apply the statistics a block
+    at a time and pass them to :func:`pca_vae_from_statistics` (:func:`pca_vae` does all three
+    on samples in memory).
+
+    Parameters
+    ----------
+    x : array_like
+        Samples, shape (..., D), pooled over all leading axes.
+    variants : sequence of str, default ("pca", "vae")
+        Which statistics to fit.
+    k : int, default 2
+        Components / latent dimension, 1 ≤ k ≤ D.
+    vae : mapping, optional
+        Extra keywords of :func:`fit_vae`, e.g. ``{"steps": 400, "hidden": 64}``.
+    seed : int or numpy.random.SeedSequence, default 0
+        Seed of the PCA solver and of the VAE (unless ``vae`` sets one).
+
+    Returns
+    -------
+    dict of str to PcaStatistic or VaeStatistic
+        One fitted statistic per variant.
+
+    Raises
+    ------
+    TypeError, ValueError
+        No or unknown variants, ``k`` out of range, ``x`` empty or not real.
+    """
+    vs = _check_variants(variants)
+    X = _pooled(x, "x")
+    k = check_int("k", k, min=1, max=X.shape[1])
     vae_opts = dict(vae or {})
     vae_opts.setdefault("seed", seed)
-    out = {}
-    for v in vs:
-        if v == "pca":
-            s = pca_statistics(x, k=k, seed=seed)
-            cfg = {"variant": "pca"}
-        else:
-            s = vae_statistics(x, latent_dim=k, **vae_opts)
-            cfg = {"variant": "vae", **{kk: vv for kk, vv in vae_opts.items()}}
-        out[v] = statistic_baseline(s, grid, method=f"pca-vae:{v}", normalisation=normalisation, smooth=smooth,
-                                    shrinkage=shrinkage, ridge=ridge, n_boot=n_boot, seed=seed, config=cfg)
-    return out
+    return {v: fit_pca(X, k=k, seed=seed) if v == "pca" else fit_vae(X, latent_dim=k, **vae_opts) for v in vs}
+
+
+def pca_vae_from_statistics(
+    statistics: Mapping[str, np.ndarray],
+    grid: ParameterGrid,
+    *,
+    configs: Mapping[str, Mapping[str, Any]] | None = None,
+    normalisation: float = 1.0,
+    smooth: float = 1.0,
+    shrinkage: float = 0.0,
+    ridge: float = 1e-6,
+    n_boot: int = 0,
+    seed: int | np.random.SeedSequence = 0,
+) -> dict[str, xr.Dataset]:
+    """PCA-VAE baseline from its per-sample statistics (:func:`fit_pca_vae` applied to the samples).
+
+    Parameters
+    ----------
+    statistics : mapping of str to array_like
+        Per variant (``"pca"``, ``"vae"``) the statistics, shape (*grid.shape, n, k).
+    grid : ParameterGrid
+        The grid.
+    configs : mapping of str to mapping, optional
+        Per variant the settings recorded in its ``config`` attr (the fitted statistic's ``config``).
+    normalisation : float, default 1.0
+        Positive divisor (N for a log Z per site).
+    smooth : float, default 1.0
+        Smoothing in grid cells (:func:`statistic_baseline`).
+    shrinkage : float, default 0.0
+        Shrinkage of Σ toward its diagonal.
+    ridge : float, default 1e-6
+        Relative ridge added to Σ.
+    n_boot : int, default 0
+        Bootstrap replicates (0: none).
+    seed : int or numpy.random.SeedSequence, default 0
+        Seed of the bootstrap.
+
+    Returns
+    -------
+    dict of str to xarray.Dataset
+        Per variant, as :func:`statistic_baseline` (method ``pca-vae:<variant>``).
+
+    Raises
+    ------
+    ValueError
+        No or unknown variants, or statistics not on the grid.
+    """
+    vs = _check_variants(list(statistics))
+    configs = dict(configs or {})
+    return {v: statistic_baseline(statistics[v], grid, method=f"pca-vae:{v}", normalisation=normalisation,
+                                  smooth=smooth, shrinkage=shrinkage, ridge=ridge, n_boot=n_boot, seed=seed,
+                                  config=dict(configs.get(v, {"variant": v})))
+            for v in vs}
 
 
 def pick_better(

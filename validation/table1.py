@@ -186,12 +186,35 @@ def _load_rows(path: Path) -> dict | None:
     return res
 
 
+def _streamed_features(s: Any, grid: Any, seed: int, cache: Path, backend: str, rows: tuple[str, ...]) -> tuple:
+    """One seed's samples without the lattices, the plus-pattern frequencies and the statistic
+    baselines' statistics (fitted on a uniform subset of at most ``s.baseline_fit_values``
+    configuration values), read from the store a block of grid rows at a time; and the seconds
+    spent fitting the statistics."""
+    from statgeo.geometry import plus_pattern_frequencies
+    from validation.table1_data import build_model, sample_features, sample_subset
+    from validation.table1_methods import BASELINE_STATISTICS, baseline_statistics, row_seeds
+
+    fitted, t0 = {}, time.perf_counter()
+    if set(rows) & set(BASELINE_STATISTICS):
+        n_fit = max(1, s.baseline_fit_values // build_model(s).n_sites)
+        x_fit = sample_subset(s, seed, cache, max_samples=n_fit, subset_seed=row_seeds(seed)[7], grid=grid,
+                              backend=backend)
+        fitted = baseline_statistics(s, x_fit, seed, rows)
+        del x_fit
+    t_fit = time.perf_counter() - t0
+    ds, out = sample_features(s, seed, cache, grid=grid, backend=backend,
+                              features={"frequencies": plus_pattern_frequencies, **fitted})
+    freq = out.pop("frequencies")
+    return ds, freq, {name: (v, fitted[name].config) for name, v in out.items()}, t_fit
+
+
 def _task(settings: dict, grid: Any, seed: int, cache: str, backend: str, device: str, rows: tuple[str, ...]
           ) -> dict:
     """One (model, seed): samples (cache or fresh) + the rows, cached once finished (an interrupted
     run keeps every finished (model, seed)). Runs in a worker process."""
     from validation.table1_config import ModelSettings
-    from validation.table1_data import get_reference, get_samples, sample_features, sampling_summary
+    from validation.table1_data import get_reference, get_samples, sampling_summary
     from validation.table1_methods import LATTICE_ROWS, run_rows
 
     s = ModelSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()})
@@ -201,17 +224,21 @@ def _task(settings: dict, grid: Any, seed: int, cache: str, backend: str, device
         logging.getLogger(__name__).info("rows: reusing %s", store)
         return done
     t0 = time.perf_counter()
-    freq = None
+    freq = stats = None
+    t_fit = 0.0
     if s.neural_encoder == "patches" and not set(rows) & set(LATTICE_ROWS):
-        # the network reads only the plus-pattern frequencies and the oracle only the statistics:
-        # the lattices are read a block of grid rows at a time, never all in memory
-        ds, freq = sample_features(s, seed, Path(cache), grid=grid, backend=backend)
+        # the network reads only the plus-pattern frequencies, the oracle only the statistics and
+        # the statistic baselines their per-sample statistics: the lattices are read a block of
+        # grid rows at a time, never all in memory
+        ds, freq, stats, t_fit = _streamed_features(s, grid, seed, Path(cache), backend, rows)
     else:
         ds = get_samples(s, seed, Path(cache), grid=grid, backend=backend)
-    t_samp = time.perf_counter() - t0
+    t_samp = time.perf_counter() - t0 - t_fit
     ref = get_reference(s, Path(cache), grid=grid)
-    res = run_rows(s, grid, ds, ref, seed, rows=rows, device=device, frequencies=freq)
+    res = run_rows(s, grid, ds, ref, seed, rows=rows, device=device, frequencies=freq, statistics=stats)
     res["times"]["sampling"] = t_samp
+    if stats:
+        res["times"]["baseline_statistics"] = t_fit
     res["sampling"] = sampling_summary(ds)
     res["model"], res["seed"] = s.model, seed
     _save_rows(store, res)

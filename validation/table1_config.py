@@ -154,6 +154,10 @@ class ModelSettings:
     fit_model: str = "icnn"
     # baselines
     vae_steps: int = 300
+    #: most configuration values (samples x sites) the PCA and the VAE are fitted on when the
+    #: lattices are streamed (a uniform subset of the pooled samples; 2^28: 16 384 samples of
+    #: 128² spins, 1 GiB as float32; every sample at the quick and tiny sizes)
+    baseline_fit_values: int = 2**28
     # error measures
     margin: int = 1
     # exact/MC reference
@@ -168,6 +172,7 @@ class ModelSettings:
         check_choice("neural_head", self.neural_head, ("logits", "exponential_family"))
         check_choice("neural_encoder", self.neural_encoder, ("full", "strided", "patches"))
         check_int("max_posterior_origins", self.max_posterior_origins, min=1)
+        check_int("baseline_fit_values", self.baseline_fit_values, min=1)
         if self.neural_output_model == "bump" and self.neural_calibration != "none":
             raise ValueError("neural_output_model='bump' models the raw network output; it needs "
                              f"neural_calibration='none', got {self.neural_calibration!r}")

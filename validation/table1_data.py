@@ -26,7 +26,7 @@ import logging
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import xarray as xr
@@ -36,7 +36,7 @@ from statgeo.models import ExponentialFamilyModel, PhysicsModel, make_model
 from statgeo.models.packing import binary_values, pack_dataset, unpack_dataset
 from validation.table1_config import ModelSettings
 
-__all__ = ["build_model", "build_grid", "get_samples", "sample_store", "sample_features", "get_reference",
+__all__ = ["build_model", "build_grid", "get_samples", "sample_store", "sample_features", "sample_subset", "get_reference",
            "cache_key", "sample_array", "sampling_summary", "kaufman_line_check", "chunk_rows", "POINTS_PER_CHUNK"]
 
 log = logging.getLogger(__name__)
@@ -282,20 +282,44 @@ def sample_store(s: ModelSettings, seed: int, cache: Path, *, grid: ParameterGri
     return final
 
 
-def sample_features(s: ModelSettings, seed: int, cache: Path, *, grid: ParameterGrid | None = None,
-                    backend: str = "auto", rows_per_block: int | None = None) -> tuple[xr.Dataset, np.ndarray]:
-    """One seed's samples without their lattices: the other variables, and the lattices'
-    plus-pattern frequencies, read from the store a block of grid rows at a time.
+def _configuration_blocks(s: ModelSettings, seed: int, cache: Path, grid: ParameterGrid, backend: str,
+                          rows_per_block: int | None) -> tuple[xr.Dataset, Any]:
+    """A seed's samples without their configurations, and an iterator over the configurations a
+    block of grid rows at a time: (points of the block, S, *configuration shape), flat C order."""
+    model = build_model(s)
+    path = sample_store(s, seed, cache, grid=grid, backend=backend)
+    lazy = xr.open_zarr(path, consolidated=False)
+    name = model.configuration_variable
+    stored = [v for v in lazy.data_vars if v == name or json.loads(lazy[v].attrs.get("packed_from", "{}")).get(
+        "name") == name]
+    rest = unpack_dataset(lazy.drop_vars(stored).load())
 
-    For the rows of Table 1 that read lattices only through the plus-pattern encoder
-    (``neural_encoder="patches"``) and the exact statistics (the oracle): at the paper's size
-    (16 384 points × 32 samples of 128² spins) the lattices take 8 GiB as int8, the
-    frequencies 64 MiB.
+    def blocks():
+        for r in _chunks(grid.shape[0], rows_per_block or chunk_rows(grid)):
+            part = unpack_dataset(lazy[stored].isel({grid.names[0]: slice(*r)}).load())
+            x = model.configurations(part).transpose(*grid.names, "sample", ...).values
+            yield x.reshape((-1,) + x.shape[grid.ndim:])
+
+    return rest, blocks()
+
+
+def sample_features(s: ModelSettings, seed: int, cache: Path, *, grid: ParameterGrid | None = None,
+                    backend: str = "auto", rows_per_block: int | None = None,
+                    features: Mapping[str, Callable[[np.ndarray], np.ndarray]] | None = None
+                    ) -> tuple[xr.Dataset, dict[str, np.ndarray]]:
+    """One seed's samples without their configurations, and per-sample features of the
+    configurations, read from the store a block of grid rows at a time.
+
+    For the rows of Table 1 that read configurations only through per-sample features: the
+    network through the plus-pattern encoder (``neural_encoder="patches"``), the oracle through
+    the exact statistics, Mean-as-Stat and PCA-VAE through their fitted statistics. At the
+    paper's size (16 384 points × 32 samples of 128² spins) the lattices take 8 GiB as int8,
+    the plus-pattern frequencies 64 MiB.
 
     Parameters
     ----------
     s : ModelSettings
-        The model's settings (a lattice model: its configurations are 2-D and binary).
+        The model's settings.
     seed : int
         The run's seed.
     cache : Path
@@ -306,32 +330,80 @@ def sample_features(s: ModelSettings, seed: int, cache: Path, *, grid: Parameter
         Sampler backend, used when samples must be drawn.
     rows_per_block : int, optional
         Grid rows read at a time (default :func:`chunk_rows`).
+    features : mapping of str to callable, optional
+        Per name a map from a block of configurations (points, S, *configuration shape) to its
+        features (points, S, k); default ``{"frequencies":
+        statgeo.geometry.plus_pattern_frequencies}`` (a lattice model's 32 plus-pattern
+        frequencies).
 
     Returns
     -------
     samples : xarray.Dataset
         The samples' Dataset without the configuration variable (the sufficient statistics).
-    frequencies : numpy.ndarray
-        float32, shape (grid.size, S, 32), origins in flat C order
-        (:func:`statgeo.geometry.plus_pattern_frequencies`).
+    features : dict of str to numpy.ndarray
+        Per name the features of every sample, shape (grid.size, S, k), origins in flat C order.
     """
     from statgeo.geometry import plus_pattern_frequencies
 
     grid = build_grid(s) if grid is None else grid
-    model = build_model(s)
-    path = sample_store(s, seed, cache, grid=grid, backend=backend)
-    lazy = xr.open_zarr(path, consolidated=False)
-    name = model.configuration_variable
-    stored = [v for v in lazy.data_vars if v == name or json.loads(lazy[v].attrs.get("packed_from", "{}")).get(
-        "name") == name]
-    rest = unpack_dataset(lazy.drop_vars(stored).load())
-    blocks = []
-    for r in _chunks(grid.shape[0], rows_per_block or chunk_rows(grid)):
-        part = unpack_dataset(lazy[stored].isel({grid.names[0]: slice(*r)}).load())
-        x = model.configurations(part).transpose(*grid.names, "sample", ...).values
-        blocks.append(plus_pattern_frequencies(x))
-    f = np.concatenate(blocks, axis=0)
-    return rest, f.reshape((grid.size,) + f.shape[grid.ndim:])
+    maps = dict(features) if features is not None else {"frequencies": plus_pattern_frequencies}
+    rest, blocks = _configuration_blocks(s, seed, Path(cache), grid, backend, rows_per_block)
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in maps}
+    for x in blocks:
+        for name, f in maps.items():
+            parts[name].append(np.asarray(f(x)))
+    return rest, {name: np.concatenate(p, axis=0) for name, p in parts.items()}
+
+
+def sample_subset(s: ModelSettings, seed: int, cache: Path, *, max_samples: int, subset_seed: Any = 0,
+                  grid: ParameterGrid | None = None, backend: str = "auto", rows_per_block: int | None = None
+                  ) -> np.ndarray:
+    """A uniform random subset of one seed's configurations pooled over the grid, read a block
+    of grid rows at a time: for fitting a statistic on more samples than memory holds.
+
+    Without replacement, in pooled order (grid points in flat C order, then samples); every
+    sample when there are at most ``max_samples``.
+
+    Parameters
+    ----------
+    s : ModelSettings
+        The model's settings.
+    seed : int
+        The run's seed.
+    cache : Path
+        Directory of the zarr stores (samples are drawn first where missing).
+    max_samples : int
+        Most samples returned, ≥ 1.
+    subset_seed : int or numpy.random.SeedSequence, default 0
+        Seed of the subset's choice.
+    grid : ParameterGrid, optional
+        The model's grid (default :func:`build_grid`).
+    backend : str, default "auto"
+        Sampler backend, used when samples must be drawn.
+    rows_per_block : int, optional
+        Grid rows read at a time (default :func:`chunk_rows`).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (min(max_samples, grid.size × S), *configuration shape), the stored dtype.
+    """
+    from statgeo.checks import check_int
+    from statgeo.seeding import as_seed_sequence
+
+    max_samples = check_int("max_samples", max_samples, min=1)
+    grid = build_grid(s) if grid is None else grid
+    total = grid.size * s.n_samples
+    keep = np.arange(total) if total <= max_samples else np.sort(
+        np.random.default_rng(as_seed_sequence(subset_seed)).choice(total, size=max_samples, replace=False))
+    _, blocks = _configuration_blocks(s, seed, Path(cache), grid, backend, rows_per_block)
+    out, start = [], 0
+    for x in blocks:
+        flat = x.reshape((-1,) + x.shape[2:])
+        lo, hi = np.searchsorted(keep, [start, start + flat.shape[0]])
+        out.append(flat[keep[lo:hi] - start])
+        start += flat.shape[0]
+    return np.concatenate(out, axis=0)
 
 
 def sampling_summary(ds: xr.Dataset) -> dict:

@@ -21,9 +21,12 @@
 5. ``oracle_paper_form`` — the same, per-origin averages at n/2, the paper's fit.
 6. ``classifim`` — :func:`validation.classifim.classifim_metric` (the metric), its potential by
    :func:`statgeo.geometry.potential_from_metric`.
-7. ``mean_as_stat`` — :func:`validation.baselines.mean_as_stat`.
+7. ``mean_as_stat`` — :func:`validation.baselines.mean_as_stat`'s statistic (the mean over the
+   configuration) → :func:`validation.baselines.statistic_baseline`.
 8. ``pca_vae`` — :func:`validation.baselines.pca_vae`, better of PCA / VAE by
-   :func:`validation.baselines.pick_better` (benefit of the doubt).
+   :func:`validation.baselines.pick_better` (benefit of the doubt). The statistics of rows 7
+   and 8 are fitted and applied by :func:`baseline_statistics`: on all samples in memory, or
+   (paper scale) fitted on a subset and applied a block of grid rows at a time.
 
 Every row returns Φ, ∇Φ, ∇²Φ per site (÷ N) on the grid's natural points.
 """
@@ -50,7 +53,8 @@ from statgeo.models import ExponentialFamilyModel, PhysicsModel
 from validation.table1_config import ModelSettings
 from validation.table1_data import build_model, sample_array
 
-__all__ = ["ROWS", "ROW_LABELS", "ROW_FIT_FORM", "LATTICE_ROWS", "run_rows", "learned_features", "bundle_average"]
+__all__ = ["ROWS", "ROW_LABELS", "ROW_FIT_FORM", "LATTICE_ROWS", "BASELINE_STATISTICS", "run_rows", "row_seeds",
+           "baseline_statistics", "learned_features", "bundle_average"]
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +238,7 @@ def kernel_temperature_per_sample(post: xr.DataArray, z: np.ndarray, grid: Param
     return n / 2.0, "fallback n/2 (posteriors wider than the box)"
 
 
-def pc1_mean_correlation(xs: np.ndarray, seed: int = 0) -> float:
+def pc1_mean_correlation(pca: np.ndarray, mean: np.ndarray) -> float:
     """|corr(s₁, x̄)| over all samples: how close the leading principal component is to the mean.
 
     Whether PCA's statistic contains the mean spin / mean occupation, i.e. the exact
@@ -243,30 +247,99 @@ def pc1_mean_correlation(xs: np.ndarray, seed: int = 0) -> float:
 
     Parameters
     ----------
-    xs : numpy.ndarray
-        Samples, shape (*grid shape, S, D).
-    seed : int, default 0
-        Seed of the PCA solver.
+    pca : numpy.ndarray
+        The PCA statistics of the samples, shape (..., k); the first column is s₁.
+    mean : numpy.ndarray
+        The Mean-as-Stat statistic of the same samples, shape (..., 1).
 
     Returns
     -------
     float
         The absolute correlation, in [0, 1].
     """
-    from validation.baselines import mean_statistic, pca_statistics
-
-    p1 = pca_statistics(xs, k=1, seed=seed).reshape(-1)
-    m = mean_statistic(xs).reshape(-1)
-    c = np.corrcoef(p1, m)[0, 1]
+    c = np.corrcoef(np.asarray(pca)[..., 0].reshape(-1), np.asarray(mean).reshape(-1))[0, 1]
     return float(abs(c))
 
 
-#: the rows that read the configurations themselves (not only through the plus-pattern encoder)
-LATTICE_ROWS = ("classifim", "mean_as_stat", "pca_vae")
+def row_seeds(seed: int) -> list[int]:
+    """The seeds of every random choice the rows make, derived from the run's seed.
+
+    Parameters
+    ----------
+    seed : int
+        The run's seed.
+
+    Returns
+    -------
+    list of int
+        Eight seeds in [0, 2³¹): 0 the oracle's bundles, 1 its fit, 2 the network, 3 its
+        bundles, 4 its fit, 5 the kernel row, 6 ClassiFIM, 7 the statistic baselines.
+    """
+    ss = np.random.SeedSequence([seed, 7])
+    return [int(v) for v in ss.generate_state(8) % (2**31)]
+
+
+#: the statistic baselines' fitted statistics (:func:`baseline_statistics`), per row
+BASELINE_STATISTICS = {"mean_as_stat": ("mean",), "pca_vae": ("pca", "vae", "mean")}
+
+
+def baseline_statistics(s: ModelSettings, x: np.ndarray, seed: int, rows: tuple[str, ...]) -> dict[str, Any]:
+    """The per-sample statistics of the requested statistic baselines, fitted on ``x``.
+
+    ``mean`` (Mean-as-Stat's mean over the configuration), ``pca`` and ``vae`` (PCA-VAE's two
+    statistics, k = 2, :func:`validation.baselines.fit_pca_vae` with the settings' VAE steps and
+    the seed of :func:`row_seeds`). Each is a function from configurations of shape
+    (..., *configuration shape) to statistics (..., k), with its settings in ``config``: apply
+    it to every sample, at once or a block at a time.
+
+    Parameters
+    ----------
+    s : ModelSettings
+        The model's settings.
+    x : numpy.ndarray
+        Configurations to fit on, pooled, shape (M, *configuration shape): all samples of the
+        seed, or a uniform subset of them when they do not fit in memory.
+    seed : int
+        The run's seed.
+    rows : tuple of str
+        The rows to run (only those of :data:`BASELINE_STATISTICS` need statistics).
+
+    Returns
+    -------
+    dict of str to callable
+        Per statistic name (``mean``, ``pca``, ``vae``) its function.
+    """
+    from validation.baselines import fit_pca_vae, mean_statistic
+
+    names = {n for r in rows for n in BASELINE_STATISTICS.get(r, ())}
+    config_ndim = x.ndim - 1
+    fitted: dict[str, Any] = {"mean": mean_statistic} if "mean" in names else {}
+    if "pca" in names:
+        flat = x.reshape(x.shape[0], -1)
+        fitted.update(fit_pca_vae(flat, k=2, vae={"steps": s.vae_steps}, seed=row_seeds(seed)[7]))
+    return {name: _on_configurations(f, config_ndim) for name, f in fitted.items()}
+
+
+class _on_configurations:
+    """A per-sample statistic of flat features (..., D) applied to configurations (..., *shape)."""
+
+    def __init__(self, f: Any, config_ndim: int):
+        self.f, self.config_ndim = f, config_ndim
+        self.config = dict(getattr(f, "config", {"variant": getattr(f, "__name__", "statistic")}))
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x)
+        return self.f(x.reshape(x.shape[: x.ndim - self.config_ndim] + (-1,)))
+
+
+#: the rows that need every configuration in memory (the others read them through per-sample
+#: features: the plus-pattern encoder, the exact statistics, the baselines' fitted statistics)
+LATTICE_ROWS = ("classifim",)
 
 
 def run_rows(s: ModelSettings, grid: ParameterGrid, samples: xr.Dataset, reference: xr.Dataset, seed: int, *,
-             rows: tuple[str, ...] = ROWS, device: str = "cpu", frequencies: np.ndarray | None = None) -> dict:
+             rows: tuple[str, ...] = ROWS, device: str = "cpu", frequencies: np.ndarray | None = None,
+             statistics: dict[str, tuple[np.ndarray, dict]] | None = None) -> dict:
     """Run the requested rows for one model and seed (module docstring).
 
     Parameters
@@ -289,7 +362,12 @@ def run_rows(s: ModelSettings, grid: ParameterGrid, samples: xr.Dataset, referen
         The configurations' plus-pattern frequencies (grid.size, S, 32)
         (:func:`validation.table1_data.sample_features`), for ``neural_encoder="patches"``:
         the network reads them instead of the lattices, and ``samples`` need not hold the
-        configurations; the rows of :data:`LATTICE_ROWS` cannot run then.
+        configurations; ClassiFIM cannot run then, and the statistic baselines need
+        ``statistics``.
+    statistics : dict, optional
+        The statistic baselines' statistics of every sample, computed without the lattices in
+        memory: per name of :func:`baseline_statistics` ``(values (grid.size, S, k), config)``;
+        by default fitted and computed here from the lattices.
 
     Returns
     -------
@@ -299,15 +377,17 @@ def run_rows(s: ModelSettings, grid: ParameterGrid, samples: xr.Dataset, referen
     """
     import torch
 
-    from validation.baselines import mean_as_stat, pca_vae, pick_better
+    from validation.baselines import pca_vae_from_statistics, pick_better, statistic_baseline
 
     torch.set_num_threads(1)
     model: PhysicsModel = build_model(s)
     N = model.n_sites
     if frequencies is not None:
-        if s.neural_encoder != "patches" or set(rows) & set(LATTICE_ROWS):
-            raise ValueError("frequencies replace the lattices only for neural_encoder='patches' and without the "
-                             f"rows {LATTICE_ROWS}; got encoder {s.neural_encoder!r} and rows {rows}")
+        need = {n for r in rows for n in BASELINE_STATISTICS.get(r, ())}
+        if s.neural_encoder != "patches" or "classifim" in rows or not need <= set(statistics or {}):
+            raise ValueError("frequencies replace the lattices only for neural_encoder='patches', without the "
+                             "row 'classifim', and with the statistics of the statistic baselines; got encoder "
+                             f"{s.neural_encoder!r}, rows {rows}, statistics {sorted(statistics or {})}")
         x = frequencies
     else:
         # the plus-pattern encoder reads the stored int8 lattices (no float32 copy of all samples);
@@ -320,8 +400,7 @@ def run_rows(s: ModelSettings, grid: ParameterGrid, samples: xr.Dataset, referen
     recon: dict[str, dict] = {}
     diag: dict[str, dict] = {}
     times: dict[str, float] = {}
-    ss = np.random.SeedSequence([seed, 7])
-    sd = [int(v) for v in ss.generate_state(8) % (2**31)]
+    sd = row_seeds(seed)
     ref_d = {"log_z": reference["log_z"].values, "grad_log_z": reference["grad_log_z"].values,
              "metric": reference["metric"].values}
 
@@ -437,19 +516,29 @@ def run_rows(s: ModelSettings, grid: ParameterGrid, samples: xr.Dataset, referen
         except Exception as exc:  # reported in the diagnostics and the table ("—"), never hidden
             log.exception("ours_kernel failed for %s seed %d", s.model, seed)
             diag.setdefault("ours_kernel", {})["error"] = repr(exc)
+    if statistics is None and set(rows) & set(BASELINE_STATISTICS):  # fitted on all samples, in memory
+        t0 = time.perf_counter()
+        fitted = baseline_statistics(s, x.reshape((-1,) + x.shape[2:]), seed, rows)
+        statistics = {name: (f(x), f.config) for name, f in fitted.items()}
+        times["baseline_statistics"] = time.perf_counter() - t0
+
+    def on_grid(name: str) -> np.ndarray:
+        v = statistics[name][0]
+        return v.reshape(grid.shape + v.shape[1:])
     if "mean_as_stat" in rows:
         t0 = time.perf_counter()
-        xs = as_float().reshape(grid.shape + x.shape[1:])
-        recon["mean_as_stat"] = _from_ds(mean_as_stat(xs, grid, normalisation=N, seed=sd[7]), grid)
+        recon["mean_as_stat"] = _from_ds(statistic_baseline(on_grid("mean"), grid, method="mean-as-stat",
+                                                            normalisation=N, seed=sd[7]), grid)
         times["mean_as_stat"] = time.perf_counter() - t0
     if "pca_vae" in rows:
         t0 = time.perf_counter()
-        xs = as_float().reshape(grid.shape + x.shape[1:])
-        cands = pca_vae(xs, grid, normalisation=N, vae={"steps": s.vae_steps}, seed=sd[7])
+        cands = pca_vae_from_statistics({v: on_grid(v) for v in ("pca", "vae")}, grid,
+                                        configs={v: statistics[v][1] for v in ("pca", "vae")}, normalisation=N,
+                                        seed=sd[7])
         best, ds, scores = pick_better(cands, ref_d, grid, margin=s.margin)
         recon["pca_vae"] = _from_ds(ds, grid)
-        diag["pca_vae"] = {"variant": best, "scores": scores,
-                           "pc1_corr_with_mean": pc1_mean_correlation(xs)}
+        diag["pca_vae"] = {"variant": best, "scores": scores, "fit_samples": int(statistics["pca"][1]["fit_samples"]),
+                           "pc1_corr_with_mean": pc1_mean_correlation(on_grid("pca"), on_grid("mean"))}
         times["pca_vae"] = time.perf_counter() - t0
     if device != "cpu":
         torch.set_default_device("cpu")

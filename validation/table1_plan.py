@@ -26,6 +26,11 @@ Each estimate is measured on this machine where that is cheap, and says how:
   bound on the work per cell; scaled to the run's origins × C cells. The run makes posterior rows only at
   the centred sub-lattice of at most ``max_posterior_origins`` origins
   (:meth:`statgeo.grid.ParameterGrid.sublattice`), every cell kept in each row.
+* **baseline statistics** (per seed): PCA-VAE's PCA and VAE, fitted on the pooled samples or
+  a uniform subset of at most ``baseline_fit_values`` spin values, then applied to every
+  sample: the PCA fit timed on 512 random ±1 samples and scaled linearly to the subset, four
+  VAE steps timed (× ``vae_steps``), both statistics applied to the 512 samples (× every
+  sample). Memory: the subset as int8 plus the VAE's float32 copy.
 * **posterior rows and fit** (per seed): the posterior rows the fit reads (one row of C
   cells per bundle at each of those origins: ``bundles_per_origin`` bundles for the network,
   samples per point ÷ n for the oracle, whichever is more; float64 plus the float32 copy the
@@ -173,11 +178,34 @@ def plan_model(s: ModelSettings, seeds: int, workers: int, *, device: str = "cpu
                              O * (S // s.bundle) * C * 8.0, 0.0,
                              f"{pair:.2e} s per (origin, cell) pair + {per_cell:.2e} s per cell (probe points, "
                              f"all origins vs one) x {O} origins x {C} cells"))
+    # ---- the statistic baselines' PCA and VAE: fitted on a subset, applied to every sample
+    out.append(_baseline_statistics_estimate(s, model.name, C * S, N, seeds, jobs))
     # ---- posterior rows and the fit
     rows = O * max(s.bundles_per_origin, S // s.bundle)
     out.append(StageEstimate(model.name, "posterior rows + fit", np.nan, rows * C * 12.0, 0.0,
                              f"{rows} rows ({O} origins) x {C} cells, float64 + float32; not timed"))
     return out
+
+
+def _baseline_statistics_estimate(s: ModelSettings, name: str, pooled: int, D: int, seeds: int, jobs: int
+                                  ) -> StageEstimate:
+    """PCA-VAE's statistics: the PCA fitted on a probe of random ±1 samples (scaled linearly to
+    the fit subset), a few VAE steps timed (× the preset's steps), both applied to a probe
+    batch (× every sample)."""
+    from validation.baselines import fit_pca, fit_vae
+
+    n_fit = min(pooled, max(1, s.baseline_fit_values // D))
+    m = min(n_fit, 512)
+    x = np.where(np.random.default_rng(0).random((m, D)) < 0.5, -1, 1).astype(np.int8)
+    t_pca, pca = _timed(lambda: fit_pca(x, k=2))
+    fit_vae(x, steps=1, progress=False)  # warm-up
+    t_vae, vae = _timed(lambda: fit_vae(x, steps=4, progress=False))
+    t_apply = _timed(lambda: (pca(x), vae(x)))[0]
+    seconds = (t_pca * n_fit / m + t_vae / 4 * s.vae_steps + t_apply * pooled / m) * seeds / jobs
+    return StageEstimate(name, "baseline statistics (PCA-VAE)", seconds, n_fit * D * 5.0, 0.0,
+                         f"fit on {n_fit} samples (PCA {t_pca * n_fit / m:.1f} s, VAE {t_vae / 4:.3f} s/step x "
+                         f"{s.vae_steps}), applied to {pooled} samples ({t_apply / m * 1e3:.3f} ms per sample); "
+                         "int8 subset + float32 copy")
 
 
 def _bytes(b: float) -> str:

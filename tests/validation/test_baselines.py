@@ -9,13 +9,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from statgeo.grid import ParameterGrid
 from validation.baselines import (
     as_sample_array,
+    fit_pca,
+    fit_pca_vae,
+    fit_vae,
     mean_as_stat,
     pca_statistics,
     pca_vae,
+    pca_vae_from_statistics,
     pick_better,
     statistic_baseline,
     vae_statistics,
@@ -216,3 +222,53 @@ def test_bad_input(ising_setup):
         mean_as_stat(xr.Dataset({"s": (("K",), np.zeros(12))}), grid)
     with pytest.raises(ValueError, match="normalisation"):
         mean_as_stat(x, grid, normalisation=0.0)
+
+
+def test_fitted_statistics_apply_block_by_block_and_from_a_subset():
+    """The statistics fitted once (:func:`fit_pca_vae`) give the same values whether applied to
+    all samples at once or a block of grid points at a time (how Table 1 streams the paper's
+    lattices), and a PCA fitted on a uniform quarter of the pooled samples finds the same
+    leading direction (|cos| > 0.999 with the full fit's) when it dominates the noise."""
+    rng = np.random.default_rng(5)
+    D = 20
+    u = np.linalg.qr(rng.standard_normal((D, 2)))[0]
+    x = (rng.standard_normal((6, 5, 16, 2)) * [5.0, 2.0]) @ u.T + 0.3 * rng.standard_normal((6, 5, 16, D))
+    maps = fit_pca_vae(x, vae={"steps": 30}, seed=2)
+    for name, f in maps.items():
+        whole = f(x)
+        blocks = np.concatenate([f(x[r : r + 2]) for r in range(0, 6, 2)])
+        np.testing.assert_allclose(blocks, whole, rtol=1e-5, atol=1e-6, err_msg=name)
+        assert f.config["fit_samples"] == 6 * 5 * 16
+    np.testing.assert_array_equal(maps["pca"](x), pca_statistics(x, seed=2))
+    np.testing.assert_array_equal(maps["vae"](x), vae_statistics(x, steps=30, seed=2))
+    pooled = x.reshape(-1, D)
+    part = fit_pca(pooled[np.sort(rng.choice(pooled.shape[0], pooled.shape[0] // 4, replace=False))], k=1)
+    assert abs(part.components[:, 0] @ maps["pca"].components[:, 0]) > 0.999
+    out = pca_vae_from_statistics({n: maps[n](x) for n in ("pca", "vae")}, ParameterGrid.from_ranges(
+        K=(0.2, 0.7, 6), eta=(-0.2, 0.2, 5)), configs={n: maps[n].config for n in ("pca", "vae")})
+    assert set(out) == {"pca", "vae"} and '"fit_samples": 480' in out["pca"].attrs["config"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(k=st.integers(-3, 40), features=st.integers(1, 12), dtype=st.sampled_from(["f8", "i1", "U1", "c16"]))
+def test_fitted_statistics_refuse_bad_input(k, features, dtype):
+    """fit_pca / fit_vae name the argument and its range before any work; a fitted statistic
+    refuses samples with another number of features."""
+    x = np.ones((30, 6)).astype(dtype) if dtype != "U1" else np.full((30, 6), "a")
+    if dtype in ("U1", "c16"):
+        with pytest.raises(TypeError, match="x must be real"):
+            fit_pca(x)
+        with pytest.raises(TypeError, match="x must be real"):
+            fit_vae(x, steps=1)
+        return
+    x = np.random.default_rng(0).standard_normal((30, 6)).astype(dtype)
+    if not 1 <= k <= 6:
+        with pytest.raises(ValueError, match=r"k must be .*\[1, 6\]"):
+            fit_pca(x, k=k)
+        return
+    f = fit_pca(x, k=k)
+    if features != 6:
+        with pytest.raises(ValueError, match="x must have 6 features"):
+            f(np.zeros((4, features)))
+    with pytest.raises(ValueError, match="n_features"):
+        fit_pca(np.zeros((0, 6)))

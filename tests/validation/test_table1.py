@@ -319,39 +319,81 @@ def test_rows_on_a_sub_lattice_of_origins_keep_the_metric(tmp_path):
     assert len(g) == 3 and max(g.values()) <= 0.15, g
 
 
-def test_rows_from_streamed_pattern_frequencies_equal_the_rows_from_the_lattices(tmp_path):
-    """With the plus-pattern encoder the rows can run on the frequencies read from the store a
-    block of grid rows at a time (the lattices never all in memory): the same reconstructions
-    as from the lattices, for the neural, kernel and oracle rows; rows that need the lattices
-    are refused with the frequencies."""
+def test_rows_from_streamed_features_equal_the_rows_from_the_lattices(tmp_path):
+    """With the plus-pattern encoder the rows can run on per-sample features read from the store
+    a block of grid rows at a time (the lattices never all in memory): the pattern frequencies
+    for the network, the statistics for the oracle, and the statistic baselines' statistics
+    fitted on a subset of the pooled samples, here all of them. The same reconstructions as
+    from the lattices, for the neural, kernel, oracle, Mean-as-Stat and PCA-VAE rows; ClassiFIM,
+    which needs every lattice, and baselines without their statistics are refused."""
     import dataclasses
 
     import torch
 
+    from statgeo.geometry import plus_pattern_frequencies
     from validation.table1_config import get_preset
     from validation.table1_data import (
         build_grid,
         get_reference,
         get_samples,
         sample_features,
+        sample_subset,
     )
-    from validation.table1_methods import run_rows
+    from validation.table1_methods import baseline_statistics, run_rows
 
     torch.set_num_threads(1)
-    s = dataclasses.replace(get_preset("tiny").models["ising"], neural_encoder="patches", neural_steps=60)
+    s = dataclasses.replace(get_preset("tiny").models["ising"], neural_encoder="patches", neural_steps=60,
+                            vae_steps=40)
     grid = build_grid(s)
     ref = get_reference(s, tmp_path, grid=grid)
-    stats, freq = sample_features(s, 0, tmp_path, grid=grid, rows_per_block=5)
+    rows = ("oracle", "ours_neural", "ours_kernel", "mean_as_stat", "pca_vae")
+    x_fit = sample_subset(s, 0, tmp_path, max_samples=10**6, grid=grid, rows_per_block=5)
+    assert x_fit.shape == (grid.size * s.n_samples, s.size, s.size)
+    fitted = baseline_statistics(s, x_fit, 0, rows)
+    assert set(fitted) == {"mean", "pca", "vae"}
+    stats, feats = sample_features(s, 0, tmp_path, grid=grid, rows_per_block=5,
+                                   features={"frequencies": plus_pattern_frequencies, **fitted})
+    freq = feats.pop("frequencies")
     assert "spins" not in stats and freq.shape == (grid.size, s.n_samples, 32)
-    rows = ("oracle", "ours_neural", "ours_kernel")
+    assert feats["pca"].shape == (grid.size, s.n_samples, 2) and feats["mean"].shape == (grid.size, s.n_samples, 1)
+    statistics = {n: (v, fitted[n].config) for n, v in feats.items()}
     a = run_rows(s, grid, get_samples(s, 0, tmp_path, grid=grid), ref, 0, rows=rows)
-    b = run_rows(s, grid, stats, ref, 0, rows=rows, frequencies=freq)
+    b = run_rows(s, grid, stats, ref, 0, rows=rows, frequencies=freq, statistics=statistics)
     assert set(a["recon"]) == set(b["recon"]) == set(rows)
     for row in rows:
         for q, v in a["recon"][row].items():
             np.testing.assert_allclose(b["recon"][row][q], v, rtol=1e-6, atol=1e-9, err_msg=f"{row} {q}")
+    assert a["diag"]["pca_vae"] == b["diag"]["pca_vae"]
     with pytest.raises(ValueError, match="frequencies"):
+        run_rows(s, grid, stats, ref, 0, rows=("classifim",), frequencies=freq, statistics=statistics)
+    with pytest.raises(ValueError, match="statistics"):
         run_rows(s, grid, stats, ref, 0, rows=("pca_vae",), frequencies=freq)
+
+
+def test_sample_subset_is_a_uniform_subset_in_pooled_order(tmp_path):
+    """The subset the streamed baselines are fitted on: ``max_samples`` distinct samples of the
+    pooled configurations, in pooled order, the same for the same seed, and every sample when
+    the cap exceeds the pool; its mean spin agrees with the pool's within 4 standard errors."""
+    from validation.table1_config import get_preset
+    from validation.table1_data import build_grid, build_model, get_samples, sample_array, sample_subset
+
+    s = get_preset("tiny").models["ising"]
+    grid = build_grid(s)
+    pool = sample_array(get_samples(s, 0, tmp_path, grid=grid), grid, build_model(s), dtype=None)
+    pool = pool.reshape((-1,) + pool.shape[2:])
+    sub = sample_subset(s, 0, tmp_path, max_samples=1000, subset_seed=3, grid=grid, rows_per_block=5)
+    assert sub.shape == (1000,) + pool.shape[1:] and sub.dtype == pool.dtype
+    # the subset is a subsequence of the pool (greedy matching: samples may repeat at L = 4)
+    j = 0
+    for row in pool.reshape(pool.shape[0], -1):
+        if j < 1000 and np.array_equal(row, sub[j].reshape(-1)):
+            j += 1
+    assert j == 1000
+    np.testing.assert_array_equal(sample_subset(s, 0, tmp_path, max_samples=1000, subset_seed=3, grid=grid), sub)
+    np.testing.assert_array_equal(sample_subset(s, 0, tmp_path, max_samples=10**6, grid=grid), pool)
+    m_pool, m_sub = pool.mean(axis=(1, 2)), sub.mean(axis=(1, 2))
+    se = m_pool.std() / np.sqrt(1000) * np.sqrt(1 - 1000 / pool.shape[0])
+    assert abs(m_sub.mean() - m_pool.mean()) < 4 * se
 
 
 def test_monte_carlo_reference_error_bars_are_checked_against_the_reconstruction(tmp_path):
@@ -392,8 +434,8 @@ def test_plan_estimates_without_running(tmp_path):
 
     The samples' memory and disk figures are checked against the configurations the sampler
     actually returns for the preset (int8 in memory, bit-packed on disk); the posterior rows are
-    bundles per origin × origins rows of C cells (float64 + float32), the oracle's float64.
-    Times are printed, not asserted (they are this machine's).
+    bundles per origin × origins rows of C cells (float64 + float32), the oracle's float64, the
+    baselines' fit subset int8 + float32. Times are printed, not asserted (they are this machine's).
     """
     from statgeo.models.packing import binary_values, pack_sites
     from validation.table1_config import get_preset
@@ -405,7 +447,8 @@ def test_plan_estimates_without_running(tmp_path):
     preset = get_preset("tiny")
     for name, s in preset.models.items():
         est = {e["stage"]: e for e in res["plan"] if e["model"] == name}
-        assert set(est) == {"samples", "reference", "neural training", "oracle posterior", "posterior rows + fit"}
+        assert set(est) == {"samples", "reference", "neural training", "oracle posterior",
+                            "baseline statistics (PCA-VAE)", "posterior rows + fit"}
         model = build_model(s)
         grid = build_grid(s, model)
         one_point = grid.isel(**{a.name: [0] for a in grid.axes})
@@ -419,6 +462,8 @@ def test_plan_estimates_without_running(tmp_path):
         rows = origins * max(s.bundles_per_origin, s.n_samples // s.bundle)
         assert est["posterior rows + fit"]["memory_bytes"] == rows * grid.size * 12
         assert est["oracle posterior"]["memory_bytes"] == origins * (s.n_samples // s.bundle) * grid.size * 8
+        # the baselines' fit subset (every sample at this size) as int8 + float32
+        assert est["baseline statistics (PCA-VAE)"]["memory_bytes"] == grid.size * s.n_samples * model.n_sites * 5
         assert all(e["seconds"] > 0 for e in est.values() if e["stage"] != "posterior rows + fit")
 
 
