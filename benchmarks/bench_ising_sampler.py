@@ -12,7 +12,11 @@ Run ``python benchmarks/bench_ising_sampler.py [--smoke]``. Prints
    independent replicas of per-sweep chains); sweeps per second from the production schedule
    (B, M recorded every ⌈2 τ⌉ sweeps, as ``IsingModel.sample``'s auto-thinning does), timed
    repeats alternating between the two samplers; wall clock and CPU time. ``--only-wolff
-   --wolff-L 128`` runs part 3 alone at another L.
+   --wolff-L 128`` runs part 3 alone at another L;
+4. the samplers on rows of the paper's grid (L = 128, K = 0.29, 0.47, 0.65, 8 values of η,
+   32 samples, automatic burn-in and thinning, one thread): seconds per point of ``auto`` (the
+   default), the hybrid, pure Wolff and Metropolis, as ratios to pure Wolff in the same run, with
+   τ_int and ⟨M⟩/N (``--only-rows`` runs it alone).
 
 Timings are the median of ``--repeats`` runs (wall clock; the machine may be shared, so the
 load average is printed too).
@@ -194,18 +198,55 @@ def bench_wolff_vs_metropolis(n_metro, n_wolff, repeats, n_rep=4, L=64):
     return res
 
 
+def bench_grid_rows(L, ks, n_eta, n_samples, repeats):
+    """[4] The samplers on rows of a (K, eta) grid, as Table 1 calls them (automatic burn-in and
+    thinning, one thread): seconds per point of ``auto`` (the default), the hybrid, pure Wolff and
+    Metropolis, their largest tau_int, and <M>/N per sampler (the samplers must agree; pure Wolff
+    does not in the ordered phase in a field)."""
+    from statgeo.models.ising_sampling import run_chains
+
+    numba.set_num_threads(1)
+    print(f"\n[4] grid rows, L = {L}, {n_eta} values of eta in [-0.2, 0.2], {n_samples} samples per point, "
+          "1 thread, automatic burn-in and thinning: seconds per point (median of repeats)")
+    eta = np.linspace(-0.2, 0.2, n_eta)
+    algs = ("auto", "hybrid", "wolff", "metropolis")
+    for alg in algs:  # compile outside the timing
+        run_chains([0.3], [0.1], 8, 2, seed=0, algorithm=alg, burn_in=5, thin=1, progress=False)
+    res = {}
+    for K in ks:
+        row = {}
+        for alg in algs:
+            times = []
+            for r in range(repeats):
+                t0 = time.perf_counter()
+                out = run_chains(np.full(n_eta, K), eta, L, n_samples, seed=r, algorithm=alg, store_spins=False,
+                                 progress=False)
+                times.append(time.perf_counter() - t0)
+            tau = np.maximum(out["tau_int_B"], out["tau_int_M"])
+            row[alg] = (float(np.median(times)) / n_eta, float(tau.max()), out["M"].mean(axis=1) / (L * L))
+        base = row["wolff"][0]
+        for alg, (t, tau, m) in row.items():
+            print(f"  K = {K:.2f} {alg:>10}: {t:.4f} s/point ({base / t:5.2f}x pure Wolff), tau_int max "
+                  f"{tau:6.1f} sweeps, <M>/N at eta = {eta[-2]:+.3f}: {m[-2]:.4f}")
+        res[K] = row
+    return res
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--smoke", action="store_true", help="seconds-long run with tiny workloads")
     p.add_argument("--repeats", type=int, default=None)
     p.add_argument("--wolff-L", type=int, default=64, help="lattice size of part [3] (default 64)")
     p.add_argument("--only-wolff", action="store_true", help="run part [3] only")
+    p.add_argument("--only-rows", action="store_true", help="run part [4] only")
     a = p.parse_args(argv)
     repeats = a.repeats or (1 if a.smoke else 3)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"load average {os.getloadavg()}, numba {numba.__version__}, "
           f"threading layer {numba.config.THREADING_LAYER}")
-    if a.only_wolff:
+    if a.only_rows:
+        bench_grid_rows(128, (0.29, 0.47, 0.65), 8, 32, repeats)
+    elif a.only_wolff:
         scale = (a.wolff_L / 64) ** 2.2  # Metropolis tau_int grows like L^2.17
         bench_wolff_vs_metropolis(2000 if a.smoke else int(100000 * scale), 200 if a.smoke else 20000, repeats,
                                   n_rep=2 if a.smoke else 4, L=a.wolff_L)
@@ -213,10 +254,12 @@ def main(argv=None):
         bench_flips([64, 128], 2e6, repeats)
         bench_threads(2e6, repeats)
         bench_wolff_vs_metropolis(2000, 200, repeats, n_rep=2)
+        bench_grid_rows(32, (0.3, 0.6), 4, 8, repeats)
     else:
         bench_flips([64, 128, 256, 512, 1024], 3e8, repeats)
         bench_threads(3e8, repeats)
         bench_wolff_vs_metropolis(100000, 20000, repeats, L=a.wolff_L)
+        bench_grid_rows(128, (0.29, 0.47, 0.65), 8, 32, repeats)
     print(f"\nload average at end: {os.getloadavg()}")
 
 

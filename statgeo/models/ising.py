@@ -29,10 +29,10 @@ from statgeo.grid import ParameterGrid
 from statgeo.models.exact.ising import K_C, ising_exact
 from statgeo.models.ising_reference import ising_mc_reference
 from statgeo.models.ising_sampling import (
+    ALGORITHM_CODES,
     BURN_IN_TAUS,
     MAX_L,
     MIN_BURN_IN,
-    PILOT_BURN,
     SOKAL_C,
     THIN_TAUS,
     _check_L,
@@ -196,8 +196,9 @@ class IsingModel(ExponentialFamilyModel):
             Same seed, backend and arguments → identical output, whatever the number of threads.
         backend : {"auto", "numba", "cupy"}, default "auto"
             ``"auto"`` is ``"numba"``.
-        algorithm : {"auto", "metropolis", "wolff"}, default "auto"
-            ``"auto"``: Wolff on Numba, Metropolis on CuPy.
+        algorithm : {"auto", "metropolis", "wolff", "hybrid"}, default "auto"
+            ``"auto"``: the hybrid (one Metropolis sweep + the Wolff moves of one sweep per
+            sweep) on Numba, Metropolis on CuPy.
         burn_in : int or "auto", default "auto"
             Total equilibration sweeps, in [0, 10⁸]; ``"auto"``: max(minimum, ⌈20 τ_int⌉) from
             a pilot run (docs/ising_sampling.md).
@@ -260,11 +261,15 @@ class IsingModel(ExponentialFamilyModel):
                 "tau_int_B": (dims, out["tau_int_B"].reshape(shape),
                               {"long_name": "integrated autocorrelation time of B (Sokal)", "units": "sweeps"}),
                 "tau_int_M": (dims, out["tau_int_M"].reshape(shape),
-                              {"long_name": "integrated autocorrelation time of |M| (Sokal)", "units": "sweeps"}),
+                              {"long_name": "integrated autocorrelation time of M and |M|, the larger (Sokal)",
+                               "units": "sweeps"}),
                 "burn_in": (dims, out["burn_in"].reshape(shape),
                             {"long_name": "equilibration sweeps before the first sample", "units": "sweeps"}),
                 "thin": (dims, out["thin"].reshape(shape),
                          {"long_name": "sweeps between stored samples", "units": "sweeps"}),
+                "algorithm": (dims, out["algorithm_per_point"].reshape(shape),
+                              {"long_name": "sampler of the point", "flag_values": list(ALGORITHM_CODES.values()),
+                               "flag_meanings": " ".join(ALGORITHM_CODES)}),
             },
             coords={**grid.coords(), **grid.natural_coords(),
                     "sample": ("sample", np.arange(n_samples), {"long_name": "sample index", "units": "1"}),
@@ -280,11 +285,10 @@ class IsingModel(ExponentialFamilyModel):
                                        "backend": out["backend"], "algorithm": out["algorithm"],
                                        "burn_in": burn_in, "thin": thin,
                                        "pilot_sweeps": out["pilot_sweeps"],
-                                       "pilot_burn_in": PILOT_BURN[out["algorithm"]] if out["pilot_sweeps"] else 0,
+                                       "pilot": out["pilot"],
                                        "replicas_per_point": replicas_per_point,
                                        "grid": grid.to_json(),
-                                       "burn_in_rule": f"max({MIN_BURN_IN[out['algorithm']]}, "
-                                                       f"ceil({BURN_IN_TAUS:g} tau))",
+                                       "burn_in_rule": f"max(minimum {MIN_BURN_IN}, ceil({BURN_IN_TAUS:g} tau))",
                                        "thin_rule": f"max(1, ceil({THIN_TAUS:g} tau))",
                                        "init": "cold (all spins = sign(eta), +1 at eta = 0)"}),
                 "versions": config_attr(versions()),

@@ -197,7 +197,7 @@ def ising_mc_reference(
         are added as nodes), 1 ≤ n_quad ≤ 10000.
     backend : {"auto", "numba", "cupy"}, default "auto"
         Passed to :func:`statgeo.models.run_chains`.
-    algorithm : {"auto", "metropolis", "wolff"}, default "auto"
+    algorithm : {"auto", "metropolis", "wolff", "hybrid"}, default "auto"
         Passed to :func:`statgeo.models.run_chains`.
     burn_in : int or "auto", default "auto"
         Passed to :func:`statgeo.models.run_chains`.

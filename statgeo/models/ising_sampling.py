@@ -7,11 +7,24 @@ The engine behind :meth:`statgeo.models.IsingModel.sample` (kernels in
   ``prange`` over replicas) or CuPy (Philox4x32-10), any (K, η); L must be even.
 * ``algorithm="wolff"``: Wolff single-cluster moves (Numba), with the ghost-spin acceptance at
   η ≠ 0; any L ≥ 2.
-* ``algorithm="auto"``: Wolff on the Numba backend, Metropolis on CuPy.
+* ``algorithm="hybrid"``: every sweep one sequential Metropolis sweep, then the Wolff moves of
+  one Wolff sweep (Numba); any L ≥ 2. The cluster moves decorrelate near the critical point
+  and flip the magnetisation at weak fields; the local sweep equilibrates the ordered phase in
+  a field, where the ghost-spin cluster of the majority spin spans the lattice and is almost
+  never flipped (pure Wolff on a 128² torus at K = 0.47, η = 0.01: ⟨M⟩/N = 0.98 against the
+  equilibrium 0.87).
+* ``algorithm="auto"`` on Numba: chosen per point (:func:`needs_cluster_moves` and the
+  Metropolis pilot). The hybrid where the ordered phase meets a weak field
+  (2 |η| N m₀ < 20, both magnetisation branches matter and a local chain started in one
+  never reaches the other; its pilot cannot see this) or where the Metropolis pilot measures
+  τ_int > 50 sweeps (critical slowing down; also the most a 1000-sweep pilot can measure);
+  checkerboard Metropolis elsewhere (about 10× cheaper per sweep, and τ_int ≤ 30 sweeps at
+  every point of a 128² torus with |η| ≥ 0.0016, K_c included). Odd L: the hybrid
+  everywhere. On CuPy: Metropolis.
 
 Burn-in and thinning (``"auto"``): a pilot run of ``PILOT_BURN`` + ``pilot_sweeps`` sweeps per
 replica (``pilot_sweeps="auto"``: ``PILOT_SWEEPS``, 1000 sweeps for Metropolis, 200 for Wolff)
-measures τ_int of B and |M| (Sokal window, :func:`statgeo.stats.integrated_autocorrelation_time`
+measures τ_int of B, M and |M| (Sokal window, :func:`statgeo.stats.integrated_autocorrelation_time`
 with c = 5, in sweeps); with τ = max over both observables and the replicas of a grid point,
 burn-in = max(``MIN_BURN_IN``, ⌈20 τ⌉) sweeps in total (the pilot sweeps count towards it) and
 thin = max(1, ⌈2 τ⌉) sweeps between stored samples. A window estimate needs a series of about
@@ -43,21 +56,22 @@ from statgeo.progress import progress_bar, progress_disabled
 from statgeo.seeding import as_seed_sequence, xoshiro_states
 from statgeo.stats import integrated_autocorrelation_time
 
-__all__ = ["run_chains", "check_natural_grid", "BACKENDS", "ALGORITHMS", "MAX_L"]
+__all__ = ["run_chains", "check_natural_grid", "needs_cluster_moves", "BACKENDS", "ALGORITHMS", "ALGORITHM_CODES",
+           "MAX_L"]
 
 logger = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "numba", "cupy")
-ALGORITHMS = ("auto", "metropolis", "wolff")
+ALGORITHMS = ("auto", "metropolis", "wolff", "hybrid")
 #: largest linear size accepted: one L×L int8 configuration is 2^30 bytes at L = 32768
 MAX_L = 2**15
 #: pilot run lengths (sweeps) for the automatic burn-in/thinning rule, per algorithm
-PILOT_BURN = {"metropolis": 200, "wolff": 20}
-PILOT_SWEEPS = {"metropolis": 1000, "wolff": 200}
+PILOT_BURN = {"metropolis": 200, "wolff": 20, "hybrid": 20}
+PILOT_SWEEPS = {"metropolis": 1000, "wolff": 200, "hybrid": 200}
 #: shortest pilot accepted (sweeps): a shorter series cannot measure τ_int
 MIN_PILOT_SWEEPS = 10
 #: minimal total burn-in (sweeps)
-MIN_BURN_IN = {"metropolis": 200, "wolff": 20}
+MIN_BURN_IN = {"metropolis": 200, "wolff": 20, "hybrid": 20}
 BURN_IN_TAUS = 20.0
 THIN_TAUS = 2.0
 #: Wolff calibration (warm-up moves, measured moves) fixing the moves per sweep ≈ N/⟨|C|⟩
@@ -128,9 +142,9 @@ def _check_L(L: Any, algorithm: str) -> int:
             f"torus are not independent: a site and its wrapped neighbour share a colour), got L={L}; "
             f"use algorithm='wolff' for odd L"
         )
-    if algorithm == "wolff" and L >= 2**15:
-        raise ValueError(f"L must be an integer in [2, {2**15 - 1}] for algorithm='wolff' (the cluster stack "
-                         f"packs the row and column in 16 bits each), got {L}; use algorithm='metropolis'")
+    if algorithm in ("wolff", "hybrid", "auto") and L >= 2**15:
+        raise ValueError(f"L must be an integer in [2, {2**15 - 1}] for algorithm={algorithm!r} (the cluster "
+                         f"stack packs the row and column in 16 bits each), got {L}; use algorithm='metropolis'")
     return L
 
 
@@ -139,10 +153,10 @@ def _resolve(backend: str, algorithm: str) -> tuple[str, str]:
     check_choice("algorithm", algorithm, ALGORITHMS)
     if backend == "auto":
         backend = "numba"
-    if algorithm == "auto":
-        algorithm = "wolff" if backend == "numba" else "metropolis"
-    if backend == "cupy" and algorithm == "wolff":
-        raise ValueError("algorithm='wolff' is implemented for backend='numba' only; use backend='numba' "
+    if algorithm == "auto" and backend == "cupy":
+        algorithm = "metropolis"
+    if backend == "cupy" and algorithm in ("wolff", "hybrid"):
+        raise ValueError(f"algorithm={algorithm!r} is implemented for backend='numba' only; use backend='numba' "
                          "or algorithm='metropolis' with backend='cupy'")
     return backend, algorithm
 
@@ -181,8 +195,9 @@ class _NumbaEngine:
             self.state = np.ascontiguousarray(init)
             self.padd = k.wolff_thresholds(K)
             self.eta = np.ascontiguousarray(eta, dtype=np.float64)
+            self.local = k.metropolis_thresholds(K, eta) if algorithm == "hybrid" else None
             size = k.wolff_calibrate(self.state, self.padd, self.eta, self.rng, WOLFF_CALIBRATION[0],
-                                     WOLFF_CALIBRATION[1])
+                                     WOLFF_CALIBRATION[1], local=self.local)
             self.moves = np.maximum(1, np.rint(L * L / size)).astype(np.int64)
 
     def run(self, burn: np.ndarray, thin: np.ndarray, n_rec: int, store: bool):
@@ -196,7 +211,8 @@ class _NumbaEngine:
         if self.algorithm == "metropolis":
             self.k.metropolis_schedule(self.state, self.thr, self.rng, burn, thin, spins, B, M)
         else:
-            self.k.wolff_schedule(self.state, self.padd, self.eta, self.moves, self.rng, burn, thin, spins, B, M)
+            self.k.wolff_schedule(self.state, self.padd, self.eta, self.moves, self.rng, burn, thin, spins, B, M,
+                                  local=self.local)
         return spins, B, M
 
 
@@ -280,8 +296,10 @@ def run_chains(
         Same seed, backend and arguments → identical output, whatever the number of threads.
     backend : {"auto", "numba", "cupy"}, default "auto"
         ``"auto"`` is ``"numba"``.
-    algorithm : {"auto", "metropolis", "wolff"}, default "auto"
-        ``"auto"``: Wolff on Numba, Metropolis on CuPy.
+    algorithm : {"auto", "metropolis", "wolff", "hybrid"}, default "auto"
+        ``"auto"`` on Numba: per point, checkerboard Metropolis where it mixes and the hybrid
+        (one Metropolis sweep + the Wolff moves of one sweep, per sweep) where cluster moves
+        are needed (module docstring); on CuPy, Metropolis.
     burn_in : int or "auto", default "auto"
         Total equilibration sweeps before the first record, in [0, 10⁸].
     thin : int or "auto", default "auto"
@@ -304,7 +322,11 @@ def run_chains(
         ``spins`` (P, n_samples, L, L) int8 (empty second axis if not ``store_spins``),
         ``B``, ``M`` (P, n_samples) int64, ``tau_int_B``, ``tau_int_M`` (P,) in sweeps,
         ``burn_in``, ``thin`` (P,) int64 in sweeps, ``pilot_sweeps`` (int, 0 when no pilot
-        ran) and the resolved ``backend`` and ``algorithm``.
+        ran; with ``"auto"`` the Metropolis pilot's), ``pilot`` ({algorithm: [pilot burn-in,
+        pilot sweeps]} of the pilots that ran), the resolved ``backend`` and ``algorithm``
+        (``"auto"`` when chosen per point) and ``algorithm_per_point`` (P,) int8, the
+        sampler of each point as in :data:`ALGORITHM_CODES`. ``tau_int_M`` is the larger of
+        the τ_int of M and of |M|.
 
     Raises
     ------
@@ -339,6 +361,100 @@ def run_chains(
     if K.shape != eta.shape or K.ndim != 1:
         raise ValueError(f"K and eta must be 1-D of the same shape, got {K.shape} and {eta.shape}")
     ss = as_seed_sequence(seed)
+    if algorithm == "auto" and L % 2:  # the checkerboard needs an even L: cluster moves everywhere
+        algorithm = "hybrid"
+    if algorithm != "auto":
+        out, _ = _run_one(K, eta, L, n_samples, ss, backend, algorithm, burn_user, thin_user, pilot_user, rpp,
+                          store_spins, progress)
+        out["algorithm_per_point"] = np.full(K.shape[0], ALGORITHM_CODES[algorithm], np.int8)
+        return out
+    return _run_auto(K, eta, L, n_samples, ss, burn_user, thin_user, pilot_user, rpp, store_spins, progress)
+
+
+#: integer codes of the per-point sampler (``algorithm_per_point``; CF flag values)
+ALGORITHM_CODES = {"metropolis": 0, "wolff": 1, "hybrid": 2}
+#: the weak-field rule of ``algorithm="auto"``: cluster moves where the minority magnetisation
+#: branch has a weight above exp(-BRANCH_LOG_WEIGHT) (docstring of :func:`needs_cluster_moves`)
+BRANCH_LOG_WEIGHT = 20.0
+#: the slow-chain rule of ``algorithm="auto"``: Metropolis τ_int above this (sweeps) hands the
+#: point to the hybrid; 50 is also the most the default 1000-sweep pilot measures (pilot / 4c)
+METROPOLIS_TAU_LIMIT = PILOT_SWEEPS["metropolis"] / (4 * SOKAL_C)
+
+
+def needs_cluster_moves(K: np.ndarray, eta: np.ndarray, L: int) -> np.ndarray:
+    """Points where a local sampler cannot be trusted whatever its measured τ_int: the ordered
+    phase in a field too weak to suppress the other magnetisation branch.
+
+    Below K_c = ln(1 + √2)/2 the magnetisation has one branch. Above it the two branches
+    ±N m₀ (m₀ = (1 − sinh(2K)⁻⁴)^{1/8}, Onsager–Yang) have relative weight ≈ exp(−2|η| N m₀);
+    a Metropolis chain started in the majority branch never crosses to the other on a large
+    lattice, and its pilot run cannot see the missing branch. Cluster moves are needed where
+    2 |η| N m₀ < ``BRANCH_LOG_WEIGHT`` (20: branches weighted below e⁻²⁰ are negligible).
+
+    Parameters
+    ----------
+    K, eta : numpy.ndarray
+        The points, 1-D of the same length.
+    L : int
+        Linear size (N = L²).
+
+    Returns
+    -------
+    numpy.ndarray
+        bool, True where cluster moves are needed.
+    """
+    K = np.asarray(K, np.float64)
+    k_c = 0.5 * math.log1p(math.sqrt(2.0))
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        m0 = np.where(K > k_c, np.maximum(1.0 - np.sinh(2.0 * K) ** -4.0, 0.0) ** 0.125, 0.0)
+    return (K > k_c) & (2.0 * np.abs(eta) * L * L * m0 < BRANCH_LOG_WEIGHT)
+
+
+def _run_auto(K, eta, L, n_samples, ss, burn_user, thin_user, pilot_user, rpp, store_spins, progress):
+    """``algorithm="auto"`` on Numba: checkerboard Metropolis where it mixes, the hybrid where
+    cluster moves are needed (weak field in the ordered phase, or a Metropolis pilot τ_int above
+    ``METROPOLIS_TAU_LIMIT``); the outputs merged point by point."""
+    P = K.shape[0]
+    cluster = needs_cluster_moves(K, eta, L)
+    local = np.flatnonzero(~cluster)
+    out = None
+    if local.size:
+        out, handed = _run_one(K[local], eta[local], L, n_samples, _child(ss, 0), "numba", "metropolis", burn_user,
+                               thin_user, pilot_user, rpp, store_spins, progress, hand_off_tau=METROPOLIS_TAU_LIMIT)
+        cluster[local[handed]] = True
+        out = _expand(out, local, P)
+    algo = np.where(cluster, ALGORITHM_CODES["hybrid"], ALGORITHM_CODES["metropolis"]).astype(np.int8)
+    if cluster.any():
+        idx = np.flatnonzero(cluster)
+        hyb, _ = _run_one(K[idx], eta[idx], L, n_samples, _child(ss, 1), "numba", "hybrid", burn_user, thin_user,
+                          pilot_user, rpp, store_spins, progress)
+        if out is None:
+            out = _expand(hyb, idx, P)
+        else:
+            for key in ("spins", "B", "M", "tau_int_B", "tau_int_M", "burn_in", "thin"):
+                out[key][idx] = hyb[key]
+        out["pilot"] = {**out.get("pilot", {}), **hyb["pilot"]}
+    out["algorithm"] = "auto"
+    out["algorithm_per_point"] = algo
+    return out
+
+
+def _expand(out: dict, idx: np.ndarray, P: int) -> dict:
+    """Per-point arrays of a run on the points ``idx`` placed into arrays for all P points."""
+    full = dict(out)
+    for key in ("spins", "B", "M", "tau_int_B", "tau_int_M", "burn_in", "thin"):
+        v = out[key]
+        arr = np.zeros((P,) + v.shape[1:], v.dtype)
+        arr[idx] = v
+        full[key] = arr
+    return full
+
+
+def _run_one(K, eta, L, n_samples, ss, backend, algorithm, burn_user, thin_user, pilot_user, rpp, store_spins,
+             progress, hand_off_tau=None):
+    """One algorithm at the points (K, eta) (validated); returns the outputs and, with
+    ``hand_off_tau``, a mask of the points whose pilot τ_int exceeded it: those are run for
+    only the records (no burn-in, thinning 1) and their outputs are to be replaced."""
     P = K.shape[0]
     R = P * rpp
     n_per = -(-n_samples // rpp)
@@ -357,18 +473,25 @@ def run_chains(
 
         pilot_total = 0
         tau_B = tau_M = None
+        handed = np.zeros(P, bool)
         if need_pilot:
             _, Bp, Mp = _run_chunked(engine, np.full(R, pb), np.ones(R, np.int64), ps, False, progress,
                                      "ising pilot")
             pilot_total = pb + ps
             tB = integrated_autocorrelation_time(Bp, axis=-1, c=SOKAL_C).reshape(P, rpp)
-            tM = integrated_autocorrelation_time(np.abs(Mp), axis=-1, c=SOKAL_C).reshape(P, rpp)
+            # M itself (the field's sufficient statistic: a chain stuck in one sign of M at a weak field
+            # shows here) and |M| (the slow mode of the cluster moves, which flip the sign of M)
+            tM = np.maximum(integrated_autocorrelation_time(Mp, axis=-1, c=SOKAL_C),
+                            integrated_autocorrelation_time(np.abs(Mp), axis=-1, c=SOKAL_C)).reshape(P, rpp)
             tau_B, tau_M = tB.max(axis=1), tM.max(axis=1)
             tau = np.maximum(tau_B, tau_M)
-            if np.any(tau > ps / (4 * SOKAL_C)):
+            if hand_off_tau is not None:
+                handed = tau > hand_off_tau
+            kept = tau[~handed]
+            if np.any(kept > ps / (4 * SOKAL_C)):
                 logger.warning("pilot run of %d sweeps is short for the largest tau_int=%.1f sweeps; pass "
                                "pilot_sweeps>=%d, or burn_in/thin explicitly for such points", ps,
-                               float(tau.max()), int(math.ceil(4 * SOKAL_C * float(tau.max()))))
+                               float(kept.max()), int(math.ceil(4 * SOKAL_C * float(kept.max()))))
         if burn_user is None:
             burn_total = np.maximum(MIN_BURN_IN[algorithm], np.ceil(BURN_IN_TAUS * tau)).astype(np.int64)
             burn_total = np.maximum(burn_total, pilot_total)
@@ -376,6 +499,8 @@ def run_chains(
             burn_total = np.full(P, max(burn_user, pilot_total), np.int64)
         thin_pt = (np.maximum(1, np.ceil(THIN_TAUS * tau)).astype(np.int64) if thin_user is None
                    else np.full(P, thin_user, np.int64))
+        burn_total[handed] = pilot_total  # handed-off points: only the records, to be replaced
+        thin_pt[handed] = 1
         extra = np.repeat(burn_total - pilot_total, rpp)
         if need_pilot:  # the automatic burn-in and thinning are known now: the rest of the run
             rest = float(np.sum((burn_total - pilot_total).astype(np.float64) + float(n_per) * thin_pt))
@@ -394,4 +519,5 @@ def run_chains(
             tau_B = tau_M = np.full(P, np.nan)
     return {"spins": spins, "B": B, "M": M, "tau_int_B": np.asarray(tau_B, np.float64),
             "tau_int_M": np.asarray(tau_M, np.float64), "burn_in": burn_total, "thin": thin_pt,
-            "pilot_sweeps": int(ps), "backend": backend, "algorithm": algorithm}
+            "pilot_sweeps": int(ps), "pilot": {algorithm: [int(pb), int(ps)]} if need_pilot else {},
+            "backend": backend, "algorithm": algorithm}, handed

@@ -512,9 +512,10 @@ def test_pilot_sweeps_auto_is_bit_identical_to_the_former_default():
 
 
 def test_short_pilot_warning_names_pilot_sweeps(caplog):
-    g = IsingModel(8).natural_grid(K=(0.3, 0.5, 3), eta=(0.0, 0.1, 2))  # tau_int(|M|) ~ 22 sweeps at K = 0.5
+    g = IsingModel(8).natural_grid(K=(0.3, 0.5, 3), eta=(0.0, 0.1, 2))
     with caplog.at_level(logging.WARNING, logger="statgeo.models.ising_sampling"):
-        IsingModel(8).sample(g, 4, seed=0, progress=False)
+        # a 10-sweep pilot measures tau_int up to 0.5 sweeps: short for K = 0.4, 0.5
+        IsingModel(8).sample(g, 4, seed=0, progress=False, pilot_sweeps=10)
     msgs = [r.getMessage() for r in caplog.records if "pilot run" in r.getMessage()]
     assert msgs and "pilot_sweeps>=" in msgs[0] and "burn_in/thin" in msgs[0]
 

@@ -73,7 +73,7 @@ def _check_against_exact(ds, L=4, keys=("B", "var_B", "var_M", "cov_BM")):
     return worst
 
 
-@pytest.mark.parametrize("algorithm", ["metropolis", "wolff"])
+@pytest.mark.parametrize("algorithm", ["metropolis", "wolff", "hybrid", "auto"])
 def test_sampler_matches_enumeration_L4(algorithm):
     m = IsingModel(4)
     for K, eta in POINTS:
@@ -103,7 +103,7 @@ def test_grid_in_temperature_field():
     np.testing.assert_allclose(ds["K"].values, [[0.5, 0.5], [1 / 3, 1 / 3]])
 
 
-@pytest.mark.parametrize("algorithm", ["metropolis", "wolff"])
+@pytest.mark.parametrize("algorithm", ["metropolis", "wolff", "hybrid", "auto"])
 def test_large_L_against_kaufman(algorithm):
     exact = pytest.importorskip("statgeo.models.exact.ising_kaufman")
     L = 16
@@ -117,6 +117,71 @@ def test_large_L_against_kaufman(algorithm):
     assert np.all(np.abs(zV) < Z_TOL), zV
 
 
+# the default sampler (auto burn-in and thinning) where each pure algorithm fails on an 8 x 8
+# torus: pure Wolff in the ordered phase in a strong field (its cluster spans the lattice and
+# is not flipped; the 200-sweep pilot reads tau_int = 0.5 and the records are correlated:
+# B off by 14 error bars at (0.65, 0.2)); Metropolis at a weak field in the ordered phase (it
+# never reaches the other magnetisation branch, which carries 8 % of the weight at
+# (0.65, 0.02): M off by 250 error bars)
+ORDERED_FIELD_POINTS = [(0.65, 0.2), (0.65, 0.02), (0.47, 0.01), (0.47, 0.1), (0.7, -0.2), (0.3, 0.2)]
+
+
+def test_default_sampler_matches_transfer_matrix_in_the_ordered_phase_L8():
+    """The default (``algorithm="auto"``, automatic burn-in and thinning) against the exact
+    transfer-matrix means and covariances of B and M at L = 8, within Z_TOL error bars, at the
+    points where pure Wolff or pure Metropolis fail (comment above)."""
+    m = IsingModel(8)
+    for K, eta in ORDERED_FIELD_POINTS:
+        g = ParameterGrid.from_ranges(K=[K], eta=[eta])
+        ds = m.sample(g, 4000, seed=21, progress=False)
+        th = thermodynamics(ds)
+        ex = m.exact(g)
+        mean = np.asarray(ex["grad_log_z"].values).reshape(2)
+        cov = np.asarray(ex["metric"].values).reshape(2, 2)
+        for key, value in (("B", mean[0]), ("M", mean[1]), ("var_B", cov[0, 0]), ("var_M", cov[1, 1]),
+                           ("cov_BM", cov[0, 1])):
+            z = (th[key].mean[0, 0] - value) / th[key].error[0, 0]
+            assert abs(z) < Z_TOL, f"{key} at K={K}, eta={eta}: {th[key].mean[0, 0]} vs exact {value} (z={z:.2f})"
+
+
+def test_default_sampler_reaches_the_spontaneous_magnetisation_L128():
+    """On a 128² torus in the ordered phase with a small field (η = 0.002, 2ηN m₀ ≈ 60: one
+    branch), ⟨M⟩/N must equal Yang's spontaneous magnetisation m₀ = (1 − sinh(2K)⁻⁴)^{1/8}
+    up to the field's response χη (≤ 0.0015 at K = 0.5, 0.6) and the error bars: within
+    0.003 + 4σ. Pure ghost-spin Wolff with its automatic thinning stays near the cold start
+    here (⟨M⟩/N = 0.996 and 0.992 against 0.974 and 0.911: its lattice-spanning cluster is not
+    flipped)."""
+    K = np.array([0.5, 0.6])
+    g = ParameterGrid.from_ranges(K=K, eta=[0.002])
+    ds = IsingModel(128).sample(g, 64, seed=2, progress=False)
+    th = thermodynamics(ds)
+    m0 = (1.0 - np.sinh(2.0 * K) ** -4.0) ** 0.125
+    mean, err = th["M"].mean[:, 0] / 128**2, th["M"].error[:, 0] / 128**2
+    assert np.all(np.abs(mean - m0) < 0.003 + 4.0 * err), (mean, err, m0)
+
+
+def test_auto_chooses_cluster_moves_where_needed():
+    """``algorithm="auto"``: the hybrid at the ordered phase's weak fields (both magnetisation
+    branches weigh, 2|eta| N m0 < 20) and where the Metropolis pilot's tau_int exceeds 50
+    sweeps (K_c at eta = 0 on 64 x 64: Metropolis tau ~ 170); Metropolis elsewhere. The
+    dataset records the sampler of every point."""
+    from statgeo.models.ising_sampling import ALGORITHM_CODES, needs_cluster_moves
+
+    # m0(0.65) = 0.9945: the weak-field bound |eta| < 10 / (N m0)
+    bound = 10.0 / (64 * (1.0 - np.sinh(1.3) ** -4) ** 0.125)
+    assert needs_cluster_moves(np.array([0.65, 0.65]), np.array([0.99 * bound, 1.01 * bound]), 8).tolist() == [
+        True, False]
+    assert not needs_cluster_moves(np.array([0.3, K_C]), np.zeros(2), 64).any()  # one branch at and above T_c
+    assert needs_cluster_moves(np.array([0.5]), np.array([0.0]), 512).all()
+    g = ParameterGrid.from_ranges(K=[0.3, K_C, 0.6], eta=[0.0, 0.3])
+    ds = IsingModel(64).sample(g, 4, seed=3, progress=False)
+    algo = ds["algorithm"].values
+    assert ds["algorithm"].attrs["flag_meanings"].split() == list(ALGORITHM_CODES)
+    hybrid, metropolis = ALGORITHM_CODES["hybrid"], ALGORITHM_CODES["metropolis"]
+    assert algo[2, 0] == hybrid and algo[1, 0] == hybrid  # weak field, ordered; critical slowing down
+    assert algo[0, 0] == metropolis and algo[0, 1] == metropolis and algo[2, 1] == metropolis
+
+
 def test_wolff_decorrelates_faster_at_Kc():
     """τ_int(|M|) at K_c, L = 32: Metropolis ~ 40 sweeps (docs/ising_sampling.md), Wolff ~ 1."""
     g = ParameterGrid.from_ranges(K=[K_C], eta=[0.0])
@@ -128,7 +193,7 @@ def test_wolff_decorrelates_faster_at_Kc():
 
 
 # --------------------------------------------------------------------------- consistency
-@pytest.mark.parametrize("algorithm", ["metropolis", "wolff"])
+@pytest.mark.parametrize("algorithm", ["metropolis", "wolff", "hybrid", "auto"])
 def test_statistics_consistent_with_spins(algorithm):
     g = ParameterGrid.from_ranges(K=[0.3, 0.5], eta=[-0.1, 0.2])
     ds = IsingModel(6).sample(g, 50, seed=3, algorithm=algorithm, progress=False)
@@ -145,7 +210,7 @@ def test_pack_unpack_roundtrip():
     np.testing.assert_array_equal(kn.unpack_all(kn.pack(s)), s)
 
 
-@pytest.mark.parametrize("algorithm", ["metropolis", "wolff"])
+@pytest.mark.parametrize("algorithm", ["metropolis", "wolff", "hybrid", "auto"])
 def test_reproducible_and_thread_independent(algorithm):
     g = ParameterGrid.from_ranges(K=[0.3, 0.45, 0.6], eta=[0.0, 0.1])
     m = IsingModel(8)
