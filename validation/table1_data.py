@@ -92,7 +92,9 @@ def cache_key(s: ModelSettings, what: str, **extra: Any) -> str:
     ----------
     s : ModelSettings
         The model's settings (model, size, box; samples per point for samples; the reference
-        settings for references).
+        settings for references). Samples and references also hash the source of
+        ``statgeo.models``, so that they are redrawn after any change of a sampler or an exact
+        reference.
     what : str
         ``"samples"``, ``"reference"`` or another label (``"rows"``).
     **extra
@@ -108,8 +110,23 @@ def cache_key(s: ModelSettings, what: str, **extra: Any) -> str:
         payload["n_samples"] = s.n_samples
     else:
         payload.update(reference=s.reference, reference_samples=s.reference_samples, fisher=s.fisher)
+    if what in ("samples", "reference"):  # drawn by the models' samplers and exact references
+        payload["models_source"] = _models_source_hash()
     h = hashlib.sha1(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
     return f"{s.model}_{what}_{h}"
+
+
+def _models_source_hash() -> str:
+    """SHA-1 of the source of ``statgeo.models`` (samplers, kernels, exact references): samples and
+    references cached by other code are not reused (a sampler fix must not meet old samples)."""
+    import statgeo.models
+
+    h = hashlib.sha1()
+    root = Path(statgeo.models.__file__).parent
+    for f in sorted(root.rglob("*.py")):
+        h.update(str(f.relative_to(root)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:12]
 
 
 def _marker(path: Path) -> Path:

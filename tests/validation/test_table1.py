@@ -514,3 +514,19 @@ def test_kaufman_line_check_finds_calibrated_error_bars():
     assert 0 < chk["relative_error_var_B_median"] < 0.5
     assert kaufman_line_check(get_preset("tiny").models["ising"]) is None
     assert kaufman_line_check(get_preset("tiny").models["tasep"]) is None
+
+
+def test_cached_samples_and_references_are_keyed_by_the_models_source(monkeypatch):
+    """A sampler fix must not meet samples drawn before it: the cache names of samples and
+    references change with the source of ``statgeo.models``; the rows' names do not depend on
+    it here (they hash the whole package's source themselves)."""
+    import validation.table1_data as data
+    from validation.table1_config import get_preset
+
+    s = get_preset("tiny").models["ising"]
+    keys = {}
+    for source in ("a", "b"):
+        monkeypatch.setattr(data, "_models_source_hash", lambda source=source: source)
+        keys[source] = [data.cache_key(s, what, seed=0) for what in ("samples", "reference", "rows")]
+    assert keys["a"][0] != keys["b"][0] and keys["a"][1] != keys["b"][1]
+    assert keys["a"][2] == keys["b"][2]
