@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import dataclasses
+import functools
 import json
 import logging
 import multiprocessing as mp
@@ -137,8 +138,11 @@ def _init_worker() -> None:
     logging.basicConfig(level=logging.WARNING)
 
 
+@functools.lru_cache(maxsize=1)
 def _code_hash() -> str:
-    """SHA-1 of the source of ``statgeo`` and ``validation``: cached rows are reused only by the same code."""
+    """SHA-1 of the source of ``statgeo`` and ``validation``: cached rows are reused only by the same
+    code. Read once per process, at first use (the code the process imported, even if the files
+    change while it runs)."""
     import hashlib
 
     import statgeo

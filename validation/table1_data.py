@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -116,9 +117,12 @@ def cache_key(s: ModelSettings, what: str, **extra: Any) -> str:
     return f"{s.model}_{what}_{h}"
 
 
+@functools.lru_cache(maxsize=1)
 def _models_source_hash() -> str:
     """SHA-1 of the source of ``statgeo.models`` (samplers, kernels, exact references): samples and
-    references cached by other code are not reused (a sampler fix must not meet old samples)."""
+    references cached by other code are not reused (a sampler fix must not meet old samples).
+    Read once per process, at first use, so that it describes the code the process imported
+    even if the files change while it runs."""
     import statgeo.models
 
     h = hashlib.sha1()
