@@ -37,8 +37,9 @@ from statgeo.models import ExponentialFamilyModel, PhysicsModel, make_model
 from statgeo.models.packing import binary_values, pack_dataset, unpack_dataset
 from validation.table1_config import ModelSettings
 
-__all__ = ["build_model", "build_grid", "get_samples", "sample_store", "sample_features", "sample_subset", "get_reference",
-           "cache_key", "sample_array", "sampling_summary", "kaufman_line_check", "chunk_rows", "POINTS_PER_CHUNK"]
+__all__ = ["build_model", "build_grid", "get_samples", "sample_store", "sample_features", "sample_subset",
+           "get_reference", "cache_key", "sample_array", "sampling_summary", "kaufman_line_check", "chunk_rows",
+           "POINTS_PER_CHUNK"]
 
 log = logging.getLogger(__name__)
 

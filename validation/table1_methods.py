@@ -317,10 +317,10 @@ def baseline_statistics(s: ModelSettings, x: np.ndarray, seed: int, rows: tuple[
     if "pca" in names:
         flat = x.reshape(x.shape[0], -1)
         fitted.update(fit_pca_vae(flat, k=2, vae={"steps": s.vae_steps}, seed=row_seeds(seed)[7]))
-    return {name: _on_configurations(f, config_ndim) for name, f in fitted.items()}
+    return {name: _ConfigurationStatistic(f, config_ndim) for name, f in fitted.items()}
 
 
-class _on_configurations:
+class _ConfigurationStatistic:
     """A per-sample statistic of flat features (..., D) applied to configurations (..., *shape)."""
 
     def __init__(self, f: Any, config_ndim: int):

@@ -197,8 +197,10 @@ class IsingModel(ExponentialFamilyModel):
         backend : {"auto", "numba", "cupy"}, default "auto"
             ``"auto"`` is ``"numba"``.
         algorithm : {"auto", "metropolis", "wolff", "hybrid"}, default "auto"
-            ``"auto"``: the hybrid (one Metropolis sweep + the Wolff moves of one sweep per
-            sweep) on Numba, Metropolis on CuPy.
+            ``"auto"`` on Numba: chosen per point, checkerboard Metropolis where it mixes and
+            the hybrid (one Metropolis sweep + the Wolff moves of one sweep, per sweep) where
+            cluster moves are needed (docs/ising_sampling.md, "Why auto chooses per point");
+            the choice is the ``algorithm`` variable. On CuPy: Metropolis.
         burn_in : int or "auto", default "auto"
             Total equilibration sweeps, in [0, 10⁸]; ``"auto"``: max(minimum, ⌈20 τ_int⌉) from
             a pilot run (docs/ising_sampling.md).
