@@ -350,20 +350,27 @@ class VaeStatistic:
         numpy.ndarray
             float32, shape (M, D).
         """
-        if self.binary:
-            lo, hi = self.low, self.high
-            return ((X - lo) / (hi - lo) if hi > lo else np.zeros(X.shape)).astype(np.float32)
-        return ((X - self.loc) / self.scale).astype(np.float32)
+        out = np.empty(X.shape, np.float32)
+        step = _chunk_rows(X.shape[1])  # chunked: the float64 intermediate stays ≤ 128 MiB
+        for s in range(0, X.shape[0], step):
+            part = X[s : s + step]
+            if self.binary:
+                lo, hi = self.low, self.high
+                out[s : s + step] = (part - lo) / (hi - lo) if hi > lo else 0.0
+            else:
+                out[s : s + step] = (part - self.loc) / self.scale
+        return out
 
-    def __call__(self, x: Any, *, chunk: int = 65536) -> np.ndarray:
+    def __call__(self, x: Any, *, chunk: int | None = None) -> np.ndarray:
         """The encoder means of every sample.
 
         Parameters
         ----------
         x : array_like
             Samples, shape (..., D), D the trained features.
-        chunk : int, default 65536
-            Samples encoded at a time.
+        chunk : int, optional
+            Samples encoded at a time, ≥ 1 (default 65 536, fewer for wide samples: at most
+            2²⁴ values, 64 MiB as float32).
 
         Returns
         -------
@@ -378,8 +385,8 @@ class VaeStatistic:
         import torch
 
         X = _pooled(x, "x")
-        chunk = check_int("chunk", chunk, min=1)
         D = self.encoder[0].in_features
+        chunk = _chunk_rows(D) if chunk is None else check_int("chunk", chunk, min=1)
         if X.shape[1] != D:
             raise ValueError(f"x must have {D} features (the trained VAE's), got {X.shape[1]}")
         old = torch.get_num_threads()
