@@ -363,6 +363,13 @@ def run_chains(
     ss = as_seed_sequence(seed)
     if algorithm == "auto" and L % 2:  # the checkerboard needs an even L: cluster moves everywhere
         algorithm = "hybrid"
+    if algorithm == "metropolis":
+        stuck = needs_cluster_moves(K, eta, L)
+        if stuck.any():
+            logger.warning("%d of %d points are in the ordered phase at a field too weak for Metropolis "
+                           "(2|eta| N m0 < %g): a local chain stays in the magnetisation branch it starts in "
+                           "and misses the other's weight, and its pilot cannot see this; use algorithm='auto' "
+                           "(backend='numba') for them", int(stuck.sum()), K.size, BRANCH_LOG_WEIGHT)
     if algorithm != "auto":
         out, _ = _run_one(K, eta, L, n_samples, ss, backend, algorithm, burn_user, thin_user, pilot_user, rpp,
                           store_spins, progress)

@@ -431,3 +431,22 @@ def test_wolff_variants_match_kaufman_L8(table):
     st = estimate(B.astype(np.float64))  # per replica, τ_int-corrected errors
     z = (float(np.mean(st.mean)) - mean_B[0]) / (float(np.sqrt(np.sum(np.asarray(st.error) ** 2))) / R)
     assert abs(z) < Z_TOL, z
+
+
+def test_metropolis_warns_where_it_cannot_reach_the_other_branch(caplog):
+    """Explicit Metropolis (the only CuPy sampler) at weak fields in the ordered phase: the
+    result would miss the other magnetisation branch (M off by 250 error bars at
+    (0.65, 0.02) on 8 x 8), so a warning names the points and the remedy; none elsewhere."""
+    import logging
+
+    m = IsingModel(8)
+    with caplog.at_level(logging.WARNING, logger="statgeo.models.ising_sampling"):
+        m.sample(ParameterGrid.from_ranges(K=[0.65], eta=[0.02, 0.3]), 4, seed=0, algorithm="metropolis",
+                 burn_in=10, thin=1, progress=False)
+    msgs = [r.getMessage() for r in caplog.records if "too weak for Metropolis" in r.getMessage()]
+    assert len(msgs) == 1 and msgs[0].startswith("1 of 2 points") and "algorithm='auto'" in msgs[0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="statgeo.models.ising_sampling"):
+        m.sample(ParameterGrid.from_ranges(K=[0.3, 0.65], eta=[0.3]), 4, seed=0, algorithm="metropolis",
+                 burn_in=10, thin=1, progress=False)
+    assert not [r for r in caplog.records if "too weak for Metropolis" in r.getMessage()]
