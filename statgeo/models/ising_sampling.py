@@ -23,13 +23,16 @@ The engine behind :meth:`statgeo.models.IsingModel.sample` (kernels in
   everywhere. On CuPy: Metropolis.
 
 Burn-in and thinning (``"auto"``): a pilot run of ``PILOT_BURN`` + ``pilot_sweeps`` sweeps per
-replica (``pilot_sweeps="auto"``: ``PILOT_SWEEPS``, 1000 sweeps for Metropolis, 200 for Wolff)
+replica (``pilot_sweeps="auto"``: ``PILOT_SWEEPS``, 1000 sweeps for Metropolis, 200 for Wolff and
+the hybrid)
 measures τ_int of B, M and |M| (Sokal window, :func:`statgeo.stats.integrated_autocorrelation_time`
 with c = 5, in sweeps); with τ = max over both observables and the replicas of a grid point,
 burn-in = max(``MIN_BURN_IN``, ⌈20 τ⌉) sweeps in total (the pilot sweeps count towards it) and
 thin = max(1, ⌈2 τ⌉) sweeps between stored samples. A window estimate needs a series of about
 4 c τ = 20 τ; when the pilot is shorter than that at some point, a warning names the
-``pilot_sweeps`` that would be long enough.
+``pilot_sweeps`` that would be long enough. With ``pilot_sweeps="auto"`` the pilot first
+doubles (continuing the same chains) while it is short, up to 8 × its default length; the
+warning comes only if that is still short.
 
 Limits (refused at once, docs/ising_sampling.md, "Limits"): ``burn_in``, ``thin`` and
 ``pilot_sweeps`` ≤ 10⁸ sweeps; at most 10¹⁵ spin updates per call (replicas × sweeps × L²);
@@ -70,6 +73,9 @@ PILOT_BURN = {"metropolis": 200, "wolff": 20, "hybrid": 20}
 PILOT_SWEEPS = {"metropolis": 1000, "wolff": 200, "hybrid": 200}
 #: shortest pilot accepted (sweeps): a shorter series cannot measure τ_int
 MIN_PILOT_SWEEPS = 10
+#: an automatic pilot (``pilot_sweeps="auto"``) doubles while it is shorter than 4c τ_int, up to
+#: this factor (1000 → 8000 sweeps for Metropolis, 200 → 1600 for Wolff and the hybrid)
+PILOT_EXTENSION = 8
 #: minimal total burn-in (sweeps)
 MIN_BURN_IN = {"metropolis": 200, "wolff": 20, "hybrid": 20}
 BURN_IN_TAUS = 20.0
@@ -457,6 +463,16 @@ def _expand(out: dict, idx: np.ndarray, P: int) -> dict:
     return full
 
 
+def _pilot_tau(Bp: np.ndarray, Mp: np.ndarray, P: int, rpp: int) -> tuple[np.ndarray, np.ndarray]:
+    """τ_int per point (largest over its replicas) of B and of M: the larger of M's own (the
+    field's sufficient statistic: a chain that rarely changes the sign of M shows here) and
+    |M|'s (the slow mode of cluster moves, which flip the sign of M at η = 0)."""
+    tB = integrated_autocorrelation_time(Bp, axis=-1, c=SOKAL_C).reshape(P, rpp)
+    tM = np.maximum(integrated_autocorrelation_time(Mp, axis=-1, c=SOKAL_C),
+                    integrated_autocorrelation_time(np.abs(Mp), axis=-1, c=SOKAL_C)).reshape(P, rpp)
+    return tB.max(axis=1), tM.max(axis=1)
+
+
 def _run_one(K, eta, L, n_samples, ss, backend, algorithm, burn_user, thin_user, pilot_user, rpp, store_spins,
              progress, hand_off_tau=None):
     """One algorithm at the points (K, eta) (validated); returns the outputs and, with
@@ -468,7 +484,9 @@ def _run_one(K, eta, L, n_samples, ss, backend, algorithm, burn_user, thin_user,
     need_pilot = burn_user is None or thin_user is None
     ps = (PILOT_SWEEPS[algorithm] if pilot_user is None else pilot_user) if need_pilot else 0
     pb = PILOT_BURN[algorithm] if need_pilot else 0
-    _check_memory(R, L, n_per, ps, store_spins, algorithm)
+    # "auto" pilots double while they are short for the τ_int they measure, up to PILOT_EXTENSION ×
+    ps_max = ps * PILOT_EXTENSION if need_pilot and pilot_user is None else ps
+    _check_memory(R, L, n_per, ps_max, store_spins, algorithm)
     # the work known before the pilot: pilot + burn-in + records at the given (or the least) thinning
     burn_known = 0 if burn_user is None else max(burn_user - (pb + ps), 0)
     check_work("spin updates", R * (pb + ps + burn_known + n_per * (thin_user or 1)) * L * L,
@@ -484,18 +502,23 @@ def _run_one(K, eta, L, n_samples, ss, backend, algorithm, burn_user, thin_user,
         if need_pilot:
             _, Bp, Mp = _run_chunked(engine, np.full(R, pb), np.ones(R, np.int64), ps, False, progress,
                                      "ising pilot")
+            while True:
+                tau_B, tau_M = _pilot_tau(Bp, Mp, P, rpp)
+                tau = np.maximum(tau_B, tau_M)
+                if hand_off_tau is not None:
+                    handed = tau > hand_off_tau
+                kept = tau[~handed]
+                short = np.any(kept > ps / (4 * SOKAL_C))
+                if not short or ps * 2 > ps_max:
+                    break
+                # the chains continue: the pilot's second half is as long as everything before it
+                check_work("spin updates", R * ps * L * L, "the measured tau_int (the pilot's extension) and L")
+                _, Bx, Mx = _run_chunked(engine, np.zeros(R, np.int64), np.ones(R, np.int64), ps, False, progress,
+                                         "ising pilot (extended)")
+                Bp, Mp = np.concatenate([Bp, Bx], axis=1), np.concatenate([Mp, Mx], axis=1)
+                ps *= 2
             pilot_total = pb + ps
-            tB = integrated_autocorrelation_time(Bp, axis=-1, c=SOKAL_C).reshape(P, rpp)
-            # M itself (the field's sufficient statistic: a chain stuck in one sign of M at a weak field
-            # shows here) and |M| (the slow mode of the cluster moves, which flip the sign of M)
-            tM = np.maximum(integrated_autocorrelation_time(Mp, axis=-1, c=SOKAL_C),
-                            integrated_autocorrelation_time(np.abs(Mp), axis=-1, c=SOKAL_C)).reshape(P, rpp)
-            tau_B, tau_M = tB.max(axis=1), tM.max(axis=1)
-            tau = np.maximum(tau_B, tau_M)
-            if hand_off_tau is not None:
-                handed = tau > hand_off_tau
-            kept = tau[~handed]
-            if np.any(kept > ps / (4 * SOKAL_C)):
+            if short:
                 logger.warning("pilot run of %d sweeps is short for the largest tau_int=%.1f sweeps; pass "
                                "pilot_sweeps>=%d, or burn_in/thin explicitly for such points", ps,
                                float(kept.max()), int(math.ceil(4 * SOKAL_C * float(kept.max()))))

@@ -450,3 +450,20 @@ def test_metropolis_warns_where_it_cannot_reach_the_other_branch(caplog):
         m.sample(ParameterGrid.from_ranges(K=[0.3, 0.65], eta=[0.3]), 4, seed=0, algorithm="metropolis",
                  burn_in=10, thin=1, progress=False)
     assert not [r for r in caplog.records if "too weak for Metropolis" in r.getMessage()]
+
+
+def test_automatic_pilot_doubles_until_it_can_measure_tau():
+    """``pilot_sweeps="auto"``: a pilot shorter than 4c τ_int (20 τ) doubles, continuing the same
+    chains, up to 8 × its default. Metropolis at K_c on 48 × 48 (τ_int of M ≈ 90 sweeps, above
+    the 50 that its 1000-sweep pilot can measure) ends with a pilot of at least 20 τ. An explicit
+    ``pilot_sweeps`` is kept as given (and warned about)."""
+    from statgeo.models.ising_sampling import PILOT_EXTENSION, PILOT_SWEEPS, run_chains
+
+    out = run_chains([K_C], [0.0], 48, 4, seed=0, algorithm="metropolis", progress=False)
+    tau = max(out["tau_int_B"][0], out["tau_int_M"][0])
+    assert tau > PILOT_SWEEPS["metropolis"] / 20
+    assert PILOT_SWEEPS["metropolis"] < out["pilot_sweeps"] <= PILOT_EXTENSION * PILOT_SWEEPS["metropolis"]
+    assert out["pilot_sweeps"] >= 20 * tau or out["pilot_sweeps"] == PILOT_EXTENSION * PILOT_SWEEPS["metropolis"]
+    assert out["burn_in"][0] >= 20 * tau and out["pilot"] == {"metropolis": [200, out["pilot_sweeps"]]}
+    fixed = run_chains([K_C], [0.0], 48, 4, seed=0, algorithm="metropolis", pilot_sweeps=1000, progress=False)
+    assert fixed["pilot_sweeps"] == 1000
