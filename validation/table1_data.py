@@ -143,11 +143,28 @@ def _complete(path: Path) -> bool:
 
 
 def _write_store(ds: xr.Dataset, path: Path) -> None:
-    """Write ``ds`` to a zarr store at ``path``, the completion marker last."""
+    """Write ``ds`` to a zarr store at ``path``, the completion marker last.
+
+    Written under a temporary name of this process and renamed into place, so that two
+    processes computing the same store (two runs sharing a cache) never write into one
+    directory; if another process completed it meanwhile, ours is dropped (same key, same data).
+    """
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    ds.to_zarr(tmp, mode="w", consolidated=False)
+    if _complete(path):
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
     _marker(path).unlink(missing_ok=True)
     if path.exists():
-        shutil.rmtree(path)
-    ds.to_zarr(path, mode="w", consolidated=False)
+        shutil.rmtree(path, ignore_errors=True)
+    try:
+        os.replace(tmp, path)
+    except OSError:  # another process put its store there first
+        if not path.exists():
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)
     _marker(path).write_text("complete\n")
 
 
@@ -295,9 +312,7 @@ def sample_store(s: ModelSettings, seed: int, cache: Path, *, grid: ParameterGri
     for v in ds.variables.values():
         v.encoding = {}
     ds.attrs.update({"seed": int(seed), "rows_per_chunk": int(rpc), "settings": json.dumps(s.to_dict())})
-    _marker(final).unlink(missing_ok=True)
-    ds.to_zarr(final, mode="w", consolidated=False)
-    _marker(final).write_text("complete\n")
+    _write_store(ds, final)
     for c in range(len(chunks)):
         shutil.rmtree(root / f"chunk{c:04d}.zarr", ignore_errors=True)
         _marker(root / f"chunk{c:04d}.zarr").unlink(missing_ok=True)

@@ -530,3 +530,23 @@ def test_cached_samples_and_references_are_keyed_by_the_models_source(monkeypatc
         keys[source] = [data.cache_key(s, what, seed=0) for what in ("samples", "reference", "rows")]
     assert keys["a"][0] != keys["b"][0] and keys["a"][1] != keys["b"][1]
     assert keys["a"][2] == keys["b"][2]
+
+
+def test_store_writes_are_atomic_and_the_first_complete_store_wins(tmp_path):
+    """Cached stores are written under a per-process temporary name and renamed into place with
+    the completion marker last: a store left half-written by a killed process is replaced, and
+    a store another process completed meanwhile is kept (no two writers in one directory)."""
+    import xarray as xr
+
+    from validation.table1_data import _complete, _write_store
+
+    path = tmp_path / "chunk0000.zarr"
+    path.mkdir()  # a half-written store of a killed run: no marker
+    (path / "junk").write_text("x")
+    a = xr.Dataset({"v": ("i", np.arange(3))})
+    _write_store(a, path)
+    assert _complete(path) and not (path / "junk").exists()
+    xr.testing.assert_identical(xr.open_zarr(path, consolidated=False).load(), a)
+    _write_store(a + 1, path)  # complete already: the first store stays
+    xr.testing.assert_identical(xr.open_zarr(path, consolidated=False).load(), a)
+    assert not list(tmp_path.glob("*.tmp-*"))
