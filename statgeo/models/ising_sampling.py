@@ -444,7 +444,7 @@ def _run_auto(K, eta, L, n_samples, ss, burn_user, thin_user, pilot_user, rpp, s
         if out is None:
             out = _expand(hyb, idx, P)
         else:
-            for key in ("spins", "B", "M", "tau_int_B", "tau_int_M", "burn_in", "thin"):
+            for key in _PER_POINT_KEYS:
                 out[key][idx] = hyb[key]
         out["pilot"] = {**out.get("pilot", {}), **hyb["pilot"]}
     out["algorithm"] = "auto"
@@ -452,10 +452,14 @@ def _run_auto(K, eta, L, n_samples, ss, burn_user, thin_user, pilot_user, rpp, s
     return out
 
 
+#: the outputs of a run with one entry per point (merged point by point by ``algorithm="auto"``)
+_PER_POINT_KEYS = ("spins", "B", "M", "tau_int_B", "tau_int_M", "burn_in", "thin")
+
+
 def _expand(out: dict, idx: np.ndarray, P: int) -> dict:
     """Per-point arrays of a run on the points ``idx`` placed into arrays for all P points."""
     full = dict(out)
-    for key in ("spins", "B", "M", "tau_int_B", "tau_int_M", "burn_in", "thin"):
+    for key in _PER_POINT_KEYS:
         v = out[key]
         arr = np.zeros((P,) + v.shape[1:], v.dtype)
         arr[idx] = v
