@@ -18,7 +18,12 @@ Numba compilation").
 """
 
 from statgeo.models.ising import IsingModel, sufficient_statistics, thermodynamics
-from statgeo.models.ising_reference import anchored_integral, ising_mc_reference, quadrature_nodes
+from statgeo.models.ising_reference import (
+    anchored_integral,
+    ising_mc_reference,
+    quadrature_nodes,
+    unresolved_intervals,
+)
 from statgeo.models.ising_sampling import check_natural_grid, run_chains
 from statgeo.models.packing import pack_dataset, pack_sites, unpack_dataset, unpack_sites
 from statgeo.models.physics_model import (
@@ -52,6 +57,7 @@ __all__ = [
     "ising_mc_reference",
     "quadrature_nodes",
     "anchored_integral",
+    "unresolved_intervals",
     "simulate_mc",
     "MCResult",
     "default_burn_in",

@@ -7,12 +7,18 @@ Tolerance: 4 one-sigma error bars (the reference's own errors) from exact values
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
 
 from statgeo.grid import ParameterGrid
-from statgeo.models.ising_reference import anchored_integral, ising_mc_reference, quadrature_nodes
+from statgeo.models.ising_reference import (
+    anchored_integral,
+    ising_mc_reference,
+    quadrature_nodes,
+    unresolved_intervals,
+)
 from tests.models.test_ising_sampler import brute_force
 
 Z_TOL = 4.0
@@ -68,6 +74,43 @@ def test_reference_matches_transfer_matrix_L8():
     assert np.all(np.abs(zg) < Z_TOL), zg
     zh = (ds["metric"].values - hess) / ds["metric_error"].values
     assert np.all(np.abs(zh) < Z_TOL), zh
+
+
+def test_unresolved_intervals_flags_large_end_corrections():
+    """h²/12 · |var_a − var_b| > tolerance, per interval."""
+    nodes = np.array([-0.2, 0.0, 0.01, 0.1, 0.3])
+    var = np.array([10.0, 1000.0, 100.0, 10.0, 1.0])
+    # corrections: 0.04/12·990 = 3.3, 1e-4/12·900 = 0.0075, 0.0081/12·90 = 0.06075, 0.04/12·9 = 0.03
+    assert unresolved_intervals(nodes, var, 0.01).tolist() == [0, 2, 3]
+    assert unresolved_intervals(nodes, var, 0.05).tolist() == [0, 2]
+    assert unresolved_intervals(nodes, var, 4.0).tolist() == []
+
+
+def test_refined_reference_matches_transfer_matrix_in_the_ordered_phase_L12():
+    """Across the jump of <M> at eta = 0 (K > K_c) log Z stays within its error bars.
+
+    At L = 12, K = 0.6, <M> goes from -m0 N to m0 N within |eta| ~ 1/(m0 N) = 0.007, far below
+    the nodes' spacing of 0.05: without refinement the rule misses the jump (same seed: more
+    than 4 sigma off at eta = -0.1, and a warning); with it, every point within 4 sigma.
+    """
+    pytest.importorskip("statgeo.models.exact.ising_kaufman")
+    tm = pytest.importorskip("statgeo.models.exact.ising_transfer")
+    Ks, etas = [0.6], [-0.1, 0.0, 0.05]
+    g = ParameterGrid.from_ranges(K=Ks, eta=etas)
+    Kg, eg = np.meshgrid(Ks, etas, indexing="ij")
+    log_z, _, _ = tm.transfer_matrix_thermo(Kg, eg, 12)
+    nz = eg != 0
+    with pytest.warns(UserWarning, match="refinement rounds"):
+        coarse = ising_mc_reference(g, 12, 1000, seed=1, n_quad=2, max_refinements=0, progress=False)
+    z = (coarse["log_z"].values - log_z)[nz] / coarse["log_z_error"].values[nz]
+    assert np.abs(z).max() > Z_TOL, z
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds = ising_mc_reference(g, 12, 1000, seed=1, n_quad=2, progress=False)
+    z = (ds["log_z"].values - log_z)[nz] / ds["log_z_error"].values[nz]
+    assert np.all(np.abs(z) < Z_TOL), z
+    cfg = json.loads(ds.attrs["config"])
+    assert cfg["refinement_rounds"] > 0 and cfg["max_end_correction"] <= cfg["tolerance"]
 
 
 def test_reference_bad_input():
