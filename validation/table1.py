@@ -51,7 +51,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     -------
     argparse.Namespace
         ``preset``, ``models``, ``seeds``, ``out``, ``cache``, ``backend``, ``device``,
-        ``scheduler``, ``workers``, ``rows``, ``no_figures``, ``report_only``, ``verbose``.
+        ``scheduler``, ``workers``, ``rows``, ``no_figures``, ``report_only``, ``plan``, ``size``,
+        ``points``, ``neural_steps``, ``verbose``.
     """
     from validation.table1_config import PRESETS
 
@@ -74,6 +75,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--plan", action="store_true",
                    help="print the estimated time, memory and disk per model and stage (measured on a few probe "
                         "points and one training step) and exit; nothing is written")
+    p.add_argument("--size", type=int, default=None,
+                   help="override the preset's system size (Ising L, TASEP N) for every selected model")
+    p.add_argument("--points", type=int, default=None,
+                   help="override the grid points per axis (same box; the target bump stays 1.5 cells wide)")
+    p.add_argument("--neural-steps", type=int, default=None, help="override the network's training steps")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     a = p.parse_args(argv)
     return a
@@ -102,6 +108,9 @@ def _validate(a: argparse.Namespace) -> tuple[list[str], list[str], int, int]:
     workers = preset.workers if a.workers is None else a.workers
     if workers < 1:
         raise ArgumentError(f"--workers must be >= 1, got {workers}")
+    for name, value, low in (("--size", a.size, 2), ("--points", a.points, 3), ("--neural-steps", a.neural_steps, 1)):
+        if value is not None and value < low:
+            raise ArgumentError(f"{name} must be an integer >= {low}, got {value}")
     if a.device == "cuda":
         import torch
 
@@ -110,14 +119,46 @@ def _validate(a: argparse.Namespace) -> tuple[list[str], list[str], int, int]:
     return models, rows, seeds, workers
 
 
-def _plan(preset_name: str, models: list[str], seeds: int, workers: int, device: str) -> dict:
+def model_settings(a: argparse.Namespace, models: list[str]) -> dict:
+    """The selected models' settings: the preset's, with ``--size``, ``--points`` and
+    ``--neural-steps`` applied (the box stays; the target bump stays 1.5 cells wide).
+
+    Parameters
+    ----------
+    a : argparse.Namespace
+        Parsed and validated options.
+    models : list of str
+        The selected models.
+
+    Returns
+    -------
+    dict of str to ModelSettings
+    """
+    from validation.table1_config import get_preset
+
+    preset = get_preset(a.preset)
+    out = {}
+    for m in models:
+        s = preset.models[m]
+        change: dict = {}
+        if a.size is not None:
+            change["size"] = a.size
+        if a.points is not None:
+            change.update(axis0=(*s.axis0[:2], a.points), axis1=(*s.axis1[:2], a.points),
+                          neural_sigma=s.neural_sigma * (s.axis0[2] - 1) / (a.points - 1))
+        if a.neural_steps is not None:
+            change["neural_steps"] = a.neural_steps
+        out[m] = dataclasses.replace(s, **change)
+    return out
+
+
+def _plan(preset_name: str, settings: dict, seeds: int, workers: int, device: str) -> dict:
     """``--plan``: estimate every stage (validation.table1_plan), print the table, run nothing."""
     from statgeo.checks import memory_limit_bytes
-    from validation.table1_config import get_preset
     from validation.table1_plan import format_plan, plan_model
 
-    preset = get_preset(preset_name)
-    estimates = [e for m in models for e in plan_model(preset.models[m], seeds, workers, device=device)]
+    models = list(settings)
+    estimates = [e for m in models for e in plan_model(settings[m], seeds, workers, device=device)]
     budget = float(memory_limit_bytes())
     print(f"Plan for --preset {preset_name} ({', '.join(models)}; {seeds} seed(s), {workers} worker(s)):\n")
     print(format_plan(estimates, budget))
@@ -284,7 +325,7 @@ def run(argv: Sequence[str] | None = None) -> dict:
     if a.report_only:
         return _rerender(Path(a.out))
     if a.plan:
-        return _plan(a.preset, models, seeds, workers, a.device)
+        return _plan(a.preset, model_settings(a, models), seeds, workers, a.device)
 
     from statgeo.progress import progress_bar
     from statgeo.provenance import versions
@@ -299,7 +340,7 @@ def run(argv: Sequence[str] | None = None) -> dict:
     cache.mkdir(parents=True, exist_ok=True)
     times: dict[str, float] = {}
     t_all = time.perf_counter()
-    settings = {m: preset.models[m] for m in models}
+    settings = model_settings(a, models)
     model_objs = {m: build_model(settings[m]) for m in models}
     grids = {m: build_grid(settings[m], model_objs[m]) for m in models}
 

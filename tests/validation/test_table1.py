@@ -28,6 +28,8 @@ import math
 import numpy as np
 import pytest
 import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from validation.table1 import parse_args, run
 from validation.table1_methods import ROWS
@@ -146,6 +148,33 @@ def test_bad_arguments_rejected_before_work():
         run(["--seeds", "0", "--out", "/nonexistent/never"])
     with pytest.raises(ValueError, match="--rows"):
         run(["--rows", "ours,magic", "--out", "/nonexistent/never"])
+
+
+@settings(max_examples=25, deadline=None)
+@given(option=st.sampled_from([("--size", 2), ("--points", 3), ("--neural-steps", 1)]),
+       value=st.integers(min_value=-10**6, max_value=2))
+def test_size_overrides_rejected_below_their_minimum(option, value):
+    name, low = option
+    if value >= low:
+        return
+    with pytest.raises(ValueError, match=f"{name} must be an integer >= {low}"):
+        run([name, str(value), "--out", "/nonexistent/never"])
+
+
+def test_size_overrides_keep_the_box_and_the_bump_in_cells():
+    """--size / --points / --neural-steps change only what they name; the bump stays 1.5 cells."""
+    from validation.table1 import model_settings
+    from validation.table1_config import get_preset
+
+    base = get_preset("paper").models["ising"]
+    s = model_settings(parse_args(["--preset", "paper", "--size", "32", "--points", "32", "--neural-steps", "3000"]),
+                       ["ising"])["ising"]
+    assert (s.size, s.axis0[2], s.axis1[2], s.neural_steps) == (32, 32, 32, 3000)
+    assert s.axis0[:2] == base.axis0[:2] and s.axis1[:2] == base.axis1[:2]
+    assert s.neural_sigma * (32 - 1) == pytest.approx(base.neural_sigma * (base.axis0[2] - 1))
+    assert s.reference == base.reference and s.bundle == base.bundle
+    same = model_settings(parse_args(["--preset", "paper"]), ["ising"])["ising"]
+    assert same == base
 
 
 def test_dask_chunked_sampling_matches_layout_and_resumes(tmp_path):
