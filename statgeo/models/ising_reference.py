@@ -302,16 +302,16 @@ def ising_mc_reference(
         included in ``log_z_error``; the refinement keeps it a small fraction of ``tolerance``
         per interval.
 
-    Warns
-    -----
-    UserWarning
-        Intervals still above ``tolerance`` after ``max_refinements`` rounds.
-
     Raises
     ------
     TypeError, ValueError
         A bad grid or argument (see :func:`statgeo.models.run_chains` for the sampler's), K
         outside (0, 5], ``n_samples`` < 2 · ``n_blocks``.
+
+    Warns
+    -----
+    UserWarning
+        Intervals still above ``tolerance`` after ``max_refinements`` rounds.
 
     Examples
     --------
