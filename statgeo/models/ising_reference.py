@@ -354,13 +354,11 @@ def ising_mc_reference(
         var = M.var(axis=-1, ddof=1)
         new_K, new_eta = [], []
         for k, nodes in zip(Ku, node_sets):
-            at = Kn == k
-            order = np.argsort(en[at])
-            bad = unresolved_intervals(en[at][order], var[at][order], tolerance)
+            # chains are kept in node order (per K, increasing eta), so var[Kn == k] follows nodes
+            bad = unresolved_intervals(nodes, var[Kn == k], tolerance)
             if bad.size:
-                mids = (nodes[bad] + nodes[bad + 1]) / 2
-                new_K.append(np.full(mids.shape, k))
-                new_eta.append(mids)
+                new_K.append(np.full(bad.shape, k))
+                new_eta.append((nodes[bad] + nodes[bad + 1]) / 2)
         if not new_K:
             rounds -= 1
             break
@@ -369,15 +367,13 @@ def ising_mc_reference(
         sub = run_chains(new_K, new_eta, seed=np.random.SeedSequence(seed_seq.entropy,
                                                                      spawn_key=(*seed_seq.spawn_key, 0x5EED, rounds)),
                          **chain_kw)
-        Kn, en = np.concatenate([Kn, new_K]), np.concatenate([en, new_eta])
-        B = np.concatenate([B, sub["B"].astype(np.float64)])
-        M = np.concatenate([M, sub["M"].astype(np.float64)])
-        tau_B = np.concatenate([tau_B, sub["tau_int_B"]])
-        tau_M = np.concatenate([tau_M, sub["tau_int_M"]])
-        node_sets = [np.sort(en[Kn == k]) for k in Ku]
-    # chains in node order: per K, increasing eta
-    order = np.lexsort((en, np.searchsorted(Ku, Kn)))
-    Kn, en, B, M, tau_B, tau_M = Kn[order], en[order], B[order], M[order], tau_B[order], tau_M[order]
+        order = np.lexsort((np.concatenate([en, new_eta]), np.searchsorted(Ku, np.concatenate([Kn, new_K]))))
+        Kn, en = np.concatenate([Kn, new_K])[order], np.concatenate([en, new_eta])[order]
+        B = np.concatenate([B, sub["B"].astype(np.float64)])[order]
+        M = np.concatenate([M, sub["M"].astype(np.float64)])[order]
+        tau_B = np.concatenate([tau_B, sub["tau_int_B"]])[order]
+        tau_M = np.concatenate([tau_M, sub["tau_int_M"]])[order]
+        node_sets = [en[Kn == k] for k in Ku]
     var = M.var(axis=-1, ddof=1)
     worst = max((float(_end_corrections(nodes, var[Kn == k]).max(initial=0.0)) for k, nodes in zip(Ku, node_sets)),
                 default=0.0)
