@@ -360,7 +360,7 @@ def fit_log_partition(
     tol: float = 1e-9,
     seed: int | np.random.SeedSequence = 0,
     validation_fraction: float = 0.1,
-    patience: int = 5,
+    patience: int = 10,
     lr: float = 3e-3,
     width: int | None = None,
     depth: int | None = None,
@@ -424,13 +424,15 @@ def fit_log_partition(
     max_steps : int, default 600
         Maximal optimiser iterations, in [1, ``MAX_STEPS`` = 10⁶].
     tol : float, default 1e-09
-        Relative loss change (≥ 0) per check at which the fit has converged.
+        Relative loss change (≥ 0) per check at which the fit has converged (with L-BFGS: also
+        after a retry of the check's iterations from a cleared history, since a stalled line
+        search is not convergence).
     seed : int or numpy.random.SeedSequence, default 0
         Initialisation and validation split.
     validation_fraction : float, default 0.1
         Fraction of origins held out for early stopping, in [0, 0.5] (0 disables it); the best
         parameters on the validation loss are restored.
-    patience : int, default 5
+    patience : int, default 10
         Checks without improvement before stopping (≥ 1; a check every 10 L-BFGS / 25 Adam
         iterations).
     lr : float, default 0.003
@@ -531,7 +533,7 @@ def fit_log_partition(
         warn_if_degenerate,
     )
     from statgeo.geometry.potential_networks import build_model
-    from statgeo.geometry.training import train_loop
+    from statgeo.geometry.training import retry_on_stall, train_loop
 
     check_grid(grid)
     progress_disabled(progress)
@@ -633,13 +635,17 @@ def fit_log_partition(
             lv.backward()
             return lv
 
-        def run_chunk(n: int) -> float:
+        def lbfgs_chunk(n: int) -> float:
             opt.param_groups[0]["max_iter"] = n
             opt.param_groups[0]["max_eval"] = int(n * 1.25) + 1
             opt.step(closure)
             refresh("train")
             with torch.enable_grad():
                 return float(loss_on("train", create_graph=False, solved=True).detach())
+
+        # the curvature pairs L-BFGS keeps were taken before the linear terms' warm start moved;
+        # when its line search then finds no step, clear them and retry rather than stop
+        run_chunk = retry_on_stall(lbfgs_chunk, opt.state.clear, tol=opts.tol)
     else:
         check_every = 25
         opt = torch.optim.Adam(params, lr=opts.lr)

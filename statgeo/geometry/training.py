@@ -8,6 +8,8 @@ loss), stops early after ``patience`` checks without improvement, on a relative 
 training loss below ``tol``, or on a non-finite loss, and finally restores the best
 parameters. The :class:`TrainingRecord` it returns says why it stopped and which fraction of
 the step budget it used (docs/geometry_fitting.md, "Defaults and diagnostics").
+:func:`retry_on_stall` wraps a ``run_chunk`` whose optimiser can stall without having converged
+(L-BFGS with a stale curvature history).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 from statgeo.checks import check_int, check_real
 from statgeo.progress import progress_bar
 
-__all__ = ["TrainingRecord", "train_loop"]
+__all__ = ["TrainingRecord", "retry_on_stall", "train_loop"]
 
 log = logging.getLogger(__name__)
 
@@ -163,3 +165,49 @@ def train_loop(
     module.load_state_dict(best_state)
     log.info("%s: %s after %d of %d steps; best step %d", desc, stop, step, max_steps, best_step)
     return TrainingRecord(step, max_steps, best_step, stop, history)
+
+
+def retry_on_stall(run_chunk: Callable[[int], float], reset: Callable[[], None], *,
+                   tol: float) -> Callable[[int], float]:
+    """Wrap ``run_chunk`` so that a chunk without progress is retried once after ``reset()``.
+
+    A chunk stalls when its loss differs from the previous chunk's by at most
+    ``tol``·max(1, |loss|), the rule by which :func:`train_loop` declares convergence. L-BFGS
+    stalls so when the curvature pairs it remembers no longer describe the loss (the loss was
+    changed between chunks, as the log-partition fit's warm-started linear terms do) and its
+    line search returns without a step; ``reset`` (clearing the optimiser's state) lets it
+    restart from steepest descent. Only a retried chunk that stalls again reaches
+    :func:`train_loop` as convergence (docs/geometry_fitting.md, "Reproducibility across CPUs").
+
+    Parameters
+    ----------
+    run_chunk : callable
+        ``run_chunk(n) -> float``: n optimiser steps, returning the training loss.
+    reset : callable
+        ``reset()``: forget the optimiser's history.
+    tol : float
+        The stall threshold (≥ 0, finite; 0: only an unchanged loss is a stall).
+
+    Returns
+    -------
+    callable
+        ``chunk(n) -> float`` with the same contract as ``run_chunk``.
+
+    Raises
+    ------
+    ValueError
+        ``tol`` negative or not finite.
+    """
+    tol = float(check_real("tol", tol, low=0.0, high=math.inf, high_inclusive=False))
+    last = [math.inf]
+
+    def chunk(n: int) -> float:
+        cur = float(run_chunk(n))
+        if abs(last[0] - cur) <= tol * max(1.0, abs(cur)):
+            log.debug("stall at loss %.6g: optimiser history reset, chunk retried", cur)
+            reset()
+            cur = float(run_chunk(n))
+        last[0] = cur
+        return cur
+
+    return chunk

@@ -38,21 +38,22 @@ def poisson_pair():
     H = np.zeros((g.size, 2, 2))
     H[:, 0, 0], H[:, 1, 1] = np.exp(T[:, 0]), np.exp(T[:, 1])
     post = exact_posterior(x, g, phi, 4, seed=2)
-    fit = fit_log_partition(post, g, max_steps=80, seed=0)
+    fit = fit_log_partition(post, g, seed=0)
     interior = ((T > 1.2) & (T < 2.3)).all(1)
     return g, T, phi, H, post, fit, interior
 
 
 def test_fit_recovers_poisson_metric_and_potential(poisson_pair):
-    """Tolerances: normalised RMSE over the interior ≤ 0.25 for ∇²Φ, ≤ 0.08 for Φ after affine
-    alignment (measured ≈ 0.1 and 0.03 with 64 samples per point; the data noise alone gives
-    ~0.1 on the metric)."""
+    """Tolerances: normalised RMSE over the interior ≤ 0.15 for ∇²Φ, ≤ 0.03 for Φ after affine
+    alignment (measured 0.077–0.079 and 0.009 with 64 samples per point, the same under MKL's
+    AUTO, AVX2 and SSE4_2 rounding modes: the fit runs to its own stopping rule, so the result
+    does not turn on the last bits of the arithmetic)."""
     g, T, phi, H, post, fit, interior = poisson_pair
     assert isinstance(fit, FittedPotential)
     assert fit.n_eff == 2.0
-    assert _nrmse(fit.hessian(T), H, interior) < 0.25
+    assert _nrmse(fit.hessian(T), H, interior) < 0.15
     aligned, info = affine_align(fit.value(T), phi, T)
-    assert _nrmse(aligned, phi, interior) < 0.08
+    assert _nrmse(aligned, phi, interior) < 0.03
     # gradients align with the same affine c
     grad = fit.gradient(T) + info["c"]
     assert _nrmse(grad, np.exp(T), interior) < 0.15
@@ -212,26 +213,27 @@ def test_windowed_and_subsampled_fits_agree_with_dense():
 def test_target_smoothing_models_a_bump_convolved_posterior(poisson_pair):
     """A posterior estimator trained against Gaussian-bump targets outputs p S (p convolved with
     its bump kernel S). Fitting p S with ``target_smoothing=S`` at the unsmoothed temperature n/2
-    recovers ∇²Φ as well as fitting p itself (normalised RMSE ≤ 0.25; mean trace within 5 % of
-    the plain fit's, measured 2 % at a bump of 1.5 cells, 1 % at 1 cell); fitting p S as if it
-    were p makes the metric far too flat (trace ratio to the plain fit < 0.75, measured 0.65)."""
+    recovers ∇²Φ as well as fitting p itself (normalised RMSE ≤ 0.15, measured 0.095; mean trace
+    within 2 % of the plain fit's, measured 0.2–0.4 % at a bump of 1.5 cells under MKL's AUTO,
+    AVX2 and SSE4_2 modes); fitting p S as if it were p makes the metric far too flat (trace
+    ratio to the plain fit < 0.75, measured 0.66–0.67)."""
     from statgeo.geometry.posterior_neural import NeuralGridPosterior
 
     g, T, phi, H, post, fit, interior = poisson_pair
     S = NeuralGridPosterior(g, 4, kind="vector", sigma=1.5 / 11).target_kernel()
     np.testing.assert_allclose(S.sum(1), 1.0, atol=1e-12)
     smoothed = post.copy(data=post.values @ S)
-    fs = fit_log_partition(smoothed, g, max_steps=80, seed=0, target_smoothing=S)
+    fs = fit_log_partition(smoothed, g, seed=0, target_smoothing=S)
     assert fs.n_eff == 2.0 and fs.config["target_smoothing"]
     Hs = fs.hessian(T)
-    assert _nrmse(Hs, H, interior) < 0.25
+    assert _nrmse(Hs, H, interior) < 0.15
 
     def trace(A):
         return np.trace(A[interior], axis1=-2, axis2=-1).mean()
 
     plain = trace(fit.hessian(T))
-    assert abs(trace(Hs) / plain - 1.0) < 0.05
-    naive = fit_log_partition(smoothed, g, max_steps=80, seed=0).hessian(T)
+    assert abs(trace(Hs) / plain - 1.0) < 0.02
+    naive = fit_log_partition(smoothed, g, seed=0).hessian(T)
     assert trace(naive) / plain < 0.75
     # bad input: shape, rows not stochastic, MSE loss, explicit window
     with pytest.raises(ValueError, match="target_smoothing"):

@@ -10,12 +10,17 @@ learned), each into ``fit_log_partition(post, grid)``. Target: normalised RMSE o
 metric component (RMSE over the grid / standard deviation of the exact component) ≤ 0.10 for
 the oracle and ≤ 0.35 for the neural route, with no degenerate-posterior warning.
 
-Measured (seed 0): oracle 0.010 / 0.036 / 0.105 — the regression bound below is 0.15 and the
-0.10 target is an expected failure; the neural route 0.38 / 0.36 / 0.52 (1.1–2.7 while bundles
-could repeat a sample) — an expected failure too (docs/geometry_fitting.md, "Defaults and
-diagnostics"). With ``head="exponential_family"`` (the head whose output has exactly the form
-the fit models) the neural route gives 0.19–0.20 / 0.22–0.26 / 0.38–0.41 (seeds 0, 1); its
-test bounds it at 0.5.
+Measured (seed 0): oracle 0.010 / 0.036 / 0.105 on an AMD EPYC, 0.017 / 0.055 / 0.138 on an
+Intel Xeon with MKL's AVX2 mode (the suite's setting; 0.149 in the third component under MKL's
+AUTO mode: a loss near zero leaves the last digits to rounding, docs/geometry_fitting.md,
+"Reproducibility across CPUs") — the regression bound below is 0.15 and the 0.10 target is an
+expected failure; the neural route 0.38 / 0.36 / 0.52 on the AMD machine, 0.71 / 0.65 / 0.69 on
+the Intel one now that the fit is no longer stopped early (the logits head's posteriors are not
+of the form the fit models, and fitting them to the end fits their deviations too) — an
+expected failure too (docs/geometry_fitting.md, "Defaults and diagnostics"). With
+``head="exponential_family"`` (the head whose output has exactly the form the fit models) the
+neural route gives 0.19–0.20 / 0.22–0.26 / 0.38–0.41 (seeds 0, 1, AMD) and 0.18–0.20 /
+0.20–0.21 / 0.36–0.37 (seed 0, Intel, AVX2 and AUTO modes); its test bounds it at 0.5.
 """
 
 import warnings
@@ -117,7 +122,7 @@ def neural_route(family, **options):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="the neural route on this family is 0.38 / 0.36 / 0.52, target 0.35 (module docstring)")
+@pytest.mark.xfail(strict=True, reason="the neural route on this family is 0.38–0.71 per component, target 0.35 (module docstring)")
 def test_neural_route_with_defaults(family):
     post, pot, err = neural_route(family)
     assert max(err) <= 0.35, err
