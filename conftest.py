@@ -12,11 +12,11 @@ import os
 
 os.environ.setdefault("TQDM_DISABLE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
-# MKL picks its kernels by CPU (AVX-512 paths on Intel, AVX2 paths elsewhere), and the fits' early
-# stopping turns those rounding differences into different results: on an Intel Xeon two fit tests
-# came out 0.059 > 0.05 and 1.15 > 0.5 where they pass on AMD. Pinning MKL's conditional numerical
-# reproducibility mode makes the suite's numbers the same on both (the sensitivity itself is noted
-# in docs/geometry_fitting.md).
+# MKL picks its kernels by CPU (AVX-512 paths on Intel, AVX2 paths elsewhere). The fit's stopping
+# rules no longer turn those rounding differences into different fits (the fit tests pass under
+# MKL's AUTO and AVX2 modes alike), but a fit whose loss ends near zero still keeps rounding in its
+# last digits; pinning MKL's conditional numerical reproducibility mode keeps the suite's numbers
+# from depending on the vendor's MKL paths (docs/geometry_fitting.md, "Reproducibility across CPUs").
 os.environ.setdefault("MKL_CBWR", "AVX2")
 
 import numpy as np  # noqa: E402
