@@ -105,7 +105,7 @@ def test_oracle_with_defaults(oracle_errors):
     assert pot.diagnostics["warnings"] == []
 
 
-@pytest.mark.xfail(strict=True, reason="target 0.10 not met: g[2,2] measured 0.105 (module docstring)")
+@pytest.mark.xfail(strict=True, reason="target 0.10 not met: g[2,2] measured 0.105–0.149 depending on the CPU (module docstring)")
 def test_oracle_meets_the_target(oracle_errors):
     _, err = oracle_errors
     assert max(err) <= 0.10, err
