@@ -124,7 +124,7 @@ from statgeo.geometry.statistic_metric import (
     statistic_metric,
     statistic_moments,
 )
-from statgeo.geometry.training import TrainingRecord, retry_on_stall, train_loop
+from statgeo.geometry.training import TrainingRecord, train_loop
 
 __all__ = [
     # potentials and divergences
@@ -200,7 +200,6 @@ __all__ = [
     "DegeneratePosteriorWarning",
     "gaussian_target_kernel",
     "TrainingRecord",
-    "retry_on_stall",
     "train_loop",
     "StatisticMetric",
     "statistic_moments",

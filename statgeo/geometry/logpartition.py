@@ -533,7 +533,7 @@ def fit_log_partition(
         warn_if_degenerate,
     )
     from statgeo.geometry.potential_networks import build_model
-    from statgeo.geometry.training import retry_on_stall, train_loop
+    from statgeo.geometry.training import train_loop
 
     check_grid(grid)
     progress_disabled(progress)
@@ -635,7 +635,7 @@ def fit_log_partition(
             lv.backward()
             return lv
 
-        def lbfgs_chunk(n: int) -> float:
+        def run_chunk(n: int) -> float:
             opt.param_groups[0]["max_iter"] = n
             opt.param_groups[0]["max_eval"] = int(n * 1.25) + 1
             opt.step(closure)
@@ -643,9 +643,6 @@ def fit_log_partition(
             with torch.enable_grad():
                 return float(loss_on("train", create_graph=False, solved=True).detach())
 
-        # the curvature pairs L-BFGS keeps were taken before the linear terms' warm start moved;
-        # when its line search then finds no step, clear them and retry rather than stop
-        run_chunk = retry_on_stall(lbfgs_chunk, opt.state.clear, tol=opts.tol)
     else:
         check_every = 25
         opt = torch.optim.Adam(params, lr=opts.lr)
@@ -664,8 +661,11 @@ def fit_log_partition(
         with torch.enable_grad():
             return float(loss_on("validation", create_graph=False, solved=True).detach())
 
+    # the curvature pairs L-BFGS keeps were taken before the linear terms' warm start moved: when
+    # its line search then finds no step, clearing them (reset) and retrying is not convergence
     rec = train_loop(net, run_chunk, max_steps=opts.max_steps, check_every=check_every,
                      validate=validate if "validation" in sets else None, patience=opts.patience, tol=opts.tol,
+                     reset=opt.state.clear if opts.optimizer == "lbfgs" else None,
                      progress=progress, desc=f"fit {opts.model}/{opts.loss}")
     if rec.stop_reason == "non-finite loss":
         msg = f"fit_log_partition stopped on a non-finite loss at step {rec.steps}; the result is the best step {rec.best_step}"

@@ -8,8 +8,9 @@ loss), stops early after ``patience`` checks without improvement, on a relative 
 training loss below ``tol``, or on a non-finite loss, and finally restores the best
 parameters. The :class:`TrainingRecord` it returns says why it stopped and which fraction of
 the step budget it used (docs/geometry_fitting.md, "Defaults and diagnostics").
-:func:`retry_on_stall` wraps a ``run_chunk`` whose optimiser can stall without having converged
-(L-BFGS with a stale curvature history).
+With ``reset``, a chunk without progress is retried once from a reset optimiser before it
+counts as convergence (an L-BFGS whose curvature history went stale stalls without having
+converged).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 from statgeo.checks import check_int, check_real
 from statgeo.progress import progress_bar
 
-__all__ = ["TrainingRecord", "retry_on_stall", "train_loop"]
+__all__ = ["TrainingRecord", "train_loop"]
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,7 @@ def train_loop(
     tol: float = 0.0,
     min_steps: int = 0,
     extras: Callable[[], dict] | None = None,
+    reset: Callable[[], None] | None = None,
     progress: bool | None = None,
     desc: str = "training",
 ) -> TrainingRecord:
@@ -108,6 +110,13 @@ def train_loop(
         No early stop (patience or tol) before this many steps (≥ 0).
     extras : callable, optional
         ``extras() -> dict`` of further values recorded at every check.
+    reset : callable, optional
+        ``reset()``: forget the optimiser's history. With it (and ``tol`` > 0) a chunk whose loss
+        meets the ``tol`` rule is a stall, not yet convergence: ``reset()`` is called and the
+        chunk run once more (its steps not counted); only a second stall stops the loop. L-BFGS
+        stalls so when the curvature pairs it keeps no longer describe a loss that changed
+        between chunks, and its line search returns without a step (docs/geometry_fitting.md,
+        "Reproducibility across CPUs").
     progress : bool or None, default None
         Progress bar (docs/conventions.md).
     desc : str, default "training"
@@ -136,6 +145,10 @@ def train_loop(
         while step < max_steps:
             n = min(check_every, max_steps - step)
             cur = float(run_chunk(n))
+            if reset is not None and tol > 0 and _no_progress(prev, cur, tol):
+                log.debug("%s: stall at loss %.6g; optimiser reset, chunk retried", desc, cur)
+                reset()
+                cur = float(run_chunk(n))
             step += n
             bar.update(n)
             vl = float(validate()) if validate is not None else math.nan
@@ -156,7 +169,7 @@ def train_loop(
                 if bad >= patience and step >= min_steps:
                     stop = "early stopping (validation loss)" if validate is not None else "early stopping (training loss)"
                     break
-            if tol > 0 and abs(prev - cur) <= tol * max(1.0, abs(cur)) and step >= min_steps:
+            if tol > 0 and _no_progress(prev, cur, tol) and step >= min_steps:
                 stop = "converged (tol)"
                 break
             prev = cur
@@ -167,47 +180,7 @@ def train_loop(
     return TrainingRecord(step, max_steps, best_step, stop, history)
 
 
-def retry_on_stall(run_chunk: Callable[[int], float], reset: Callable[[], None], *,
-                   tol: float) -> Callable[[int], float]:
-    """Wrap ``run_chunk`` so that a chunk without progress is retried once after ``reset()``.
 
-    A chunk stalls when its loss differs from the previous chunk's by at most
-    ``tol``·max(1, |loss|), the rule by which :func:`train_loop` declares convergence. L-BFGS
-    stalls so when the curvature pairs it remembers no longer describe the loss (the loss was
-    changed between chunks, as the log-partition fit's warm-started linear terms do) and its
-    line search returns without a step; ``reset`` (clearing the optimiser's state) lets it
-    restart from steepest descent. Only a retried chunk that stalls again reaches
-    :func:`train_loop` as convergence (docs/geometry_fitting.md, "Reproducibility across CPUs").
-
-    Parameters
-    ----------
-    run_chunk : callable
-        ``run_chunk(n) -> float``: n optimiser steps, returning the training loss.
-    reset : callable
-        ``reset()``: forget the optimiser's history.
-    tol : float
-        The stall threshold (≥ 0, finite; 0: only an unchanged loss is a stall).
-
-    Returns
-    -------
-    callable
-        ``chunk(n) -> float`` with the same contract as ``run_chunk``.
-
-    Raises
-    ------
-    ValueError
-        ``tol`` negative or not finite.
-    """
-    tol = float(check_real("tol", tol, low=0.0, high=math.inf, high_inclusive=False))
-    last = [math.inf]
-
-    def chunk(n: int) -> float:
-        cur = float(run_chunk(n))
-        if abs(last[0] - cur) <= tol * max(1.0, abs(cur)):
-            log.debug("stall at loss %.6g: optimiser history reset, chunk retried", cur)
-            reset()
-            cur = float(run_chunk(n))
-        last[0] = cur
-        return cur
-
-    return chunk
+def _no_progress(prev: float, cur: float, tol: float) -> bool:
+    """|Δ loss| ≤ tol·max(1, |loss|): the loop's convergence rule, and a stall when ``reset`` is given."""
+    return abs(prev - cur) <= tol * max(1.0, abs(cur))

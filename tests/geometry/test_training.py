@@ -8,7 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from statgeo.geometry import retry_on_stall, train_loop  # noqa: E402
+from statgeo.geometry import train_loop  # noqa: E402
 
 
 class StaleHistoryDescent:
@@ -30,14 +30,14 @@ class StaleHistoryDescent:
         self.stale = False
 
 
-def run(chunk, max_steps=200):
+def run(chunk, max_steps=200, reset=None):
     return train_loop(torch.nn.Linear(1, 1), chunk, max_steps=max_steps, check_every=10, patience=1000,
-                      tol=1e-9)
+                      tol=1e-9, reset=reset)
 
 
 def test_a_stall_is_not_convergence():
-    """Unwrapped, the first stalled chunk meets the tolerance (loss change exactly 0) and the loop
-    reports convergence at x² = 8 after 20 steps; wrapped, every stall is retried after a reset,
+    """Without ``reset``, the first stalled chunk meets the tolerance (loss change exactly 0) and the loop
+    reports convergence at x² = 8 after 20 steps; with it, every stall is retried after a reset,
     the loop runs its whole budget and the loss halves at every check, to 16·2⁻²⁰."""
     plain = StaleHistoryDescent()
     rec = run(plain.chunk)
@@ -45,14 +45,14 @@ def test_a_stall_is_not_convergence():
     assert rec.history["train"][-1] == pytest.approx(8.0, rel=1e-12)
 
     opt = StaleHistoryDescent()
-    rec = run(retry_on_stall(opt.chunk, opt.reset, tol=1e-9))
+    rec = run(opt.chunk, reset=opt.reset)
     assert rec.stop_reason == "max_steps" and rec.steps == 200
     assert rec.history["train"][-1] == pytest.approx(16 * 2.0 ** -20, rel=1e-9)
     assert opt.resets == 19  # every chunk after the first stalled once
 
 
 def test_retry_is_transparent_without_a_stall_and_a_true_optimum_still_converges():
-    """L-BFGS (strong Wolfe) on the Rosenbrock function: wrapped and unwrapped give the same
+    """L-BFGS (strong Wolfe) on the Rosenbrock function: with and without ``reset`` the same
     losses; at the optimum the retried chunk stalls again and the loop reports convergence."""
 
     def fit(wrap: bool):
@@ -73,8 +73,8 @@ def test_retry_is_transparent_without_a_stall_and_a_true_optimum_still_converges
             opt.param_groups[0]["max_iter"] = n
             return float(opt.step(closure).detach())
 
-        run_chunk = retry_on_stall(chunk, opt.state.clear, tol=1e-12) if wrap else chunk
-        rec = train_loop(module, run_chunk, max_steps=500, check_every=10, patience=1000, tol=1e-12)
+        rec = train_loop(module, chunk, max_steps=500, check_every=10, patience=1000, tol=1e-12,
+                         reset=opt.state.clear if wrap else None)
         return rec, p.detach().numpy()
 
     (plain, x_plain), (wrapped, x_wrapped) = fit(False), fit(True)
