@@ -49,6 +49,7 @@ from statgeo.geometry.geodesic import (
     path_length,
 )
 from statgeo.geometry.logpartition import FittedPotential, fit_log_partition
+from statgeo.geometry.split_fit import SplitPotential, fit_log_partition_split
 from statgeo.geometry.metric import (
     as_metric_fn,
     check_metric,
@@ -192,6 +193,8 @@ __all__ = [
     "NeuralGridPosterior",
     # fitting
     "fit_log_partition",
+    "fit_log_partition_split",
+    "SplitPotential",
     "FittedPotential",
     "Alignment",
     "fit_alignment",

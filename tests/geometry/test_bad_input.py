@@ -57,6 +57,8 @@ from statgeo.geometry import (
     fd_jacobian,
     feature_kernel_posterior,
     fit_log_partition,
+    fit_log_partition_split,
+    SplitPotential,
     gaussian_curvature,
     gaussian_statistic_metric,
     geodesic_bvp,
@@ -137,6 +139,8 @@ ZERO_METRIC = lambda p: np.zeros(np.shape(p)[:-1] + (2, 2))  # noqa: E731
 INDEFINITE = lambda p: np.broadcast_to(np.diag([1.0, -1.0]), np.shape(p)[:-1] + (2, 2))  # noqa: E731
 NAN_METRIC = lambda p: np.full(np.shape(p)[:-1] + (2, 2), np.nan)  # noqa: E731
 FP = FittedPotential(build_model("icnn", 2, 1.0, width=4, depth=1), [1.5, 1.5], [0.5, 0.5], 2.0, ("t1", "t2"))
+SPLIT = {"lower": AP, "upper": AP, "axis": 0, "at": 1.5, "offset": 0.0, "slope": [0.0, 0.0], "natural_names": ("t1", "t2")}
+SP = SplitPotential(**SPLIT)
 MODULE = build_model("icnn", 2, 1.0, width=4, depth=1)
 X_VEC = X.astype(np.float32)  # (cells, samples, 2): "vector" samples for the neural posterior
 NGP = NeuralGridPosterior(GRID, 2, kind="vector", hidden=4, seed=0).fit(X_VEC, steps=2, eval_every=1,
@@ -589,6 +593,23 @@ ENTRY_POINTS = [
                                                      np.full((12, 12), np.nan), [["a"]]]),
                 "progress": bad_progress},
                message={"grid": ("grid",), "posterior": ("posterior",)}),
+    EntryPoint("statgeo.geometry.fit_log_partition_split", fit_log_partition_split,
+               {"posterior": POST, "grid": GRID, "axis": "t1", "at": 1.5, "max_steps": 1, "width": 4, "depth": 1,
+                "progress": False},
+               {"posterior": bad_posterior, "grid": st.one_of(bad_grid, st.just(OTHER_GRID)),
+                "axis": bad_choice(("t1", "t2")),
+                # valid: 2 of the 4 values of t1 (1, 4/3, 5/3, 2) on each side
+                "at": bad_real(low=1.3333, high=1.6667, low_inclusive=False),
+                "n_eff": _not_none(bad_positive), "max_steps": bad_int(min=1, max=MAX_STEPS)},
+               message={"grid": ("grid",), "posterior": ("posterior",)}),
+    EntryPoint("statgeo.geometry.SplitPotential", SplitPotential, SPLIT,
+               {"lower": wrong_type(), "upper": wrong_type(), "axis": st.sampled_from([-1, 2, 1.5, "0", True, None]),
+                "at": bad_real(), "offset": bad_real(),
+                "slope": st.sampled_from([[0.0], [np.nan, 0.0], "ab", [[0.0, 0.0]], None])}),
+    *[EntryPoint(f"statgeo.geometry.SplitPotential.{m}", getattr(SP, m), {"t": [[1.5, 1.5]]},
+                 {"t": st.one_of(bad_array((1, 2), allow_wrong_shape=False), st.just(np.ones((2, 3))))},
+                 message={"t": ("points",)})
+      for m in ("value", "gradient", "hessian", "metric")],
     EntryPoint("statgeo.geometry.FittedPotential", FittedPotential,
                {"module": MODULE, "center": [1.5, 1.5], "half_width": [0.5, 0.5], "n_eff": 2.0,
                 "natural_names": ("t1", "t2")},
