@@ -35,16 +35,19 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from statgeo.geometry import (
+    DegeneratePosteriorWarning,
     NeuralGridPosterior,
     average_per_origin,
     feature_kernel_posterior,
     fit_log_partition,
+    fit_log_partition_split,
     posterior_dataarray,
     posterior_kl,
 )
@@ -416,15 +419,29 @@ def run_rows(s: ModelSettings, grid: ParameterGrid, samples: xr.Dataset, referen
         if name in ("oracle", "ours_neural"):
             post = post if form == "free" else bundle_average(post, grid)
             kw.setdefault("linear_term", form)
-        fp = fit_log_partition(post, grid, max_steps=s.fit_steps, model=s.fit_model, seed=sd[k], **kw)
+        if s.fit_split is None:
+            fp = fit_log_partition(post, grid, max_steps=s.fit_steps, model=s.fit_model, seed=sd[k], **kw)
+            pieces, split = [fp], {}
+        else:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", DegeneratePosteriorWarning)
+                fp = fit_log_partition_split(post, grid, axis=s.fit_split[0], at=s.fit_split[1],
+                                             max_steps=s.fit_steps, model=s.fit_model, seed=sd[k], **kw)
+            pieces = [fp.lower, fp.upper]
+            split = {"fit_split": list(s.fit_split), "split_crossing_rows": fp.diagnostics["crossing_rows"],
+                     "split_jump_identified": fp.diagnostics["jump_identified"],
+                     "split_continuity_rms": fp.diagnostics["continuity_rms"],
+                     "split_warnings": [str(w.message) for w in caught]}
         recon[name] = _on_grid(fp, grid, N)
         diag.setdefault(name, {}).update(n_eff=float(post.attrs["effective_temperature"]),
-                                         fit_steps=int(fp.config["steps"]), fit_stop=fp.config["stop_reason"],
-                                         fit_form=fp.config["linear_term"], fit_loss=fp.config["loss"],
-                                         fit_rows=int(fp.config["rows_used"]),
+                                         fit_steps=sum(int(p.config["steps"]) for p in pieces),
+                                         fit_stop="; ".join(p.config["stop_reason"] for p in pieces),
+                                         fit_form=pieces[0].config["linear_term"], fit_loss=pieces[0].config["loss"],
+                                         fit_rows=sum(int(p.config["rows_used"]) for p in pieces),
                                          posterior_origins=int(np.unique(post["origin"].values).size),
-                                         posterior_width_cells=fp.diagnostics["posterior"]["width_cells"],
-                                         fit_warnings=fp.diagnostics["warnings"])
+                                         posterior_width_cells=pieces[0].diagnostics["posterior"]["width_cells"],
+                                         fit_warnings=[w for p in pieces for w in p.diagnostics["warnings"]],
+                                         **split)
         times[f"{name}:fit"] = time.perf_counter() - t0
 
     # on a large grid, posterior rows only at the sub-lattice of origins the fit reads (every cell kept)
