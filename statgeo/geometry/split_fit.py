@@ -18,14 +18,14 @@ e.g. from :func:`statgeo.geometry.detect_boundaries` on a first fit) and
 2. joins them: Φ = Φ_upper above the line and Φ_lower + a + ⟨b, t⟩ below. Φ is continuous
    across the line (a free energy is continuous at a first-order transition), which fixes
    a and the components of b along the line by least squares on the line's points. The
-   component b_⊥ across the line, i.e. the size of the jump of ∂Φ/∂t_⊥, is what the
-   one-sided rows cannot see; it is fitted to the rows that do cross the line (where the
-   line ends, at a critical point, posteriors straddle it) by minimising their KL
-   divergence to the model posterior exp(n_eff[⟨a_r, t⟩ − Φ(t)]) with free a_r
-   (profiled out; convex in b_⊥). With no crossing row (posteriors narrower than a cell
-   where the line ends) the rows do not identify b_⊥. It is then set so that the smallest
-   jump along the line is zero: convexity of Φ needs every jump ≥ 0, and a line that ends
-   inside the grid has no jump at its end. A warning says this choice was made.
+   component b_⊥ across the line, i.e. the size of the jump, is what the one-sided rows
+   cannot see. Rows that do cross the line (where it ends, at a critical point, posteriors
+   straddle it) show that nothing jumps where they cross: b_⊥ makes the jump zero there, as
+   the mean over the crossing rows, weighted by the mass on their smaller side, of the two
+   fits' difference in ∂Φ/∂t_⊥ at the line point nearest each row's centre. With no crossing
+   row (posteriors narrower than a cell where the line ends) b_⊥ makes the smallest jump
+   along the line zero: convexity of Φ needs every jump ≥ 0, and a line that ends inside the
+   grid has no jump at its end. A warning says this choice was made.
 
 The joined Φ is a :class:`SplitPotential` (the potential protocol); its Hessian is each
 side's, the jump itself being a line of zero width. docs/geometry_fitting.md, "Across a
@@ -239,43 +239,15 @@ def _side_posterior(probs: np.ndarray, origins: np.ndarray, attrs: dict, n_eff: 
     return out, sub
 
 
-def _profiled_kl(phi: np.ndarray, p: np.ndarray, t: np.ndarray, n_eff: float, a: np.ndarray,
-                 iters: int = 60) -> tuple[float, np.ndarray]:
-    """Σ_r min_{a_r} KL(p_r ‖ softmax(n_eff[⟨a_r, t⟩ − Φ])) by damped Newton steps on a_r (moment match)."""
-    tbar = p @ t
-    d = t.shape[1]
-    span = float(np.linalg.norm(np.ptp(t, axis=0)))
-    for _ in range(iters):
-        z = n_eff * (a @ t.T - phi[None, :])
-        z -= z.max(axis=1, keepdims=True)
-        q = np.exp(z)
-        q /= q.sum(axis=1, keepdims=True)
-        m = q @ t
-        cov = np.einsum("rc,ci,cj->rij", q, t, t) - m[:, :, None] * m[:, None, :]
-        ridge = 1e-12 + 1e-9 * np.trace(cov, axis1=1, axis2=2)[:, None, None] / d
-        step = np.linalg.solve(n_eff * (cov + ridge * np.eye(d)), (m - tbar)[..., None])[..., 0]
-        # A step moves log q by at most n_eff |step| span(t): cap that at 5 nats (damped Newton).
-        cap = 5.0 / (n_eff * span * np.linalg.norm(step, axis=1, keepdims=True) + 1e-300)
-        a = a - step * np.minimum(cap, 1.0)
-        if np.max(np.abs(m - tbar)) < 1e-12 * (np.abs(t).max() + 1.0):
-            break
-    z = n_eff * (a @ t.T - phi[None, :])
-    logq = z - z.max(axis=1, keepdims=True)
-    logq -= np.log(np.exp(logq).sum(axis=1, keepdims=True))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        kl = np.where(p > 0, p * (np.log(np.where(p > 0, p, 1.0)) - logq), 0.0).sum()
-    return float(kl), a
-
-
 def fit_log_partition_split(posterior: xr.DataArray, grid: ParameterGrid, *, axis: str, at: float,
                             seed: int | np.random.SeedSequence = 0, **fit_options: Any) -> SplitPotential:
     """Fit Φ on each side of a first-order line t[axis] = at and join the two fits (module docstring).
 
     Φ = Φ_upper on t[axis] ≥ at, Φ_lower + a + ⟨b, t⟩ below: a and the components of b along
-    the line make Φ continuous on it (least squares over its points); b_⊥ minimises
-    Σ_r min_{a_r} KL(p_r ‖ softmax(n_eff[⟨a_r, t⟩ − Φ])) over the rows with at least
-    ``CROSSING_MASS`` of their mass on each side, or, when no row crosses, makes the smallest
-    jump of ∂Φ/∂t[axis] along the line zero.
+    the line make Φ continuous on it (least squares over its points); b_⊥ makes the jump of
+    ∂Φ/∂t[axis] zero where rows cross the line (at least ``CROSSING_MASS`` of their mass on
+    each side; a mean weighted by that mass), or, when no row crosses, zero where it is
+    smallest.
 
     Parameters
     ----------
@@ -361,46 +333,27 @@ def fit_log_partition_split(posterior: xr.DataArray, grid: ParameterGrid, *, axi
     coef, *_ = np.linalg.lstsq(X, jump_v, rcond=None)
     offset, slope = float(coef[0]), np.zeros(grid.ndim)
     slope[others] = coef[1:]
-    # b·t on the line includes b_⊥·at; keep the value continuous whatever b_⊥ becomes.
     d_perp = upper.gradient(line)[:, i] - lower.gradient(line)[:, i]
 
+    # Rows that cross the line show where nothing jumps: the jump is zero at their place on it.
     t_all = grid.natural_points()
-    p = probs
-    below = t_all[:, i] < at
-    mass_below = p[:, below].sum(axis=1)
-    crossing = np.flatnonzero(np.minimum(mass_below, 1.0 - mass_below) >= CROSSING_MASS)
-    base_up = upper.value(t_all)
-    base_low = lower.value(t_all) + offset + t_all @ slope
-
-    def phi_of(b_perp: float) -> np.ndarray:
-        return np.where(below, base_low + b_perp * (t_all[:, i] - at), base_up)
-
+    mass_below = probs[:, t_all[:, i] < at].sum(axis=1)
+    mass_across = np.minimum(mass_below, 1.0 - mass_below)
+    crossing = np.flatnonzero(mass_across >= CROSSING_MASS)
     identified = crossing.size > 0
     if identified:
-        from scipy.optimize import minimize_scalar
-
-        pc = p[crossing]
-        grid_scale = np.ptp(t_all, axis=0) + 1e-300
-        grad_all = np.where(below[:, None], lower.gradient(t_all) + slope, upper.gradient(t_all))
-        centres = pc @ t_all
-        nearest = np.argmin((((centres[:, None, :] - t_all[None]) / grid_scale) ** 2).sum(-1), axis=1)
-        e_perp = np.eye(grid.ndim)[i]
-
-        def objective(b: float) -> float:
-            # Start each row's a_r at ∇Φ of the current join at the cell nearest its centre.
-            a0 = grad_all[nearest] + b * below[nearest, None] * e_perp
-            return _profiled_kl(phi_of(b), pc, t_all, n_eff, a0)[0]
-
-        b0 = float(np.mean(d_perp))
-        scale = float(np.abs(grad_all[:, i]).std() + np.abs(b0) + 1e-12)
-        res = minimize_scalar(objective, bracket=(b0 - 0.1 * scale, b0 + 0.1 * scale))
-        b_perp = float(res.x)
+        centres = probs[crossing] @ t_all[:, others]
+        scale = np.ptp(line[:, others], axis=0) + 1e-300
+        nearest = np.argmin((((centres[:, None, :] - line[None, :, others]) / scale) ** 2).sum(-1), axis=1)
+        w = mass_across[crossing]
+        b_perp = float(np.sum(w * d_perp[nearest]) / np.sum(w))
     else:
         b_perp = float(np.min(d_perp))
         warnings.warn(f"no posterior row crosses the line {axis} = {at:g}, so the size of the jump of ∂Φ/∂{axis} "
                       "across it is not identified by the rows; it was set to the smallest jump convexity allows "
                       "(zero where it is smallest), which is right when the line ends inside the grid",
                       DegeneratePosteriorWarning, stacklevel=2)
+    # b_⊥ enters as b_⊥ (t[axis] − at), so the value on the line stays continuous
     slope[i] = b_perp
     offset -= b_perp * at
     residual = jump_v - X @ coef

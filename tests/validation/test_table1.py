@@ -350,11 +350,13 @@ def test_rows_on_a_sub_lattice_of_origins_keep_the_metric(tmp_path):
 
 def test_oracle_row_fitted_across_a_split_line(tmp_path):
     """With ``fit_split`` the oracle row is fitted one side of eta = 0 at a time and joined
-    (the paper preset's Ising setting). On the tiny Ising (L = 4, no sharp line) the rows
-    straddle eta = 0, so the join's jump is fitted to them: F and ∇F stay as good as the plain
-    fit's (measured F 0.0008, ∇F 0.004 / 0.019). A split where nothing jumps costs metric
-    accuracy at the cut, where each side sees its rows from one side only: g 0.025 / 0.07 / 0.29
-    against 0.06 / 0.04 / 0.09 for the plain fit (the test above); bound 0.4."""
+    (the paper preset's Ising setting), and the row's diagnostics say how the join was made. On
+    the tiny Ising (L = 4) nothing jumps and the rows straddle eta = 0, so the jump is set to
+    zero where they cross. The split costs accuracy there, since each side sees the rows near
+    the cut from one side only (measured, AVX2 mode: F 0.0068, ∇F 0.004 / 0.030, metric
+    0.025 / 0.07 / 0.29, against 0.0007, 0.007 / 0.011 and 0.045 / 0.049 / 0.067 for one fit);
+    the bounds hold the split row to errors still small against the baselines' (F ≤ 0.02,
+    ∇F ≤ 0.05, metric ≤ 0.4)."""
     import dataclasses
 
     import torch
@@ -376,7 +378,7 @@ def test_oracle_row_fitted_across_a_split_line(tmp_path):
     nr = {r["quantity"]: r["nrmse"] for r in err["records"]}
     g = {k: v for k, v in nr.items() if k.startswith("g[")}
     assert len(g) == 3 and max(g.values()) <= 0.4, nr
-    assert nr["F"] <= 0.01 and nr["dF/dK"] <= 0.05 and nr["dF/deta"] <= 0.05, nr
+    assert nr["F"] <= 0.02 and nr["dF/dK"] <= 0.05 and nr["dF/deta"] <= 0.05, nr
 
 
 def test_rows_from_streamed_features_equal_the_rows_from_the_lattices(tmp_path):
