@@ -52,6 +52,10 @@ __all__ = ["SplitPotential", "fit_log_partition_split"]
 #: A row crosses the line when each side holds at least this much of its mass.
 CROSSING_MASS = 1e-3
 
+#: Posterior attrs that :func:`statgeo.geometry.posterior_dataarray` writes anew for a side.
+_RELABELLED_ATTRS = ("grid", "grid_shape", "layout", "long_name", "units", "estimator", "n_per_bundle",
+                     "effective_temperature")
+
 
 class SplitPotential:
     """Φ made of two potentials joined on a hyperplane t[axis] = at of the natural coordinates.
@@ -179,20 +183,8 @@ class SplitPotential:
         t, xp, up = self._sides(t)
         return xp.where(up[..., None, None], self.upper.hessian(t), self.lower.hessian(t))
 
-    def metric(self, t: Any) -> Any:
-        """The Fisher metric ∇²Φ at points t (same as :meth:`hessian`).
-
-        Parameters
-        ----------
-        t : array_like
-            Points of shape (..., d) in natural coordinates.
-
-        Returns
-        -------
-        array
-            g(t), shape (..., d, d), in the namespace of ``t``.
-        """
-        return self.hessian(t)
+    #: The Fisher metric ∇²Φ (the same as :meth:`hessian`).
+    metric = hessian
 
 
 def _split_cells(grid: ParameterGrid, axis: str, at: float) -> tuple[int, np.ndarray, np.ndarray]:
@@ -228,9 +220,7 @@ def _side_posterior(probs: np.ndarray, origins: np.ndarray, attrs: dict, n_eff: 
     p = probs[rows][:, cells]
     mass = p.sum(axis=1, keepdims=True)
     keep = mass[:, 0] > 0
-    rest = {k: v for k, v in attrs.items() if k not in ("grid", "grid_shape", "layout", "long_name",
-                                                                    "units", "estimator", "n_per_bundle",
-                                                                    "effective_temperature")}
+    rest = {k: v for k, v in attrs.items() if k not in _RELABELLED_ATTRS}
     out = posterior_dataarray(p[keep] / mass[keep], sub, origin[rows][keep],
                               estimator=str(attrs.get("estimator", "unknown")),
                               n_per_bundle=int(attrs.get("n_per_bundle", 1)),
