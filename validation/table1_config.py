@@ -90,9 +90,10 @@ class ModelSettings:
     fit_model : str, default "icnn"
         Potential model of the fit.
     fit_split : tuple of (str, float), optional
-        A first-order line ``(natural coordinate, value)`` across which the oracle and neural
-        rows are fitted one side at a time and joined
-        (:func:`statgeo.geometry.fit_log_partition_split`); None fits the whole box at once.
+        A first-order line ``(natural coordinate, value)`` across which every row that goes
+        through the log-partition fit (oracle, neural and kernel rows, both forms) is fitted
+        one side at a time and joined (:func:`statgeo.geometry.fit_log_partition_split`);
+        None fits the whole box at once.
     vae_steps : int, default 300
         Training steps of the PCA-VAE baseline's VAE.
     margin : int, default 1
