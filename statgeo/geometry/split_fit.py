@@ -35,13 +35,13 @@ first-order line".
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import xarray as xr
 
 from statgeo.checks import check_real
-from statgeo.geometry._array import as_points
+from statgeo.geometry._array import as_points, device_of
 from statgeo.geometry.posterior import check_grid, check_posterior, posterior_dataarray
 from statgeo.geometry.posterior_diagnostics import DegeneratePosteriorWarning
 from statgeo.grid import ParameterGrid
@@ -127,12 +127,20 @@ class SplitPotential:
     def __repr__(self) -> str:
         return f"SplitPotential({self.natural_names[self.axis]} = {self.at:g}, natural={self.natural_names})"
 
-    def _sides(self, t: Any):
+    def _by_side(self, t: Any, what: str, lower_extra: Callable[[Any, Any], Any]) -> Any:
+        """``what`` ("value", "gradient" or "hessian") of each piece on its own points only, plus
+        ``lower_extra(points, slope)`` (the join's affine term) below the line."""
         t, xp = as_points("points", t, d=self.dim)
-        return t, xp, t[..., self.axis] >= self.at
-
-    def _slope(self, t: Any, xp):
-        return xp.asarray(self.slope, dtype=t.dtype, device=getattr(t, "device", None))
+        up = t[..., self.axis] >= self.at
+        tail = {"value": (), "gradient": (self.dim,), "hessian": (self.dim, self.dim)}[what]
+        out = xp.zeros(tuple(t.shape[:-1]) + tail, dtype=t.dtype, device=device_of(t))
+        slope = xp.asarray(self.slope, dtype=t.dtype, device=device_of(t))
+        if bool(xp.any(up)):
+            out[up] = getattr(self.upper, what)(t[up])
+        if not bool(xp.all(up)):
+            pts = t[~up]
+            out[~up] = getattr(self.lower, what)(pts) + lower_extra(pts, slope)
+        return out
 
     def value(self, t: Any) -> Any:
         """Φ at points t.
@@ -147,9 +155,7 @@ class SplitPotential:
         array
             Φ(t), shape (...), in the namespace of ``t``.
         """
-        t, xp, up = self._sides(t)
-        low = self.lower.value(t) + self.offset + xp.sum(t * self._slope(t, xp), axis=-1)
-        return xp.where(up, self.upper.value(t), low)
+        return self._by_side(t, "value", lambda pts, b: self.offset + pts @ b)
 
     def gradient(self, t: Any) -> Any:
         """∇Φ at points t.
@@ -164,8 +170,7 @@ class SplitPotential:
         array
             ∇Φ(t), shape (..., d), in the namespace of ``t``.
         """
-        t, xp, up = self._sides(t)
-        return xp.where(up[..., None], self.upper.gradient(t), self.lower.gradient(t) + self._slope(t, xp))
+        return self._by_side(t, "gradient", lambda pts, b: b)
 
     def hessian(self, t: Any) -> Any:
         """∇²Φ at points t: each side's, the jump on the line itself excluded.
@@ -180,8 +185,7 @@ class SplitPotential:
         array
             ∇²Φ(t), shape (..., d, d), in the namespace of ``t``.
         """
-        t, xp, up = self._sides(t)
-        return xp.where(up[..., None, None], self.upper.hessian(t), self.lower.hessian(t))
+        return self._by_side(t, "hessian", lambda pts, b: 0.0)
 
     #: The Fisher metric ∇²Φ (the same as :meth:`hessian`).
     metric = hessian
@@ -314,7 +318,8 @@ def fit_log_partition_split(posterior: xr.DataArray, grid: ParameterGrid, *, axi
     lower, upper = sides["lower"], sides["upper"]
 
     # The line's points: the other coordinates of the cells beside it, t[axis] = at.
-    tg = grid.natural_points().reshape(*grid.shape, grid.ndim)
+    t_all = grid.natural_points()
+    tg = t_all.reshape(*grid.shape, grid.ndim)
     line = np.take(tg, [up_pos[0]], axis=i).reshape(-1, grid.ndim).copy()
     line[:, i] = at
     jump_v = upper.value(line) - lower.value(line)
@@ -326,7 +331,6 @@ def fit_log_partition_split(posterior: xr.DataArray, grid: ParameterGrid, *, axi
     d_perp = upper.gradient(line)[:, i] - lower.gradient(line)[:, i]
 
     # Rows that cross the line show where nothing jumps: the jump is zero at their place on it.
-    t_all = grid.natural_points()
     mass_below = probs[:, t_all[:, i] < at].sum(axis=1)
     mass_across = np.minimum(mass_below, 1.0 - mass_below)
     crossing = np.flatnonzero(mass_across >= CROSSING_MASS)

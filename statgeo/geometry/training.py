@@ -180,7 +180,6 @@ def train_loop(
     return TrainingRecord(step, max_steps, best_step, stop, history)
 
 
-
 def _no_progress(prev: float, cur: float, tol: float) -> bool:
     """|Δ loss| ≤ tol·max(1, |loss|): the loop's convergence rule, and a stall when ``reset`` is given."""
     return abs(prev - cur) <= tol * max(1.0, abs(cur))
