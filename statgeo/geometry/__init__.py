@@ -48,6 +48,7 @@ from statgeo.geometry.geodesic import (
     geodesic_distance,
     path_length,
 )
+from statgeo.geometry.first_order_line import FirstOrderLine, detect_first_order_line
 from statgeo.geometry.logpartition import FittedPotential, fit_log_partition
 from statgeo.geometry.split_fit import SplitPotential, fit_log_partition_split
 from statgeo.geometry.metric import (
@@ -195,6 +196,8 @@ __all__ = [
     "fit_log_partition",
     "fit_log_partition_split",
     "SplitPotential",
+    "detect_first_order_line",
+    "FirstOrderLine",
     "FittedPotential",
     "Alignment",
     "fit_alignment",

@@ -25,8 +25,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from statgeo.checks import check_allocation, check_choice, check_real
+from statgeo.checks import check_allocation, check_bool, check_choice, check_real
 from statgeo.geometry._array import to_numpy
+from statgeo.geometry.first_order_line import detect_first_order_line
 from statgeo.geometry.fit_options import LINEAR_TERMS, LOSSES, MAX_STEPS, OPTIMIZERS
 from statgeo.geometry.posterior import check_grid, check_posterior
 from statgeo.geometry.posterior_diagnostics import DegeneratePosteriorWarning
@@ -372,6 +373,7 @@ def fit_log_partition(
     rows_per_origin: int | str | None = "auto",
     cell_stride: int | str = "auto",
     target_smoothing: np.ndarray | str | None = "auto",
+    check_line: bool = True,
     progress: bool | None = None,
 ) -> FittedPotential:
     """Fit Φ_θ so that the model posteriors q_θ(t | row) ∝ exp(n_eff [⟨a_row, t⟩ − Φ_θ(t)]) match the given ones.
@@ -478,6 +480,13 @@ def fit_log_partition(
         *unsmoothed* posterior. Dense loss only (no window, cell stride 1). ``"auto"``: the
         kernel the posterior records (``attrs["output_kernel"]``, set by
         :meth:`NeuralGridPosterior.posterior`), else none.
+    check_line : bool, default True
+        On single-bundle rows (``attrs["averaged"] == 0``, as :func:`exact_posterior` and
+        :meth:`NeuralGridPosterior.posterior` write with ``average=False``) look for a
+        first-order line (:func:`statgeo.geometry.detect_first_order_line`) and warn when the
+        rows stop dead at one: a smooth Φ_θ across it can settle on a kink along the whole line,
+        and :func:`statgeo.geometry.fit_log_partition_split` fits each side instead. The result
+        is in ``diagnostics["first_order_line"]``.
     progress : bool or None, default None
         Progress bar over the optimiser steps: None shows it on a terminal only, False never,
         True always; ``TQDM_DISABLE=1`` in the environment hides it (docs/conventions.md).
@@ -501,8 +510,8 @@ def fit_log_partition(
     Warns
     -----
     DegeneratePosteriorWarning
-        Posteriors narrower than half a cell or wider than a quarter of the box, or a fit that
-        stopped on a non-finite loss.
+        Posteriors narrower than half a cell or wider than a quarter of the box, rows that stop
+        dead at a first-order line (``check_line``), or a fit that stopped on a non-finite loss.
 
     Examples
     --------
@@ -538,6 +547,7 @@ def fit_log_partition(
     check_grid(grid)
     progress_disabled(progress)
     as_seed_sequence(seed)
+    check_line = check_bool("check_line", check_line)
     P_np, oi = check_posterior(posterior, grid)
     S_np = _target_smoothing(target_smoothing, posterior, grid)
     opts = check_fit_options(
@@ -557,6 +567,17 @@ def fit_log_partition(
     diagnostics = {"posterior": posterior_diagnostics(P_np, grid)}
     diagnostics["posterior"]["effective_temperature"] = n_eff
     diagnostics["warnings"] = warn_if_degenerate(diagnostics["posterior"], "fit_log_partition input posterior")
+    if check_line and int(posterior.attrs.get("averaged", 1)) == 0:
+        line = detect_first_order_line(posterior, grid)
+        diagnostics["first_order_line"] = {"found": line.found, "axis": line.axis, "at": line.at,
+                                           "wall_rows": line.wall_rows}
+        if line.found:
+            msg = (f"fit_log_partition input posterior: {line.wall_rows} rows stop dead at {line.axis} = "
+                   f"{line.at:.6g}, a first-order line; one smooth fit across it can settle on a kink along "
+                   f"the whole line: fit each side with fit_log_partition_split(posterior, grid, "
+                   f"axis={line.axis!r}, at={line.at:.6g})")
+            warnings.warn(msg, DegeneratePosteriorWarning, stacklevel=2)
+            diagnostics["warnings"].append(msg)
 
     tg = prepare_targets(P_np, oi, grid, opts, rng)
     if opts.window is None:

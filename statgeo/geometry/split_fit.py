@@ -9,7 +9,7 @@ is what a few convex units make cheaply), the part of the line where nothing jum
 included.
 
 :func:`fit_log_partition_split` takes the line as given (a value of one natural coordinate,
-e.g. from :func:`statgeo.geometry.detect_boundaries` on a first fit) and
+e.g. from :func:`statgeo.geometry.detect_first_order_line` on the rows) and
 
 1. fits Φ_lower and Φ_upper separately with :func:`statgeo.geometry.fit_log_partition`, each
    on the cells of its side, from the rows whose origin lies on that side, restricted to
@@ -42,6 +42,7 @@ import xarray as xr
 
 from statgeo.checks import check_real
 from statgeo.geometry._array import as_points, device_of
+from statgeo.geometry.first_order_line import axis_values
 from statgeo.geometry.posterior import check_grid, check_posterior, posterior_dataarray
 from statgeo.geometry.posterior_diagnostics import DegeneratePosteriorWarning
 from statgeo.grid import ParameterGrid
@@ -193,15 +194,7 @@ class SplitPotential:
 
 def _split_cells(grid: ParameterGrid, axis: str, at: float) -> tuple[int, np.ndarray, np.ndarray]:
     """Natural axis index and the grid positions (along its grid axis) below and above ``at``."""
-    if axis not in grid.natural_names:
-        raise ValueError(f"axis must be one of the natural coordinates {grid.natural_names}, got {axis!r}")
-    i = grid.natural_names.index(axis)
-    t = grid.natural_points().reshape(*grid.shape, grid.ndim)[..., i]
-    line = np.moveaxis(t, i, 0).reshape(grid.shape[i], -1)
-    if np.any(np.ptp(line, axis=1) > 1e-9 * (np.abs(line).max() + 1.0)):
-        raise ValueError(f"the split needs a natural coordinate that varies along one grid axis only; "
-                         f"{axis!r} also varies along the others")
-    v = line[:, 0]
+    i, v = axis_values(grid, axis)
     lower, upper = np.flatnonzero(v < at), np.flatnonzero(v >= at)
     if lower.size < 2 or upper.size < 2:
         raise ValueError(f"at must leave at least 2 grid points of {axis!r} on each side: got {lower.size} "
@@ -314,7 +307,8 @@ def fit_log_partition_split(posterior: xr.DataArray, grid: ParameterGrid, *, axi
     for name, positions, s in (("lower", low_pos, s_low), ("upper", up_pos, s_up)):
         sub_post, sub_grid = _side_posterior(probs, origins, dict(posterior.attrs), n_eff, grid, i,
                                              positions)
-        sides[name] = fit_log_partition(sub_post, sub_grid, seed=s, **fit_options)
+        # each side is the line's own side: no line to look for in it
+        sides[name] = fit_log_partition(sub_post, sub_grid, seed=s, **{**fit_options, "check_line": False})
     lower, upper = sides["lower"], sides["upper"]
 
     # The line's points: the other coordinates of the cells beside it, t[axis] = at.

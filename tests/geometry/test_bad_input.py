@@ -59,6 +59,8 @@ from statgeo.geometry import (
     fit_log_partition,
     fit_log_partition_split,
     SplitPotential,
+    detect_first_order_line,
+    FirstOrderLine,
     gaussian_curvature,
     gaussian_statistic_metric,
     geodesic_bvp,
@@ -141,6 +143,9 @@ NAN_METRIC = lambda p: np.full(np.shape(p)[:-1] + (2, 2), np.nan)  # noqa: E731
 FP = FittedPotential(build_model("icnn", 2, 1.0, width=4, depth=1), [1.5, 1.5], [0.5, 0.5], 2.0, ("t1", "t2"))
 SPLIT = {"lower": AP, "upper": AP, "axis": 0, "at": 1.5, "offset": 0.0, "slope": [0.0, 0.0], "natural_names": ("t1", "t2")}
 SP = SplitPotential(**SPLIT)
+#: a found first-order line (a result record), for its extent method
+FOUND_LINE = FirstOrderLine(found=True, axis="t1", at=1.5, wall_rows=5, reaching_rows=5, wall_centres=np.full((5, 2), 1.5),
+                            natural_names=("t1", "t2"), votes={})
 MODULE = build_model("icnn", 2, 1.0, width=4, depth=1)
 X_VEC = X.astype(np.float32)  # (cells, samples, 2): "vector" samples for the neural posterior
 NGP = NeuralGridPosterior(GRID, 2, kind="vector", hidden=4, seed=0).fit(X_VEC, steps=2, eval_every=1,
@@ -582,7 +587,7 @@ ENTRY_POINTS = [
                 "optimizer": bad_choice(("lbfgs", "adam")), "max_steps": bad_int(min=1, max=MAX_STEPS),
                 "tol": bad_nonneg, "seed": bad_seed, "validation_fraction": bad_real(low=0.0, high=0.5),
                 "patience": bad_int(min=1), "lr": bad_positive, "width": _not_none(bad_int(min=1, max=MAX_WIDTH)),
-                "depth": _not_none(bad_int(min=1, max=MAX_DEPTH)), "quadratic": bad_bool,
+                "depth": _not_none(bad_int(min=1, max=MAX_DEPTH)), "quadratic": bad_bool, "check_line": bad_bool,
                 "dtype": bad_choice(("float64", "float32")),
                 "window": st.sampled_from([-0.1, 1.0, 2.0, "x", np.nan, [0.1]]),
                 "window_margin": bad_int(min=0, max=4),
@@ -602,6 +607,16 @@ ENTRY_POINTS = [
                 "at": bad_real(low=1.3333, high=1.6667, low_inclusive=False),
                 "n_eff": _not_none(bad_positive), "max_steps": bad_int(min=1, max=MAX_STEPS)},
                message={"grid": ("grid",), "posterior": ("posterior",)}),
+    EntryPoint("statgeo.geometry.detect_first_order_line", detect_first_order_line,
+               {"posterior": POST, "grid": GRID},
+               {"posterior": bad_posterior, "grid": st.one_of(bad_grid, st.just(OTHER_GRID)),
+                "axes": st.sampled_from(["t1", [3], ["t3"], [], [None], 5]),
+                "contrast": bad_real(low=0.0, high=1.0, low_inclusive=False, high_inclusive=False),
+                "min_expected": bad_real(low=0.0, high=0.5, low_inclusive=False),
+                "min_rows": bad_int(min=1)},
+               message={"grid": ("grid",), "posterior": ("posterior",), "axes": ("axes", "axis")}),
+    EntryPoint("statgeo.geometry.FirstOrderLine.extent", FOUND_LINE.extent, {"name": "t2"},
+               {"name": bad_choice(("t2",))}),
     EntryPoint("statgeo.geometry.SplitPotential", SplitPotential, SPLIT,
                {"lower": wrong_type(), "upper": wrong_type(), "axis": st.sampled_from([-1, 2, 1.5, "0", True, None]),
                 "at": bad_real(), "offset": bad_real(),
@@ -730,6 +745,7 @@ _ABSTRACT = ("an abstract method of the family base class; every concrete family
 #: public names that take no user input
 NOT_ENTRY_POINTS = {
     "statgeo.geometry.BoundaryDistance": _RESULT,
+    "statgeo.geometry.FirstOrderLine": _RESULT,
     "statgeo.geometry.Alignment": _RESULT,
     "statgeo.geometry.Alignment.apply": "applies a fitted alignment to arrays; the fit (fit_alignment) checks them",
     "statgeo.geometry.Alignment.apply_gradient": "applies a fitted alignment; the fit (fit_alignment) checks input",
