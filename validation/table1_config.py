@@ -89,11 +89,13 @@ class ModelSettings:
         L-BFGS iterations of the log-partition fit (early stopping may end it sooner).
     fit_model : str, default "icnn"
         Potential model of the fit.
-    fit_split : tuple of (str, float), optional
+    fit_split : tuple of (str, float) or "detect", optional
         A first-order line ``(natural coordinate, value)`` across which every row that goes
         through the log-partition fit (oracle, neural and kernel rows, both forms) is fitted
         one side at a time and joined (:func:`statgeo.geometry.fit_log_partition_split`);
-        None fits the whole box at once.
+        ``"detect"`` takes each row's line from its own single-bundle posteriors
+        (:func:`statgeo.geometry.detect_first_order_line`) and fits the whole box at once where
+        none is found; None fits the whole box at once.
     vae_steps : int, default 300
         Training steps of the PCA-VAE baseline's VAE.
     margin : int, default 1
@@ -157,9 +159,9 @@ class ModelSettings:
     # log-partition fit (L-BFGS, early stopping)
     fit_steps: int = 80
     fit_model: str = "icnn"
-    #: the paper-scale Ising box is split on eta = 0: one smooth fit across its first-order line
-    #: settles on a kink along the whole line (docs/table1.md, "Fourth look")
-    fit_split: tuple[str, float] | None = None
+    #: the paper-scale Ising box is split where the posteriors show a first-order line: one
+    #: smooth fit across it settles on a kink along the whole line (docs/table1.md, "Fourth look")
+    fit_split: tuple[str, float] | str | None = None
     # baselines
     vae_steps: int = 300
     #: most configuration values (samples x sites) the PCA and the VAE are fitted on when the
@@ -181,6 +183,10 @@ class ModelSettings:
         check_choice("neural_encoder", self.neural_encoder, ("full", "strided", "patches"))
         check_int("max_posterior_origins", self.max_posterior_origins, min=1)
         check_int("baseline_fit_values", self.baseline_fit_values, min=1)
+        if isinstance(self.fit_split, str):
+            check_choice("fit_split", self.fit_split, ("detect",))
+        elif self.fit_split is not None and (len(self.fit_split) != 2 or not isinstance(self.fit_split[0], str)):
+            raise ValueError(f"fit_split must be None, 'detect' or (natural coordinate, value), got {self.fit_split!r}")
         if self.neural_output_model == "bump" and self.neural_calibration != "none":
             raise ValueError("neural_output_model='bump' models the raw network output; it needs "
                              f"neural_calibration='none', got {self.neural_calibration!r}")
@@ -291,7 +297,7 @@ PRESETS: dict[str, Preset] = {
                                    neural_head="exponential_family", neural_encoder="patches",
                                    bundles_per_origin=8, fit_steps=2000, vae_steps=5000,
                                    kernel_queries=16, reference="mc_anchored", reference_samples=256,
-                                   fit_split=("eta", 0.0)),
+                                   fit_split="detect"),
             "tasep": ModelSettings("tasep", 100, (0.0, _LN10, 128), (0.0, _LN10, 128), n_samples=32,
                                    neural_steps=20000, neural_batch=128, neural_channels=32, neural_hidden=512,
                                    neural_sigma=1.5 / 127, neural_lr_schedule="cosine", neural_patience=60,

@@ -45,6 +45,7 @@ from statgeo.geometry import (
     DegeneratePosteriorWarning,
     NeuralGridPosterior,
     average_per_origin,
+    detect_first_order_line,
     feature_kernel_posterior,
     fit_log_partition,
     fit_log_partition_split,
@@ -414,24 +415,33 @@ def run_rows(s: ModelSettings, grid: ParameterGrid, samples: xr.Dataset, referen
     exp_family = isinstance(model, ExponentialFamilyModel)
     form = "free" if exp_family else "gradient"
 
-    def fit(post: xr.DataArray, name: str, k: int, **kw: Any) -> None:
+    def fit(post: xr.DataArray, name: str, k: int, single: xr.DataArray | None = None, **kw: Any) -> None:
+        """Fit one row; ``single``: its single-bundle rows, where the line is looked for (default ``post``)."""
         t0 = time.perf_counter()
+        single = post if single is None else single
         if name in ("oracle", "ours_neural"):
             post = post if form == "free" else bundle_average(post, grid)
             kw.setdefault("linear_term", form)
-        if s.fit_split is None:
+        line, split = s.fit_split, {}
+        if line == "detect":
+            found = detect_first_order_line(single, grid)
+            split = {"line_found": found.found, "line_wall_rows": found.wall_rows,
+                     "line_reaching_rows": found.reaching_rows}
+            line = (found.axis, found.at) if found.found else None
+        if line is None:
             fp = fit_log_partition(post, grid, max_steps=s.fit_steps, model=s.fit_model, seed=sd[k], **kw)
-            pieces, split = [fp], {}
+            pieces = [fp]
         else:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", DegeneratePosteriorWarning)
-                fp = fit_log_partition_split(post, grid, axis=s.fit_split[0], at=s.fit_split[1],
+                fp = fit_log_partition_split(post, grid, axis=line[0], at=line[1],
                                              max_steps=s.fit_steps, model=s.fit_model, seed=sd[k], **kw)
             pieces = [fp.lower, fp.upper]
-            split = {"fit_split": list(s.fit_split), "split_crossing_rows": fp.diagnostics["crossing_rows"],
-                     "split_jump_identified": fp.diagnostics["jump_identified"],
-                     "split_continuity_rms": fp.diagnostics["continuity_rms"],
-                     "split_warnings": [str(w.message) for w in caught]}
+            split.update({"fit_split": [line[0], float(line[1])],
+                          "split_crossing_rows": fp.diagnostics["crossing_rows"],
+                          "split_jump_identified": fp.diagnostics["jump_identified"],
+                          "split_continuity_rms": fp.diagnostics["continuity_rms"],
+                          "split_warnings": [str(w.message) for w in caught]})
         recon[name] = _on_grid(fp, grid, N)
         diag.setdefault(name, {}).update(n_eff=float(post.attrs["effective_temperature"]),
                                          fit_steps=sum(int(p.config["steps"]) for p in pieces),
@@ -457,7 +467,7 @@ def run_rows(s: ModelSettings, grid: ParameterGrid, samples: xr.Dataset, referen
         fit(exact_post, "oracle", 1)
     if "oracle_paper_form" in rows:
         # the paper's form: bundle averages at n/2, centres tied to ∇Φ at the origin, JSD
-        fit(bundle_average(exact_post, grid), "oracle_paper_form", 1, linear_term="gradient")
+        fit(bundle_average(exact_post, grid), "oracle_paper_form", 1, single=exact_post, linear_term="gradient")
     if "classifim" in rows:
         from validation.classifim import classifim_metric
         from statgeo.geometry import potential_from_metric
@@ -510,7 +520,7 @@ def run_rows(s: ModelSettings, grid: ParameterGrid, samples: xr.Dataset, referen
                 fit(post, "ours_neural", 4)
             if "ours_neural_paper_form" in rows:
                 # the paper's form on the per-origin averages of the same output (at n/2, with S)
-                fit(bundle_average(post, grid), "ours_neural_paper_form", 4, linear_term="gradient")
+                fit(bundle_average(post, grid), "ours_neural_paper_form", 4, single=post, linear_term="gradient")
         else:
             post = ng.posterior(x, bundles_per_origin=s.bundles_per_origin, seed=sd[3], effective_temperature="width",
                                 origins=origins)

@@ -381,6 +381,44 @@ def test_oracle_row_fitted_across_a_split_line(tmp_path):
     assert nr["F"] <= 0.02 and nr["dF/dK"] <= 0.05 and nr["dF/deta"] <= 0.05, nr
 
 
+def test_detected_split_falls_back_to_one_fit_where_no_line_is_seen(tmp_path):
+    """``fit_split="detect"`` (the paper preset's Ising setting) looks for the line in each
+    row's single-bundle posteriors. On the tiny Ising (L = 4) no row stops at any cut, so the
+    oracle row is the one-fit row, equal to it to the last bit, and its diagnostics say that
+    nothing was found."""
+    import dataclasses
+
+    import torch
+
+    from validation.table1_config import get_preset
+    from validation.table1_data import build_grid, get_reference, get_samples
+    from validation.table1_methods import run_rows
+
+    torch.set_num_threads(1)
+    tiny = get_preset("tiny").models["ising"]
+    grid = build_grid(tiny)
+    ref = get_reference(tiny, tmp_path, grid=grid)
+    samples = get_samples(tiny, 0, tmp_path, grid=grid)
+    plain = run_rows(tiny, grid, samples, ref, 0, rows=("oracle",))
+    s = dataclasses.replace(tiny, fit_split="detect")
+    res = run_rows(s, grid, samples, ref, 0, rows=("oracle",))
+    d = res["diag"]["oracle"]
+    assert d["line_found"] is False and d["line_wall_rows"] == 0 and "fit_split" not in d
+    for v in ("log_z", "grad_log_z", "metric"):
+        np.testing.assert_array_equal(res["recon"]["oracle"][v], plain["recon"]["oracle"][v])
+
+
+@pytest.mark.parametrize("bad", ["physics", ("eta",), (3, 0.0), ("eta", 0.0, 1.0)])
+def test_fit_split_setting_is_checked(bad):
+    """``fit_split`` is None, "detect" or (coordinate name, value), refused otherwise by name."""
+    import dataclasses
+
+    from validation.table1_config import get_preset
+
+    with pytest.raises(ValueError, match="fit_split"):
+        dataclasses.replace(get_preset("tiny").models["ising"], fit_split=bad)
+
+
 def test_rows_from_streamed_features_equal_the_rows_from_the_lattices(tmp_path):
     """With the plus-pattern encoder the rows can run on per-sample features read from the store
     a block of grid rows at a time (the lattices never all in memory): the pattern frequencies
