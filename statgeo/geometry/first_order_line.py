@@ -49,9 +49,9 @@ __all__ = ["FirstOrderLine", "detect_first_order_line"]
 
 @dataclass(frozen=True)
 class FirstOrderLine:
-    """The result of :func:`detect_first_order_line`.
+    """The result of :func:`detect_first_order_line` (its fields are the parameters).
 
-    Attributes
+    Parameters
     ----------
     found : bool
         Whether a cut met the criteria.
@@ -148,6 +148,7 @@ def _cut_votes(marginal: np.ndarray, values: np.ndarray, contrast: float,
     c = m @ v
     sd = np.sqrt(np.maximum(m @ v ** 2 - c ** 2, 0.0))
     cuts = 0.5 * (v[:-1] + v[1:])
+    cuts[np.abs(cuts) < 1e-12 * (v[-1] - v[0])] = 0.0        # a symmetric axis's middle is 0, not ±1e-17
     below = np.cumsum(m, axis=1)[:, :-1]
     far = np.where(cuts[None, :] < c[:, None], below, 1.0 - below)
     with np.errstate(divide="ignore", invalid="ignore"):
