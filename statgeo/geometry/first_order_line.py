@@ -19,9 +19,9 @@ cut with most walls over all coordinates searched. A log-concave row sees no wal
 (its mass beyond a cut within 1.64 σ of its centre is a sizeable fraction of the normal's),
 so on single-bundle rows of an exponential family the count away from a line is zero, not
 merely small; next to a line, rows that it cuts off also stop short of the neighbouring cuts
-(fewer than at the line itself). How many rows reach the cut without seeing a wall (where the line ends, rows cross it)
-does not enter. Rows narrower than a cell reach no cut and vote for nothing, so a line is
-found only where the grid resolves the posteriors beside it.
+(fewer than at the line itself). How many rows reach the cut without seeing a wall (where the
+line ends, rows cross it) does not enter. Rows narrower than a cell reach no cut and vote for
+nothing, so a line is found only where the grid resolves the posteriors beside it.
 
 Mixtures are not log-concave: a bundle-averaged row made of two separate bumps falls off
 beyond each bump faster than its overall width says and can see walls that are not there.
@@ -198,8 +198,8 @@ def detect_first_order_line(posterior: xr.DataArray, grid: ParameterGrid, *,
     TypeError
         A posterior or grid of the wrong type, or ``axes`` not a sequence of names.
     ValueError
-        An unknown coordinate, one that varies along several grid axes, or an option out of
-        its range.
+        An unknown coordinate, one that varies along several grid axes (or, with ``axes``
+        None, no coordinate that follows the grid), or an option out of its range.
 
     Examples
     --------
@@ -224,6 +224,9 @@ def detect_first_order_line(posterior: xr.DataArray, grid: ParameterGrid, *,
                 names.append(name)
             except ValueError:
                 pass
+        if not names:
+            raise ValueError(f"no natural coordinate of {grid.natural_names} varies along one grid axis only, "
+                             "so no cut of the grid is a hyperplane of them to search")
     else:
         if isinstance(axes, str) or not isinstance(axes, Sequence) or not all(isinstance(a, str) for a in axes):
             raise TypeError(f"axes must be a sequence of natural coordinate names, got {axes!r}")

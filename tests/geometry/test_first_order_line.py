@@ -133,3 +133,23 @@ def test_plain_fit_warns_when_its_rows_stop_at_a_line():
         g, stats, log_z = _curie_weiss(1000, (0.2, 0.8), 0)
         smooth = fit_log_partition(exact_posterior(stats, g, log_z, 4, average=False, seed=1), g, **opts)
     assert smooth.diagnostics["first_order_line"]["found"] is False
+
+
+def test_only_coordinates_that_follow_the_grid_are_searched():
+    """On a (μ, σ) grid of a Gaussian, t₂ = −1/(2σ²) follows the σ axis but t₁ = μ/σ² varies along
+    both: a cut of the grid is a hyperplane of t₂ only, so only t₂ is searched by default and
+    asking for t₁ is refused by name."""
+    from statgeo.coordinates import gaussian_mean_std_map
+
+    g = ParameterGrid.from_ranges(gaussian_mean_std_map(), mu=(-1.0, 1.0, 6), sigma=(0.5, 1.5, 6))
+    t = g.natural_points()
+    phi = -t[:, 0] ** 2 / (4 * t[:, 1]) - 0.5 * np.log(-2 * t[:, 1])      # Gaussian log-partition
+    rng = np.random.default_rng(0)
+    mu, sd = -t[:, 0] / (2 * t[:, 1]), np.sqrt(-1 / (2 * t[:, 1]))
+    x = mu[:, None] + sd[:, None] * rng.standard_normal((g.size, 16))
+    post = exact_posterior(np.stack([x, x ** 2], -1), g, phi, 4, average=False, seed=1)
+    t1, t2 = g.natural_names
+    line = detect_first_order_line(post, g)
+    assert not line.found and set(line.votes) == {t2}
+    with pytest.raises(ValueError, match=f"one grid axis only; {t1!r} also varies"):
+        detect_first_order_line(post, g, axes=[t1])
