@@ -428,6 +428,7 @@ def run_rows(s: ModelSettings, grid: ParameterGrid, samples: xr.Dataset, referen
             split = {"line_found": found.found, "line_wall_rows": found.wall_rows,
                      "line_reaching_rows": found.reaching_rows}
             line = (found.axis, found.at) if found.found else None
+            kw["check_line"] = False                 # the one fit need not look for the line again
         if line is None:
             fp = fit_log_partition(post, grid, max_steps=s.fit_steps, model=s.fit_model, seed=sd[k], **kw)
             pieces = [fp]

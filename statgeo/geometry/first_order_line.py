@@ -217,13 +217,7 @@ def detect_first_order_line(posterior: xr.DataArray, grid: ParameterGrid, *,
     """
     grid = check_grid(grid)
     if axes is None:
-        names = []
-        for name in grid.natural_names:
-            try:
-                axis_values(grid, name)
-                names.append(name)
-            except ValueError:
-                pass
+        names = searchable_axes(grid)
         if not names:
             raise ValueError(f"no natural coordinate of {grid.natural_names} varies along one grid axis only, "
                              "so no cut of the grid is a hyperplane of them to search")
@@ -233,21 +227,65 @@ def detect_first_order_line(posterior: xr.DataArray, grid: ParameterGrid, *,
         names = list(dict.fromkeys(axes))
         if not names:
             raise ValueError(f"axes must name at least one of {grid.natural_names}, got {axes!r}")
-    searched = {name: axis_values(grid, name) for name in names}
+        for name in names:
+            axis_values(grid, name)
     contrast = float(check_real("contrast", contrast, low=0.0, high=1.0, low_inclusive=False,
                                 high_inclusive=False))
     min_expected = float(check_real("min_expected", min_expected, low=0.0, high=0.5, low_inclusive=False))
     min_rows = check_int("min_rows", min_rows, min=1)
     probs, _ = check_posterior(posterior, grid)
+    return line_in_rows(probs, grid, names, contrast=contrast, min_expected=min_expected, min_rows=min_rows)
+
+
+def searchable_axes(grid: ParameterGrid) -> list[str]:
+    """The natural coordinates that vary along one grid axis only (a cut of the grid is a line of them).
+
+    Parameters
+    ----------
+    grid : ParameterGrid
+        The grid.
+
+    Returns
+    -------
+    list of str
+    """
+    names = []
+    for name in grid.natural_names:
+        try:
+            axis_values(grid, name)
+            names.append(name)
+        except ValueError:
+            pass
+    return names
+
+
+def line_in_rows(probs: Any, grid: ParameterGrid, names: Sequence[str], *, contrast: float = 0.01,
+                 min_expected: float = 0.05, min_rows: int = 5) -> FirstOrderLine:
+    """:func:`detect_first_order_line` on rows and options already checked (no validation here).
+
+    Parameters
+    ----------
+    probs : array_like
+        Posterior rows, shape (R, grid.size), each summing to 1.
+    grid : ParameterGrid
+        Their grid.
+    names : sequence of str
+        Natural coordinates to search, each varying along one grid axis only.
+    contrast, min_expected, min_rows
+        As in :func:`detect_first_order_line`.
+
+    Returns
+    -------
+    FirstOrderLine
+    """
     probs = np.asarray(probs, dtype=np.float64)
     cube = probs.reshape(probs.shape[0], *grid.shape)
-
     best: tuple[Any, ...] | None = None
     votes: dict[str, xr.Dataset] = {}
-    for name, (i, values) in searched.items():
+    for name in names:
+        i, values = axis_values(grid, name)
         others = tuple(k + 1 for k in range(grid.ndim) if k != i)
-        marginal = cube.sum(axis=others)
-        reaches, wall, cuts = _cut_votes(marginal, values, contrast, min_expected)
+        reaches, wall, cuts = _cut_votes(cube.sum(axis=others), values, contrast, min_expected)
         n_wall, n_reach = wall.sum(axis=0), reaches.sum(axis=0)
         votes[name] = xr.Dataset({"wall": ("at", n_wall), "reaching": ("at", n_reach)},
                                  coords={"at": cuts}, attrs={"axis": name})
@@ -259,6 +297,6 @@ def detect_first_order_line(posterior: xr.DataArray, grid: ParameterGrid, *,
                               wall_centres=np.zeros((0, grid.ndim)), natural_names=grid.natural_names,
                               votes=votes)
     name, at, n_wall, n_reach, rows = best
-    centres = probs[rows] @ grid.natural_points()
     return FirstOrderLine(found=True, axis=name, at=at, wall_rows=n_wall, reaching_rows=n_reach,
-                          wall_centres=centres, natural_names=grid.natural_names, votes=votes)
+                          wall_centres=probs[rows] @ grid.natural_points(), natural_names=grid.natural_names,
+                          votes=votes)

@@ -27,7 +27,7 @@ import xarray as xr
 
 from statgeo.checks import check_allocation, check_bool, check_choice, check_real
 from statgeo.geometry._array import to_numpy
-from statgeo.geometry.first_order_line import detect_first_order_line
+from statgeo.geometry.first_order_line import line_in_rows, searchable_axes
 from statgeo.geometry.fit_options import LINEAR_TERMS, LOSSES, MAX_STEPS, OPTIMIZERS
 from statgeo.geometry.posterior import check_grid, check_posterior
 from statgeo.geometry.posterior_diagnostics import DegeneratePosteriorWarning
@@ -567,8 +567,9 @@ def fit_log_partition(
     diagnostics = {"posterior": posterior_diagnostics(P_np, grid)}
     diagnostics["posterior"]["effective_temperature"] = n_eff
     diagnostics["warnings"] = warn_if_degenerate(diagnostics["posterior"], "fit_log_partition input posterior")
-    if check_line and int(posterior.attrs.get("averaged", 1)) == 0:
-        line = detect_first_order_line(posterior, grid)
+    line_axes = searchable_axes(grid) if check_line and int(posterior.attrs.get("averaged", 1)) == 0 else []
+    if line_axes:
+        line = line_in_rows(P_np, grid, line_axes)        # the rows checked above, not again
         diagnostics["first_order_line"] = {"found": line.found, "axis": line.axis, "at": line.at,
                                            "wall_rows": line.wall_rows}
         if line.found:
