@@ -21,12 +21,12 @@ the fit models) the neural route gives 0.19–0.20 / 0.22–0.26 / 0.38–0.41 (
 0.18 / 0.21 / 0.37 (seed 0, Intel, AVX2 mode); its test bounds it at 0.5.
 
 Where the misses sit: the last column of cells, θ₂ = −0.3, where g[θ₂,θ₂] = 4μ²σ² + 2σ⁴ grows
-like |θ₂|⁻³ and grows 1.6–2.0-fold within the last cell. A second difference of the *exact* Φ
-on the grid, extrapolated linearly to the edge cells, scores 0.21 on the whole grid; on the
-cells one or more cells in from the edge it scores 0.04. On those interior cells the oracle scores 0.01 / 0.01 / 0.01, the
-exponential-family head 0.17 / 0.09 / 0.19 and the logits head 0.39 / 0.16 / 0.29 (Intel, AVX2
-mode): the 0.10 and 0.35 targets are met inside the grid by the oracle and the
-exponential-family head; the full-grid misses are the grid's resolution at its edge.
+like |θ₂|⁻³ and rises 1.6–2.0-fold within the last cell. A second difference of the *exact* Φ on
+the grid, extrapolated linearly to the edge cells, scores 0.21 on the whole grid and 0.04 on the
+cells one or more cells in from the edge. On those inner cells the oracle scores 0.01 / 0.01 /
+0.01, the exponential-family head 0.17 / 0.09 / 0.19 and the logits head 0.39 / 0.16 / 0.29
+(Intel, AVX2 mode): inside the grid the oracle and the exponential-family head meet the 0.10 and
+0.35 targets; their full-grid misses are the grid's resolution at its edge.
 """
 
 import warnings
