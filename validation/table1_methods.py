@@ -415,6 +415,8 @@ def run_rows(s: ModelSettings, grid: ParameterGrid, samples: xr.Dataset, referen
     exp_family = isinstance(model, ExponentialFamilyModel)
     form = "free" if exp_family else "gradient"
 
+    lines: dict[int, Any] = {}  # detected line per single-bundle rows object: each form's pair shares its rows
+
     def fit(post: xr.DataArray, name: str, k: int, single: xr.DataArray | None = None, **kw: Any) -> None:
         """Fit one row; ``single``: its single-bundle rows, where the line is looked for (default ``post``)."""
         t0 = time.perf_counter()
@@ -424,7 +426,9 @@ def run_rows(s: ModelSettings, grid: ParameterGrid, samples: xr.Dataset, referen
             kw.setdefault("linear_term", form)
         line, split = s.fit_split, {}
         if line == "detect":
-            found = detect_first_order_line(single, grid)
+            if id(single) not in lines:
+                lines[id(single)] = detect_first_order_line(single, grid)
+            found = lines[id(single)]
             split = {"line_found": found.found, "line_wall_rows": found.wall_rows,
                      "line_reaching_rows": found.reaching_rows}
             line = (found.axis, found.at) if found.found else None

@@ -228,7 +228,7 @@ def detect_first_order_line(posterior: xr.DataArray, grid: ParameterGrid, *,
         if not names:
             raise ValueError(f"axes must name at least one of {grid.natural_names}, got {axes!r}")
         for name in names:
-            axis_values(grid, name)
+            axis_values(grid, name)  # raises for a coordinate that does not follow one grid axis
     contrast = float(check_real("contrast", contrast, low=0.0, high=1.0, low_inclusive=False,
                                 high_inclusive=False))
     min_expected = float(check_real("min_expected", min_expected, low=0.0, high=0.5, low_inclusive=False))
