@@ -185,8 +185,12 @@ MAX_WIDTH = 65_536
 MAX_VALIDATION_ORIGINS = 1024
 #: logits (bundles x cells, summed over its evaluations) the exponential-family head's exact
 #: last-layer solve may evaluate: about 5 minutes on one core (0.25 s per 1.7e7 logits, forward
-#: and backward); more than the solve needs up to 1024 cells, 37 evaluations at 128 x 128
+#: and backward); more than the solve needs up to 1024 cells, 74 evaluations of 16 384 bundles at
+#: 128 x 128 cells with 512 hidden units
 REFIT_MAX_LOGITS = 20_000_000_000
+#: budgets (L-BFGS evaluations) below which the head's solve starts from offsets tied to its
+#: statistic: the free solve may take 5 rounds of 100 iterations, so below this it cannot converge
+REFIT_TIED_START_BELOW = 500
 
 
 def _box_units(grid: ParameterGrid) -> np.ndarray:
@@ -574,7 +578,8 @@ class NeuralGridPosterior:
         full-batch L-BFGS on bundles of all the samples, a convex problem once the features are fixed
         (the record is ``training["head_refit"]``, with the evaluations it used; on large grids at
         most ``REFIT_MAX_LOGITS`` logits in all, so the solve may stop short of the optimum,
-        ``stopped_by_budget``); then, if ``calibrate``, temperature
+        ``stopped_by_budget``, and it then starts from offsets tied to the statistic,
+        ``tied_start``); then, if ``calibrate``, temperature
         scaling of the logits on held-out bundles against the true (hard) labels (Guo et al.,
         ICML 2017).
 
@@ -810,75 +815,157 @@ class NeuralGridPosterior:
         return float(np.median(times))
 
     def _refit_head(self, x: np.ndarray, origins: np.ndarray, rng: np.random.Generator) -> dict:
-        """Solve the exponential-family head's last layer exactly, on bundles of all the samples.
+        """Solve the exponential-family head's last layer on bundles of all the samples (convex).
 
         With the encoder and the hidden layers fixed, the logits are linear in the statistic
         layer (W, b) and the offsets a, so the cross-entropy is convex in them: a multinomial
-        logistic regression. Adam with a decaying learning rate stops short of its optimum,
-        mostly in the overall scale of t and a (which sets the posterior's width and hence
-        the metric's scale); full-batch L-BFGS from the trained values reaches it. Being a
-        convex solve it needs no early stopping, so the held-out samples join in.
+        logistic regression, solved by full-batch L-BFGS from the trained values (a convex
+        solve needs no early stopping, so the held-out samples join in). Adam stops short
+        mostly in the overall scale of t and a, which sets the posterior's width and hence the
+        metric's scale; on a large grid the solve over W and one free offset per cell reaches
+        the optimum only after far more evaluations than the budget affords.
+
+        So where the budget cannot let that solve converge (fewer than
+        ``REFIT_TIED_START_BELOW`` = 500 evaluations), it is started from a solve with the
+        offsets tied to the statistic: for an exponential
+        family in u with statistic t, ∇Φ(u_c) = E_c[t], the mean of t over the samples drawn at
+        cell c, so Φ_t is the line integral of the per-cell mean statistic over the grid
+        (:class:`~statgeo.geometry.gradient_integration.GridLineIntegrator`), linear in W. The
+        logits ⟨u_c, Σ_i t(x_i)⟩ − n·Φ_t(u_c) are then linear in W alone (in whitened features
+        and logit units: d × features parameters), a small, well-conditioned convex problem.
+        It may use the whole budget; the free solve continues from it with what is left (the
+        record's ``tied_start``: the first stage's loss before and after, and the evaluations it used;
+        ``None`` where the stage did not run). Where the free solve can converge (small grids)
+        the tied start is left out: on the Gaussian family of the default-settings test it made
+        the metric worse, the tied offsets carrying the trapezoid rule's error and the sampling
+        noise of the per-cell means (docs/geometry_fitting.md, "The exponential-family head").
         """
         torch = _torch()
         net = self.net
-        # up to 16 bundles per cell (fewer when 4·S/n is smaller), at most 2**24 feature numbers
+        C, S = self.grid.size, x.shape[1]
         feat_dim = net.statistic.in_features
-        per = max(1, min(16, (4 * x.shape[1]) // self.n, (2 ** 24) // max(1, origins.size * feat_dim)))
+        # up to 16 bundles per cell (fewer when 4·S/n is smaller), at most 2**24 feature numbers
+        per = max(1, min(16, (4 * S) // self.n, (2 ** 24) // max(1, origins.size * feat_dim)))
         o = np.repeat(origins, per)
         with torch.no_grad():
             f = torch.cat([net.head_features(torch.as_tensor(self._draw(x, o[i:i + 256], rng))).sum(1)
                            for i in range(0, o.size, 256)])
         lab = torch.as_tensor(o)
+        starts = range(0, o.size, max(1, (2 ** 24) // C))  # at most 2**24 logits per chunk
+        # every evaluation costs bundles x C logits: a budget of REFIT_MAX_LOGITS keeps the solve to
+        # minutes on large grids (it starts from the trained values, so a cut-short solve still improves)
+        cap = max(20, REFIT_MAX_LOGITS // (o.size * C))
+        evaluations = [0]
+
+        def solve(params: list, logits_of, max_evals: int) -> tuple[float, float]:
+            """L-BFGS on the cross-entropy of logits_of(chunk start, chunk end); (loss before, after)."""
+            def loss_and_grad() -> float:
+                evaluations[0] += 1
+                opt.zero_grad()
+                total = 0.0
+                for i in starts:
+                    loss = torch.nn.functional.cross_entropy(logits_of(i, i + starts.step), lab[i:i + starts.step],
+                                                             reduction="sum") / o.size
+                    loss.backward()
+                    total += float(loss.detach())
+                return total
+
+            def current() -> float:
+                with torch.no_grad():
+                    return sum(float(torch.nn.functional.cross_entropy(logits_of(i, i + starts.step),
+                                                                       lab[i:i + starts.step], reduction="sum"))
+                               for i in starts) / o.size
+
+            opt = torch.optim.LBFGS(params, lr=1.0, max_iter=100, history_size=50, line_search_fn="strong_wolfe",
+                                    tolerance_grad=1e-7, tolerance_change=1e-9)
+            stop = evaluations[0] + max_evals
+            first = after = current()
+            for _ in range(5):  # LBFGS.step returns the loss at the start of its step
+                left = stop - evaluations[0]
+                if left <= 0:
+                    break
+                opt.param_groups[0]["max_eval"] = left
+                opt.param_groups[0]["max_iter"] = min(100, left)
+                start = after
+                opt.step(loss_and_grad)
+                after = current()
+                if start - after < 1e-5 * max(1.0, abs(start)):
+                    break
+            return first, after
+
         W = net.statistic.weight.detach().clone().requires_grad_(True)
         b = net.statistic.bias.detach().clone().requires_grad_(True)
         a = net.offset.detach().clone().requires_grad_(True)
-        starts = range(0, o.size, max(1, (2 ** 24) // self.grid.size))  # at most 2**24 logits per chunk
-        step = starts.step
 
-        def chunk_loss(i: int):
-            logits = net.logits_from(f[i:i + step], self.n, W, b, a)
-            return torch.nn.functional.cross_entropy(logits, lab[i:i + step], reduction="sum") / o.size
-
-        evaluations = [0]
-
-        def loss_and_grad() -> float:
-            evaluations[0] += 1
-            opt.zero_grad()
-            total = 0.0
-            for i in starts:
-                loss = chunk_loss(i)
-                loss.backward()
-                total += float(loss.detach())
-            return total
-
-        def current() -> float:
-            with torch.no_grad():
-                return sum(float(chunk_loss(i)) for i in starts)
-
-        opt = torch.optim.LBFGS([W, b, a], lr=1.0, max_iter=100, history_size=50, line_search_fn="strong_wolfe",
-                                tolerance_grad=1e-7, tolerance_change=1e-9)
-        # every evaluation costs bundles x C logits: a budget of REFIT_MAX_LOGITS keeps the solve to
-        # minutes on large grids (it starts from the trained values, so a cut-short solve still improves)
-        cap = max(20, REFIT_MAX_LOGITS // (o.size * self.grid.size))
-        before = after = current()
-        for _ in range(5):  # LBFGS.step returns the loss at the start of its step
-            left = cap - evaluations[0]
-            if left <= 0:
-                break
-            opt.param_groups[0]["max_eval"] = left
-            opt.param_groups[0]["max_iter"] = min(100, left)
-            start = after
-            opt.step(loss_and_grad)
-            after = current()
-            if start - after < 1e-5 * max(1.0, abs(start)):
-                break
+        def free(i: int, j: int):
+            return net.logits_from(f[i:j], self.n, W, b, a)
         with torch.no_grad():
-            net.statistic.weight.copy_(W)
-            net.statistic.bias.copy_(b)
-            net.offset.copy_(a)
+            before = sum(float(torch.nn.functional.cross_entropy(free(i, i + starts.step), lab[i:i + starts.step],
+                                                                 reduction="sum")) for i in starts) / o.size
+        tied = None
+        if cap < REFIT_TIED_START_BELOW:
+            tied = self._tied_head_solve(x, f, W, b, a, solve, cap)
+            tied = {"loss_before": tied[0], "loss_after": tied[1], "evaluations": int(evaluations[0])}
+        solve([W, b, a], free, cap - evaluations[0])
+        with torch.no_grad():
+            after = sum(float(torch.nn.functional.cross_entropy(free(i, i + starts.step), lab[i:i + starts.step],
+                                                                reduction="sum")) for i in starts) / o.size
+            if after <= before:  # a solve that could not improve on the trained values leaves them
+                net.statistic.weight.copy_(W)
+                net.statistic.bias.copy_(b)
+                net.offset.copy_(a)
+            else:
+                after = before
         return {"bundles": int(o.size), "loss_before": before, "loss_after": after,
+                "tied_start": tied,
                 "evaluations": int(evaluations[0]), "max_evaluations": int(cap),
                 "stopped_by_budget": bool(evaluations[0] >= cap)}
+
+    def _tied_head_solve(self, x: np.ndarray, f: Any, W: Any, b: Any, a: Any, solve: Any, max_evals: int
+                         ) -> tuple[float, float]:
+        """The first stage of :meth:`_refit_head`: W solved with the offsets tied to the statistic.
+
+        ``f``: the bundles' summed features; ``W``, ``b``, ``a``: the statistic layer and the
+        offsets, overwritten in place with the stage's solution (t = N·W(f − m), a = Φ_t / N).
+        Returns the stage's loss before and after.
+        """
+        from statgeo.geometry.gradient_integration import GridLineIntegrator
+
+        torch = _torch()
+        net = self.net
+        C, S, n, scale = self.grid.size, x.shape[1], self.n, net.scale
+        # the per-cell mean of every feature over all the samples of the cell (chunks of at most
+        # 2**24 feature numbers): the statistic's gradient field is linear in them
+        k = max(1, (2 ** 24) // max(1, S * max(W.shape[1], int(np.prod(x.shape[2:])))))
+        with torch.no_grad():
+            fbar = torch.cat([net.head_features(torch.as_tensor(x[i:i + k])).mean(1)
+                              for i in range(0, C, k)]).double()
+        # whitened features g = (f − m) P: the conditioning does not depend on the features' scales
+        m = fbar.mean(0)
+        fc = f.double() - n * m
+        lam, vec = torch.linalg.eigh(fc.T @ fc / fc.shape[0])
+        keep = lam > 1e-9 * lam.max()
+        P = vec[:, keep] / lam[keep].sqrt()
+        g = (fc @ P).float()
+        gbar = ((fbar - m) @ P).numpy()
+        d, Fk = net.u.shape[1], g.shape[1]
+        # Psi[c, i, j]: the potential whose gradient has component i equal to gbar[:, j], 0 elsewhere
+        fields = np.zeros((C, d, d, Fk))
+        for i in range(d):
+            fields[:, i, i, :] = gbar
+        Psi = torch.as_tensor(GridLineIntegrator(self._natural_box, self.grid.shape)
+                              .potential(fields.reshape(C, d, d * Fk)).reshape(C, d, Fk), dtype=torch.float32)
+        V = (scale * (W.detach().double() @ vec[:, keep] * lam[keep].sqrt())).float().contiguous().requires_grad_(True)
+
+        def tied(i: int, j: int):
+            return (g[i:j] @ V.T) @ net.u.T - n * torch.einsum("cij,ij->c", Psi, V)
+        first, last = solve([V], tied, max_evals)
+        with torch.no_grad():
+            Wt = (P @ V.detach().double().T).T / scale
+            W.copy_(Wt.float())
+            b.copy_((-(Wt @ m)).float())
+            a.copy_((torch.einsum("cij,ij->c", Psi, V.detach()) / scale).float())
+        return first, last
 
     def calibrate(self, samples: Any, *, bundles: int = 4, origins: Any = None) -> float:
         """Temperature scaling: T* = argmin_T −mean ln softmax(logits / T)[true cell] on held-out bundles.

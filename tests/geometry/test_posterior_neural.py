@@ -297,3 +297,37 @@ def test_head_refit_keeps_to_its_logit_budget(monkeypatch):
     r = cut.fit(x, steps=50, progress=False).training["head_refit"]
     assert r["max_evaluations"] == 20 and r["stopped_by_budget"] and r["evaluations"] <= 20 + 25
     assert r["loss_after"] <= r["loss_before"]
+
+
+def test_head_refit_on_a_tight_budget_starts_from_tied_offsets(monkeypatch):
+    """Where the budget cannot let the free solve converge, the head's solve starts from offsets
+    tied to its statistic (their gradient is the per-cell mean statistic, integrated over the
+    grid). On a sharp Bernoulli-pair problem (24×24 grid, 96 bits per sample, Adam stopped far
+    from the optimum, 20 evaluations): a lower training loss and a posterior closer to the exact
+    one than the free solve alone on the same budget (measured: loss 2.34 against 2.64, KL from
+    the exact origin-averaged posterior 0.13 against 0.26 nats; the free solve run to its
+    tolerance, 230 evaluations, reaches 2.34 and 0.13)."""
+    import torch
+
+    import statgeo.geometry.posterior_neural as pn
+    from statgeo.geometry import exact_posterior, posterior_kl
+
+    torch.set_num_threads(1)
+    g, T, x, stats, phi = _bernoulli_pair(shape=(24, 24), S=32, bits=96)
+    n = 4
+    exact = exact_posterior(stats, g, phi, n, seed=1)
+    monkeypatch.setattr(pn, "REFIT_MAX_LOGITS", 1)  # the floor of 20 evaluations
+    out = {}
+    for name, below in (("tied", pn.REFIT_TIED_START_BELOW), ("free", 0)):
+        monkeypatch.setattr(pn, "REFIT_TIED_START_BELOW", below)
+        net = NeuralGridPosterior(g, n, kind="vector", hidden=32, seed=0, head="exponential_family")
+        net.fit(x, steps=200, progress=False)
+        post = net.posterior(x, bundles_per_origin=16, seed=3)
+        out[name] = (net.training["head_refit"], float(posterior_kl(exact, post).mean()))
+    (tied, kl_tied), (free, kl_free) = out["tied"], out["free"]
+    assert free["tied_start"] is None and tied["tied_start"] is not None
+    start = tied["tied_start"]
+    assert start["loss_after"] < start["loss_before"] and start["evaluations"] <= tied["evaluations"]
+    assert tied["loss_before"] == free["loss_before"]  # the same trained network
+    assert tied["loss_after"] < free["loss_after"] - 0.1, (tied, free)
+    assert kl_tied < 0.6 * kl_free, (kl_tied, kl_free)
