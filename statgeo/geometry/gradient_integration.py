@@ -85,7 +85,7 @@ class GridLineIntegrator:
                                     shape=(E, C))
         self._dx = x[self._head] - x[self._tail]  # (E, d) edge vectors
         anchor = sparse.csr_matrix(([1.0], ([0], [0])), shape=(C, C))
-        self._solve = sparse_linalg.factorized((self._D.T @ self._D + anchor).tocsc())
+        self._lu = sparse_linalg.splu((self._D.T @ self._D + anchor).tocsc())
         self.size, self.ndim = C, x.shape[1]
 
     def potential(self, gradient: np.ndarray) -> np.ndarray:
@@ -114,7 +114,6 @@ class GridLineIntegrator:
         g = g[..., None] if one else g
         mid = 0.5 * (g[self._tail] + g[self._head])            # (E, d, k)
         r = np.einsum("edk,ed->ek", mid, self._dx)              # trapezoid increments along the edges
-        rhs = np.asarray(self._D.T @ r)
-        phi = np.stack([self._solve(rhs[:, j]) for j in range(rhs.shape[1])], 1)
+        phi = self._lu.solve(np.asarray(self._D.T @ r))
         phi -= phi.mean(0)
         return phi[:, 0] if one else phi

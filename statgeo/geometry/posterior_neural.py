@@ -205,6 +205,58 @@ def _bump_rows(u: np.ndarray, origins: np.ndarray, sigma: float) -> np.ndarray:
     return t / t.sum(1, keepdims=True)
 
 
+def _mean_cross_entropy(logits_of: Any, labels: Any, chunk: int) -> float:
+    """Mean cross-entropy of logits_of(i, j) against labels[i:j] over all rows, chunk rows at a time."""
+    torch = _torch()
+    B = labels.shape[0]
+    with torch.no_grad():
+        return sum(float(torch.nn.functional.cross_entropy(logits_of(i, i + chunk), labels[i:i + chunk],
+                                                           reduction="sum") / B)
+                   for i in range(0, B, chunk))
+
+
+def _lbfgs_cross_entropy(params: list, logits_of: Any, labels: Any, chunk: int, max_evals: int,
+                         start_loss: float) -> tuple[float, int]:
+    """Full-batch L-BFGS on the mean cross-entropy of logits_of(i, j) against labels[i:j].
+
+    Up to 5 rounds of at most 100 iterations, at most ``max_evals`` evaluations of the loss and
+    its gradient in all, stopping when a round gains less than 10⁻⁵ (relative); the logits are
+    formed ``chunk`` rows at a time. ``params`` are updated in place. Returns the loss after and
+    the evaluations used.
+    """
+    torch = _torch()
+    B = labels.shape[0]
+    evaluations = 0
+
+    def loss_and_grad() -> float:
+        nonlocal evaluations
+        evaluations += 1
+        opt.zero_grad()
+        total = 0.0
+        for i in range(0, B, chunk):
+            loss = torch.nn.functional.cross_entropy(logits_of(i, i + chunk), labels[i:i + chunk],
+                                                     reduction="sum") / B
+            loss.backward()
+            total += float(loss.detach())
+        return total
+
+    opt = torch.optim.LBFGS(params, lr=1.0, max_iter=100, history_size=50, line_search_fn="strong_wolfe",
+                            tolerance_grad=1e-7, tolerance_change=1e-9)
+    after = start_loss
+    for _ in range(5):  # LBFGS.step returns the loss at the start of its step
+        left = max_evals - evaluations
+        if left <= 0:
+            break
+        opt.param_groups[0]["max_eval"] = left
+        opt.param_groups[0]["max_iter"] = min(100, left)
+        start = after
+        opt.step(loss_and_grad)
+        after = _mean_cross_entropy(logits_of, labels, chunk)
+        if start - after < 1e-5 * max(1.0, abs(start)):
+            break
+    return after, evaluations
+
+
 def _check_frequencies(f: np.ndarray, n_origins: int | None, name: str) -> np.ndarray:
     """Plus-pattern frequencies (O, S, 32) as given to ``encoder="patches"``: real, in [0, 1], rows
     summing to 1 (float32 rounding allowed); returned as float32."""
@@ -851,83 +903,44 @@ class NeuralGridPosterior:
             f = torch.cat([net.head_features(torch.as_tensor(self._draw(x, o[i:i + 256], rng))).sum(1)
                            for i in range(0, o.size, 256)])
         lab = torch.as_tensor(o)
-        starts = range(0, o.size, max(1, (2 ** 24) // C))  # at most 2**24 logits per chunk
+        chunk = max(1, (2 ** 24) // C)  # at most 2**24 logits at a time
         # every evaluation costs bundles x C logits: a budget of REFIT_MAX_LOGITS keeps the solve to
         # minutes on large grids (it starts from the trained values, so a cut-short solve still improves)
         cap = max(20, REFIT_MAX_LOGITS // (o.size * C))
-        evaluations = [0]
-
-        def solve(params: list, logits_of, max_evals: int) -> tuple[float, float]:
-            """L-BFGS on the cross-entropy of logits_of(chunk start, chunk end); (loss before, after)."""
-            def loss_and_grad() -> float:
-                evaluations[0] += 1
-                opt.zero_grad()
-                total = 0.0
-                for i in starts:
-                    loss = torch.nn.functional.cross_entropy(logits_of(i, i + starts.step), lab[i:i + starts.step],
-                                                             reduction="sum") / o.size
-                    loss.backward()
-                    total += float(loss.detach())
-                return total
-
-            def current() -> float:
-                with torch.no_grad():
-                    return sum(float(torch.nn.functional.cross_entropy(logits_of(i, i + starts.step),
-                                                                       lab[i:i + starts.step], reduction="sum"))
-                               for i in starts) / o.size
-
-            opt = torch.optim.LBFGS(params, lr=1.0, max_iter=100, history_size=50, line_search_fn="strong_wolfe",
-                                    tolerance_grad=1e-7, tolerance_change=1e-9)
-            stop = evaluations[0] + max_evals
-            first = after = current()
-            for _ in range(5):  # LBFGS.step returns the loss at the start of its step
-                left = stop - evaluations[0]
-                if left <= 0:
-                    break
-                opt.param_groups[0]["max_eval"] = left
-                opt.param_groups[0]["max_iter"] = min(100, left)
-                start = after
-                opt.step(loss_and_grad)
-                after = current()
-                if start - after < 1e-5 * max(1.0, abs(start)):
-                    break
-            return first, after
-
         W = net.statistic.weight.detach().clone().requires_grad_(True)
         b = net.statistic.bias.detach().clone().requires_grad_(True)
         a = net.offset.detach().clone().requires_grad_(True)
 
         def free(i: int, j: int):
             return net.logits_from(f[i:j], self.n, W, b, a)
-        with torch.no_grad():
-            before = sum(float(torch.nn.functional.cross_entropy(free(i, i + starts.step), lab[i:i + starts.step],
-                                                                 reduction="sum")) for i in starts) / o.size
-        tied = None
+        before = _mean_cross_entropy(free, lab, chunk)
+        tied, used, after = None, 0, before
         if cap < REFIT_TIED_START_BELOW:
-            tied = self._tied_head_solve(x, f, W, b, a, solve, cap)
-            tied = {"loss_before": tied[0], "loss_after": tied[1], "evaluations": int(evaluations[0])}
-        solve([W, b, a], free, cap - evaluations[0])
-        with torch.no_grad():
-            after = sum(float(torch.nn.functional.cross_entropy(free(i, i + starts.step), lab[i:i + starts.step],
-                                                                reduction="sum")) for i in starts) / o.size
-            if after <= before:  # a solve that could not improve on the trained values leaves them
+            tied = self._tied_head_solve(x, f, lab, chunk, W, b, a, cap)
+            used = tied["evaluations"]
+            after = _mean_cross_entropy(free, lab, chunk)
+        if cap > used:
+            after, more = _lbfgs_cross_entropy([W, b, a], free, lab, chunk, cap - used, after)
+            used += more
+        if after <= before:  # a solve that could not improve on the trained values leaves them
+            with torch.no_grad():
                 net.statistic.weight.copy_(W)
                 net.statistic.bias.copy_(b)
                 net.offset.copy_(a)
-            else:
-                after = before
+        else:
+            after = before
         return {"bundles": int(o.size), "loss_before": before, "loss_after": after,
-                "tied_start": tied,
-                "evaluations": int(evaluations[0]), "max_evaluations": int(cap),
-                "stopped_by_budget": bool(evaluations[0] >= cap)}
+                "tied_start": tied, "evaluations": int(used), "max_evaluations": int(cap),
+                "stopped_by_budget": bool(used >= cap)}
 
-    def _tied_head_solve(self, x: np.ndarray, f: Any, W: Any, b: Any, a: Any, solve: Any, max_evals: int
-                         ) -> tuple[float, float]:
+    def _tied_head_solve(self, x: np.ndarray, f: Any, labels: Any, chunk: int, W: Any, b: Any, a: Any,
+                         max_evals: int) -> dict:
         """The first stage of :meth:`_refit_head`: W solved with the offsets tied to the statistic.
 
-        ``f``: the bundles' summed features; ``W``, ``b``, ``a``: the statistic layer and the
-        offsets, overwritten in place with the stage's solution (t = N·W(f − m), a = Φ_t / N).
-        Returns the stage's loss before and after.
+        ``f``: the bundles' summed features, ``labels`` their cells; ``W``, ``b``, ``a``: the
+        statistic layer and the offsets, overwritten in place with the stage's solution
+        (t = N·W(f − m), a = Φ_t / N). Returns the stage's record: its loss before and after
+        and the evaluations it used.
         """
         from statgeo.geometry.gradient_integration import GridLineIntegrator
 
@@ -959,13 +972,14 @@ class NeuralGridPosterior:
 
         def tied(i: int, j: int):
             return (g[i:j] @ V.T) @ net.u.T - n * torch.einsum("cij,ij->c", Psi, V)
-        first, last = solve([V], tied, max_evals)
+        first = _mean_cross_entropy(tied, labels, chunk)
+        last, used = _lbfgs_cross_entropy([V], tied, labels, chunk, max_evals, first)
         with torch.no_grad():
             Wt = (P @ V.detach().double().T).T / scale
             W.copy_(Wt.float())
             b.copy_((-(Wt @ m)).float())
             a.copy_((torch.einsum("cij,ij->c", Psi, V.detach()) / scale).float())
-        return first, last
+        return {"loss_before": first, "loss_after": last, "evaluations": int(used)}
 
     def calibrate(self, samples: Any, *, bundles: int = 4, origins: Any = None) -> float:
         """Temperature scaling: T* = argmin_T −mean ln softmax(logits / T)[true cell] on held-out bundles.
