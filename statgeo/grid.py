@@ -641,6 +641,49 @@ class ParameterGrid:
         p = self.points() if p is None else _points("p", p, self.ndim)
         return np.asarray(self.coordinate_map.jacobian(p))
 
+    def natural_product(self) -> tuple[ParameterGrid, tuple[slice, ...]] | None:
+        """This grid laid out in its natural coordinates, where each t_k varies along axis k only.
+
+        A grid laid out in a monotone function of each natural coordinate (the TASEP's rates
+        α = e^{−θ_α}, β = e^{−θ_β}) is the product of its natural axes; finite differences are
+        more accurate taken in t itself than along the grid's axes with the chain rule.
+
+        Returns
+        -------
+        tuple of (ParameterGrid, tuple of slice) or None
+            The grid whose axes are the natural coordinates (identity map; an axis whose t_k
+            decreases along the grid is reversed) and the slices that reorder an array over this
+            grid's shape onto it (and back: each is its own inverse); None for a grid already in
+            natural coordinates (t = p) or one whose natural coordinates are no such product.
+
+        Examples
+        --------
+        >>> from statgeo.coordinates import tasep_rates_map
+        >>> g = ParameterGrid.from_ranges(tasep_rates_map(), alpha=(0.25, 1.0, 3), beta=(0.5, 1.0, 2))
+        >>> natural, flips = g.natural_product()
+        >>> natural.names, natural.axes[0].values.round(3).tolist(), flips[0]
+        (('theta_alpha', 'theta_beta'), [0.0, 0.47, 1.386], slice(None, None, -1))
+        """
+        d = self.ndim
+        t = self.natural_points()
+        if np.array_equal(t, self.points()):
+            return None
+        t = t.reshape(self.shape + (d,))
+        axes, flips = [], []
+        for k in range(d):
+            line = t[(0,) * k + (slice(None),) + (0,) * (d - k - 1) + (k,)]
+            shape = [1] * d
+            shape[k] = line.size
+            if not np.allclose(t[..., k], line.reshape(shape), rtol=1e-12, atol=0.0):
+                return None
+            step = np.diff(line)
+            if line.size < 2 or not (np.all(step > 0) or np.all(step < 0)):
+                return None
+            flip = bool(step[0] < 0)
+            flips.append(slice(None, None, -1) if flip else slice(None))
+            axes.append(Axis(self.natural_names[k], line[::-1] if flip else line))
+        return ParameterGrid(axes), tuple(flips)
+
     def jacobian_to(self, physical_map: CoordinateMap) -> np.ndarray:
         """∂t/∂q at every grid point for another parametrisation q of the same natural coordinates.
 

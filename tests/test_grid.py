@@ -116,3 +116,17 @@ def test_sublattice_is_the_coarsest_centred_regular_sub_lattice_within_the_budge
         np.testing.assert_array_equal(idx, np.arange(g.size))
     # the same sub-lattice by its stride
     np.testing.assert_array_equal(g.sublattice(stride=s if idx.size > 1 or g.size == 1 else max(g.shape)), idx)
+
+
+def test_natural_product_lays_a_rates_grid_out_in_its_natural_coordinates():
+    """The TASEP rates grid is the product of its θ axes (reversed: θ = −ln α falls as α rises);
+    the Ising (T, H) grid is not ((K, η) = (1/T, H/T): η varies along both axes); a grid in
+    natural coordinates needs nothing."""
+    g = ParameterGrid.from_ranges(tasep_rates_map(), alpha=(0.2, 0.9, 5), beta=(0.3, 1.0, 4))
+    natural, flips = g.natural_product()
+    assert natural.names == ("theta_alpha", "theta_beta") and natural.shape == g.shape
+    t = g.natural_points().reshape(g.shape + (2,))
+    np.testing.assert_array_equal(natural.natural_points().reshape(g.shape + (2,)), t[flips])
+    assert flips == (slice(None, None, -1), slice(None, None, -1))
+    assert ParameterGrid.from_ranges(ising_temperature_field_map(), T=(1.0, 2.0, 4), H=(-1.0, 1.0, 3)).natural_product() is None
+    assert ParameterGrid.from_ranges(K=(0.2, 0.7, 4), eta=(-0.2, 0.2, 3)).natural_product() is None

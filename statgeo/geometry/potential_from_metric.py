@@ -28,6 +28,15 @@ at that node instead.
 
 The discretisation is second order: for smooth g the error of Φ (after affine alignment) and of
 its gradient decreases as O(h²).
+
+Where every natural coordinate t_k varies along one grid axis only (a grid laid out in a
+monotone function of each t_k, such as the TASEP's rates α = e^{−θ_α} on a grid regular in θ),
+the differences are taken in t itself, on the grid whose axes are the t_k (reversed where t_k
+decreases), and the results are returned in the grid's own point order. The chain rule above is
+then not needed, and the differences are far more accurate where the map is strongly curved: on
+a 20 × 20 grid regular in θ ∈ [0, ln 10]², the TASEP's exact ∇² ln Z_N / N (N = 10) gives back
+ln Z_N / N to 0.0017 (normalised RMSE after affine alignment) and its gradient to 0.002, against
+0.005 and 0.021 with differences in α.
 """
 
 from __future__ import annotations
@@ -43,7 +52,7 @@ from scipy.sparse.linalg import spsolve
 from statgeo.checks import check_real
 from statgeo.grid import ParameterGrid
 
-__all__ = ["PotentialFit", "potential_from_metric", "grid_gradient"]
+__all__ = ["PotentialFit", "potential_from_metric", "grid_gradient", "grid_hessian"]
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +168,8 @@ def grid_gradient(potential: np.ndarray, grid: ParameterGrid) -> np.ndarray:
 
     ``numpy.gradient`` along every axis (second-order centred inside, second-order one-sided at
     the edges; first order on an axis of two points), then the chain rule with the Jacobian
-    J = ∂t/∂p of the grid's coordinate map.
+    J = ∂t/∂p of the grid's coordinate map. Where each natural coordinate varies along one
+    grid axis only, the differences are taken in t directly (module docstring).
 
     Parameters
     ----------
@@ -198,12 +208,91 @@ def grid_gradient(potential: np.ndarray, grid: ParameterGrid) -> np.ndarray:
     small = [a.name for a in grid.axes if a.size < 2]
     if small:
         raise ValueError(f"grid must have at least 2 points on every axis for differences; axes {small} have 1")
+    product = grid.natural_product()
+    if product is not None:  # differences in t itself (module docstring); the flips are their own inverse
+        natural, flips = product
+        return grid_gradient(phi[flips], natural)[flips]
     gp = np.stack(
         [np.gradient(phi, a.values, axis=j, edge_order=2 if a.size >= 3 else 1) for j, a in enumerate(grid.axes)],
         axis=-1,
     )
     Jinv = np.linalg.inv(grid.jacobian().reshape(grid.shape + (grid.ndim, grid.ndim)))
     return np.einsum("...ji,...j->...i", Jinv, gp)
+
+
+def grid_hessian(potential: np.ndarray, grid: ParameterGrid) -> np.ndarray:
+    """∇²_tΦ on the grid: second-order differences along the grid axes, then the chain rule.
+
+    ``numpy.gradient`` (second-order centred inside, second-order one-sided at the edges) gives
+    ∂Φ/∂p and, applied again, ∂²Φ/∂p_i∂p_j (symmetrised). With J = ∂t/∂p the Jacobian of the
+    grid's coordinate map, ∂²Φ/∂p_i∂p_j = Σ_kl J_ki (∇²_tΦ)_kl J_lj + Σ_k (∂Φ/∂t_k) ∂²t_k/∂p_i∂p_j,
+    so ∇²_tΦ = J⁻ᵀ (∂²Φ/∂p² − Σ_k (∂Φ/∂t_k) ∂²t_k/∂p²) J⁻¹ (the connection term vanishes for an
+    affine map). Where each natural coordinate varies along one grid axis only, the differences
+    are taken in t directly (module docstring). Exact for a quadratic Φ in t on such a grid;
+    second order in the grid step.
+
+    Parameters
+    ----------
+    potential : array_like
+        Values of Φ at the grid points, shape grid.shape, finite.
+    grid : ParameterGrid
+        The grid (every axis ≥ 3 points).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (*grid.shape, d, d), symmetric, the Hessian in natural coordinates.
+
+    Raises
+    ------
+    TypeError
+        ``grid`` is not a ParameterGrid or ``potential`` is not a real array.
+    ValueError
+        Wrong shape, NaN/inf, or an axis of fewer than 3 points.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statgeo.grid import ParameterGrid
+    >>> g = ParameterGrid.from_ranges(a=(0.0, 1.0, 4), b=(0.0, 2.0, 5))
+    >>> A, B = g.mesh()
+    >>> np.round(grid_hessian(A ** 2 + 3 * A * B, g)[0, 0], 12) + 0.0
+    array([[2., 3.],
+           [3., 0.]])
+    """
+    if not isinstance(grid, ParameterGrid):
+        raise TypeError(f"grid must be a ParameterGrid, got {type(grid).__name__}")
+    phi = _real("potential", potential)
+    if phi.shape != grid.shape:
+        raise ValueError(f"potential must have the grid shape {grid.shape}, got {phi.shape}")
+    if not np.isfinite(phi).all():
+        raise ValueError("potential must be finite (no NaN or inf)")
+    small = [a.name for a in grid.axes if a.size < 3]
+    if small:
+        raise ValueError(f"grid must have at least 3 points on every axis for second differences; "
+                         f"axes {small} have fewer")
+    product = grid.natural_product()
+    if product is not None:  # differences in t itself (module docstring)
+        natural, flips = product
+        return grid_hessian(phi[flips], natural)[flips]
+    d, shape = grid.ndim, grid.shape
+
+    def diff(f: np.ndarray, j: int) -> np.ndarray:
+        return np.gradient(f, grid.axes[j].values, axis=j, edge_order=2)
+
+    gp = [diff(phi, j) for j in range(d)]
+    hpp = np.empty(shape + (d, d))
+    for i in range(d):
+        for j in range(i, d):
+            hij = diff(gp[i], i) if i == j else 0.5 * (diff(gp[i], j) + diff(gp[j], i))
+            hpp[..., i, j] = hpp[..., j, i] = hij
+    n = grid.size
+    Jinv = np.linalg.inv(grid.jacobian().reshape(n, d, d))
+    gt = np.einsum("nji,nj->ni", Jinv, np.stack(gp, axis=-1).reshape(n, d))  # ∇_tΦ
+    C = _map_second_derivatives(grid)  # (N, k, i, j)
+    hpp = hpp.reshape(n, d, d) - np.einsum("nk,nkij->nij", gt, C)
+    h = np.einsum("nki,nkl,nlj->nij", Jinv, hpp, Jinv)
+    return (0.5 * (h + np.swapaxes(h, -1, -2))).reshape(shape + (d, d))
 
 
 def potential_from_metric(
@@ -233,8 +322,9 @@ def potential_from_metric(
     weights : array_like, optional
         Non-negative finite weights per component (e.g. 1/Var g_ij), shape
         (*grid.shape, d, d), applied to the squared residuals of the corresponding equations.
-        Weights refer to the components of the metric pulled back to grid coordinates
-        (identical for an identity map).
+        Weights refer to the components of the metric in the coordinates the differences are
+        taken in: the natural ones where the grid is a product in them (module docstring), else
+        the metric pulled back to grid coordinates.
     known_gradient : tuple of (array_like, array_like), optional
         ``(point, grad)``: a point in grid coordinates (snapped to the nearest node) and the
         known ∇_tΦ there, both of shape (d,); fixes the linear part of the gauge.
@@ -302,6 +392,14 @@ def potential_from_metric(
         if pt.shape != (d,) or gr.shape != (d,):
             raise ValueError(f"known_gradient point and gradient must have shape ({d},), got {pt.shape}, {gr.shape}")
         anchor = (int(grid.index_of(pt)), gr)
+    product = grid.natural_product()
+    if product is not None:  # differences in t itself (module docstring); the checks above hold
+        natural, flips = product
+        node = None if anchor is None else grid.to_natural(grid.points()[anchor[0]])
+        fit = potential_from_metric(g[flips], natural, weights=w[flips],
+                                    known_gradient=None if anchor is None else (node, anchor[1]),
+                                    known_value=kv, gradient_weight=gw)
+        return PotentialFit(fit.potential[flips], fit.gradient[flips], fit.residual_rms, fit.n_equations)
 
     N = grid.size
     Jm = grid.jacobian().reshape(N, d, d)

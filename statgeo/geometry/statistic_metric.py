@@ -203,7 +203,9 @@ def mean_jacobian(mean: np.ndarray, grid: ParameterGrid, *, smooth: float = 0.0)
     Finite differences along every grid axis p_j with ``numpy.gradient`` (second-order centred
     differences inside, second-order one-sided differences at the edges; first order on an axis
     of two points; non-uniform spacing supported), then the chain rule
-    ∂μ_a/∂t_i = Σ_j ∂μ_a/∂p_j (∂t/∂p)⁻¹_{ji}. With ``smooth = σ > 0`` μ is first convolved with a
+    ∂μ_a/∂t_i = Σ_j ∂μ_a/∂p_j (∂t/∂p)⁻¹_{ji}; where each natural coordinate varies along one grid
+    axis only (:meth:`statgeo.grid.ParameterGrid.natural_product`) the differences are taken in t
+    directly, which is more accurate for a curved map. With ``smooth = σ > 0`` μ is first convolved with a
     Gaussian of σ grid cells per axis (edges: nearest-value padding), trading an O(σ²h²∂³μ)
     bias for a variance reduced by about (2√π σ)^d.
 
@@ -255,6 +257,10 @@ def mean_jacobian(mean: np.ndarray, grid: ParameterGrid, *, smooth: float = 0.0)
     if small:
         raise ValueError(f"every grid axis needs at least 2 points for finite differences; axes {small} have 1")
     mu = _smooth(mu, sm, grid.ndim)
+    product = grid.natural_product()
+    if product is not None:  # differences in t itself (ParameterGrid.natural_product); flips are self-inverse
+        natural, flips = product
+        return mean_jacobian(mu[flips], natural)[flips]
     dmu_dp = np.stack(
         [
             np.gradient(mu, a.values, axis=j, edge_order=2 if a.size >= 3 else 1)

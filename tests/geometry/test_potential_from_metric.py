@@ -12,7 +12,7 @@ import pytest
 
 from statgeo.geometry.potential_from_metric import grid_gradient, potential_from_metric
 from statgeo.grid import Axis, ParameterGrid
-from statgeo.coordinates import tasep_rates_map
+from statgeo.coordinates import ising_temperature_field_map, tasep_rates_map
 
 
 def lse(t: np.ndarray):
@@ -39,15 +39,17 @@ def errors(grid, fit_kwargs=None):
     return np.sqrt(np.mean((Fa - F) ** 2)), np.sqrt(np.mean((fit.gradient + c - p) ** 2)), fit
 
 
-@pytest.mark.parametrize("kind", ["natural", "physical"])
+@pytest.mark.parametrize("kind", ["natural", "rates", "temperature_field"])
 def test_second_order_convergence(kind):
     """Errors of Φ (after affine alignment) and ∇Φ fall ≈ 4× per halving of the grid step."""
     eF, eG = [], []
     for n in (9, 17, 33):
         if kind == "natural":
             grid = ParameterGrid.from_ranges(a=(-1.0, 1.5, n), b=(-2.0, 0.5, n))
-        else:  # grid in (α, β), natural θ = −ln p: non-uniform in θ, connection terms active
+        elif kind == "rates":  # grid in (α, β), natural θ = −ln α, −ln β: differences in θ (a product grid)
             grid = ParameterGrid.from_ranges(tasep_rates_map(), alpha=(0.2, 0.9, n), beta=(0.3, 1.0, n))
+        else:  # grid in (T, H), natural (K, η) = (1/T, H/T): η varies along both axes, connection terms active
+            grid = ParameterGrid.from_ranges(ising_temperature_field_map(), T=(1.0, 2.0, n), H=(-1.0, 1.0, n))
         f, gr, fit = errors(grid)
         eF.append(f)
         eG.append(gr)
@@ -55,6 +57,25 @@ def test_second_order_convergence(kind):
     for e in (eF, eG):
         assert e[0] / e[1] > 3.3 and e[1] / e[2] > 3.5
     assert eF[-1] < 1e-4
+
+
+def test_a_grid_in_rates_is_differenced_in_its_natural_coordinates():
+    """A grid regular in θ laid out in α = e^{−θ} (θ descending along the axes): the same Φ and ∇Φ,
+    in the grid's own point order, as the grid laid out in θ itself."""
+    th = np.linspace(0.0, np.log(10.0), 20)
+    rates = ParameterGrid([Axis("alpha", np.exp(-th[::-1])), Axis("beta", np.exp(-th[::-1]))],
+                          coordinate_map=tasep_rates_map())
+    natural = ParameterGrid([Axis("theta_alpha", th), Axis("theta_beta", th)])
+    t = rates.natural_points().reshape(rates.shape + (2,))
+    _, _, g = lse(t)
+    on_rates = potential_from_metric(g, rates)
+    on_natural = potential_from_metric(g[::-1, ::-1], natural)
+    np.testing.assert_allclose(on_rates.potential, on_natural.potential[::-1, ::-1], atol=1e-10)
+    np.testing.assert_allclose(on_rates.gradient, on_natural.gradient[::-1, ::-1], atol=1e-10)
+    np.testing.assert_allclose(grid_gradient(on_rates.potential, rates), on_rates.gradient, atol=1e-12)
+    F, p, _ = lse(t)
+    Fa, c = affine_aligned(on_rates.potential, F, t)
+    assert np.sqrt(np.mean((Fa - F) ** 2)) < 1e-3 * F.std()
 
 
 def test_non_uniform_axes_and_three_dimensions():
