@@ -331,8 +331,8 @@ def run(argv: Sequence[str] | None = None) -> dict:
     from statgeo.provenance import versions
     from validation.table1_config import get_preset
     from validation.table1_data import build_grid, build_model, get_reference, get_samples, kaufman_line_check
-    from validation.table1_report import (acceptance, aggregate, detect_boundaries, format_tables, make_figures,
-                                          seed_errors, write_artefacts)
+    from validation.table1_report import (acceptance, aggregate, detect_boundaries, fobs_hessian_floor,
+                                          format_tables, make_figures, seed_errors, write_artefacts)
 
     preset = get_preset(a.preset)
     out = Path(a.out)
@@ -466,6 +466,8 @@ def run(argv: Sequence[str] | None = None) -> dict:
             "sampling_per_seed": {sd: results[(m, sd)].get("sampling", {}) for sd in range(seeds)},
             "reference_check": ref_checks[m],
         }
+        if "observable_fisher" in ref:
+            out_models[m]["fobs_hessian_floor"] = fobs_hessian_floor(grid, ref["observable_fisher"].values, s.margin)
         if not a.no_figures:
             figs += make_figures(out, model, grid, mds, bounds)
     times["errors_and_figures"] = time.perf_counter() - t0

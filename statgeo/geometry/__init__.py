@@ -117,8 +117,10 @@ from statgeo.geometry.potential import (
 from statgeo.geometry.potential_from_metric import (
     PotentialFit,
     grid_gradient,
+    grid_hessian,
     potential_from_metric,
 )
+from statgeo.geometry.hessian_defect import HessianDefect, hessian_defect
 from statgeo.geometry.statistic_metric import (
     StatisticMetric,
     gaussian_statistic_metric,
@@ -215,6 +217,9 @@ __all__ = [
     "PotentialFit",
     "potential_from_metric",
     "grid_gradient",
+    "grid_hessian",
+    "HessianDefect",
+    "hessian_defect",
     # xarray and plots
     "StatgeoAccessor",
     "label_from_attrs",
