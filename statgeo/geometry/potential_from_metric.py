@@ -163,6 +163,22 @@ def _real(name: str, x: Any) -> np.ndarray:
     return a.astype(np.float64)
 
 
+def _potential_on_grid(potential: Any, grid: ParameterGrid, min_points: int) -> np.ndarray:
+    """Checked float64 values of Φ on ``grid`` (every axis ≥ ``min_points`` points)."""
+    if not isinstance(grid, ParameterGrid):
+        raise TypeError(f"grid must be a ParameterGrid, got {type(grid).__name__}")
+    phi = _real("potential", potential)
+    if phi.shape != grid.shape:
+        raise ValueError(f"potential must have the grid shape {grid.shape}, got {phi.shape}")
+    if not np.isfinite(phi).all():
+        raise ValueError("potential must be finite (no NaN or inf)")
+    small = [a.name for a in grid.axes if a.size < min_points]
+    if small:
+        raise ValueError(f"grid must have at least {min_points} points on every axis for the differences; "
+                         f"axes {small} have fewer")
+    return phi
+
+
 def grid_gradient(potential: np.ndarray, grid: ParameterGrid) -> np.ndarray:
     """∇_tΦ on the grid: second-order differences along the grid axes, then ∇_t = J⁻ᵀ ∇_p.
 
@@ -198,16 +214,7 @@ def grid_gradient(potential: np.ndarray, grid: ParameterGrid) -> np.ndarray:
     >>> grid_gradient(g.natural_points()[:, 0] ** 2, g)[:, 0]
     array([0. , 0.5, 1. , 1.5, 2. ])
     """
-    if not isinstance(grid, ParameterGrid):
-        raise TypeError(f"grid must be a ParameterGrid, got {type(grid).__name__}")
-    phi = _real("potential", potential)
-    if phi.shape != grid.shape:
-        raise ValueError(f"potential must have the grid shape {grid.shape}, got {phi.shape}")
-    if not np.isfinite(phi).all():
-        raise ValueError("potential must be finite (no NaN or inf)")
-    small = [a.name for a in grid.axes if a.size < 2]
-    if small:
-        raise ValueError(f"grid must have at least 2 points on every axis for differences; axes {small} have 1")
+    phi = _potential_on_grid(potential, grid, 2)
     product = grid.natural_product()
     if product is not None:  # differences in t itself (module docstring); the flips are their own inverse
         natural, flips = product
@@ -260,17 +267,7 @@ def grid_hessian(potential: np.ndarray, grid: ParameterGrid) -> np.ndarray:
     array([[2., 3.],
            [3., 0.]])
     """
-    if not isinstance(grid, ParameterGrid):
-        raise TypeError(f"grid must be a ParameterGrid, got {type(grid).__name__}")
-    phi = _real("potential", potential)
-    if phi.shape != grid.shape:
-        raise ValueError(f"potential must have the grid shape {grid.shape}, got {phi.shape}")
-    if not np.isfinite(phi).all():
-        raise ValueError("potential must be finite (no NaN or inf)")
-    small = [a.name for a in grid.axes if a.size < 3]
-    if small:
-        raise ValueError(f"grid must have at least 3 points on every axis for second differences; "
-                         f"axes {small} have fewer")
+    phi = _potential_on_grid(potential, grid, 3)
     product = grid.natural_product()
     if product is not None:  # differences in t itself (module docstring)
         natural, flips = product

@@ -13,22 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from statgeo.coordinates import ising_temperature_field_map, tasep_rates_map
-from statgeo.geometry import grid_hessian, hessian_defect
+from statgeo.geometry import Gaussian1D, grid_hessian, hessian_defect
 from statgeo.grid import Axis, ParameterGrid
 
 
-def gaussian_phi(t: np.ndarray) -> np.ndarray:
-    """Φ(θ) = −θ₁²/(4θ₂) − ½ ln(−2θ₂), the log-partition of N(μ, σ²) in natural coordinates."""
-    return -t[..., 0] ** 2 / (4 * t[..., 1]) - 0.5 * np.log(-2 * t[..., 1])
-
-
-def gaussian_metric(t: np.ndarray) -> np.ndarray:
-    mu, var = -t[..., 0] / (2 * t[..., 1]), -1.0 / (2 * t[..., 1])
-    g = np.empty(t.shape[:-1] + (2, 2))
-    g[..., 0, 0] = var
-    g[..., 0, 1] = g[..., 1, 0] = 2 * mu * var
-    g[..., 1, 1] = 4 * mu ** 2 * var + 2 * var ** 2
-    return g
+GAUSSIAN = Gaussian1D()  # Φ(θ) = −θ₁²/(4θ₂) − ½ ln(−2θ₂) + const, its Hessian in closed form
 
 
 def gaussian_grid(n: int) -> ParameterGrid:
@@ -79,7 +68,7 @@ def test_a_hessian_metric_has_no_defect_beyond_the_grid_error():
     for n in (12, 24):
         grid = gaussian_grid(n)
         t = grid.natural_points().reshape(grid.shape + (2,))
-        res.append(hessian_defect(gaussian_metric(t), grid, margin=2))
+        res.append(hessian_defect(GAUSSIAN.hessian(t), grid, margin=2))
     assert 3.0 < res[0].integrability / res[1].integrability < 5.5
     assert res[1].integrability < 0.01
     ratio = res[0].nrmse / res[1].nrmse
@@ -89,7 +78,7 @@ def test_a_hessian_metric_has_no_defect_beyond_the_grid_error():
     grid = gaussian_grid(24)
     t = grid.natural_points()
     X = np.column_stack([np.ones(len(t)), t])
-    phi = gaussian_phi(t)
+    phi = GAUSSIAN.value(t)
     resid = phi - res[1].potential.ravel()
     resid -= X @ np.linalg.lstsq(X, resid, rcond=None)[0]
     assert np.sqrt(np.mean(resid ** 2)) < 1e-3 * phi.std()
