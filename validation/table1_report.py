@@ -538,7 +538,7 @@ def format_tables(results: dict) -> str:
                     lines.append(f"Every row's metric is the Hessian of a fitted potential; F_obs is not a Hessian "
                                  f"metric (integrability defect {floor['integrability']:.3f}: the fraction of ∂F_obs "
                                  f"outside the fully symmetric tensors; docs/table1.md), so no row can score below "
-                                 f"the floor in italics.")
+                                 f"the floor in italics, up to the grid's finite-difference error.")
                 lines.append("")
         dref = "F_obs" if res.get("fobs_label") else "lnZ"
         lines.append(f"**Distance measures of the metric** (vs {dref}; 2000 random pairs of grid points, "
