@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from statgeo.checks import check_int
+from statgeo.geometry.metric import check_metric
 from statgeo.geometry.potential_from_metric import grid_gradient, grid_hessian, potential_from_metric
 from statgeo.grid import ParameterGrid
 
@@ -124,17 +125,9 @@ def hessian_defect(metric: Any, grid: ParameterGrid, *, margin: int = 1) -> Hess
     if short:
         raise ValueError(f"grid axes {short} have fewer than 2 * margin + 3 = {2 * m + 3} points; "
                          f"reduce margin (now {m}) or use a larger grid")
-    if isinstance(metric, (str, bytes)) or metric is None:
-        raise TypeError(f"metric must be a real array, got {metric!r}")
-    g = np.asarray(metric)
-    if g.dtype.kind not in "biuf":
-        raise TypeError(f"metric must be a real array, got dtype {g.dtype}")
+    g = np.asarray(check_metric(metric, positive_definite="none"), dtype=np.float64)  # finite, symmetrised
     if g.shape != shape + (d, d):
         raise ValueError(f"metric must have shape (*grid_shape, d, d) = {shape + (d, d)}, got {g.shape}")
-    g = g.astype(np.float64)
-    if not np.isfinite(g).all():
-        raise ValueError("metric must be finite (no NaN or inf)")
-    g = 0.5 * (g + np.swapaxes(g, -1, -2))
 
     inside = np.zeros(shape, dtype=bool)
     inside[tuple(slice(m, n - m) for n in shape)] = True
