@@ -106,7 +106,7 @@ def hessian_defect(metric: Any, grid: ParameterGrid, *, margin: int = 1) -> Hess
     Examples
     --------
     A metric that is not a Hessian: g = diag(1, 1 + t₁²) has ∂₁g₂₂ = 2t₁ but ∂₂g₁₂ = 0, and two
-    thirds of its derivative's norm lies outside the symmetric tensors, δ = √(2/3):
+    thirds of its derivative's squared norm lies outside the symmetric tensors, δ = √(2/3):
 
     >>> import numpy as np
     >>> from statgeo.grid import ParameterGrid
