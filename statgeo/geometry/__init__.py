@@ -121,6 +121,7 @@ from statgeo.geometry.potential_from_metric import (
     potential_from_metric,
 )
 from statgeo.geometry.hessian_defect import HessianDefect, hessian_defect
+from statgeo.geometry.observed_information import ObservedInformation, observed_information_metric
 from statgeo.geometry.statistic_metric import (
     StatisticMetric,
     gaussian_statistic_metric,
@@ -220,6 +221,8 @@ __all__ = [
     "grid_hessian",
     "HessianDefect",
     "hessian_defect",
+    "ObservedInformation",
+    "observed_information_metric",
     # xarray and plots
     "StatgeoAccessor",
     "label_from_attrs",

@@ -69,6 +69,7 @@ from statgeo.geometry import (
     grid_hessian,
     hessian_defect,
     hessian_metric,
+    observed_information_metric,
     kernel_effective_temperature,
     label_from_attrs,
     mean_jacobian,
@@ -124,6 +125,7 @@ T = GRID.natural_points()
 PHI = np.exp(T).sum(1)
 X = np.random.default_rng(0).poisson(np.exp(T)[:, None, :], size=(GRID.size, 8, 2)).astype(float)
 POST = exact_posterior(X, GRID, PHI, 4, seed=1)
+POST_ROWS = exact_posterior(X, GRID, PHI, 4, seed=1, average=False)  # one row per bundle
 FEATS = X.reshape(-1, 2) + 0.1 * np.random.default_rng(1).normal(size=(GRID.size * 8, 2))
 LOCS = np.repeat(GRID.points(), 8, axis=0)
 METRIC_T = np.zeros((GRID.size, 2, 2))
@@ -701,6 +703,12 @@ ENTRY_POINTS = [
                 "grid": st.one_of(bad_grid, st.just(LINE_GRID)),
                 "margin": st.one_of(bad_int(min=0, max=10_000), st.just(1))},
                message={"grid": ("grid", "metric", "axes"), "margin": ("margin",)}),
+    EntryPoint("statgeo.geometry.observed_information_metric", observed_information_metric,
+               {"posterior": POST_ROWS, "grid": GRID},
+               {"posterior": st.one_of(bad_posterior, st.just(POST)),  # POST: averaged rows, not a likelihood
+                "grid": st.one_of(bad_grid, st.just(OTHER_GRID)),
+                "chunk_rows": bad_int(min=1)},
+               message={"grid": ("grid",), "posterior": ("posterior",), "chunk_rows": ("chunk_rows",)}),
     # ---- xarray accessor
     EntryPoint("statgeo.geometry.StatgeoAccessor", xr.Dataset.statgeo, {"ds": DS},
                {"ds": st.one_of(wrong_type(), st.just(POST))}),
@@ -769,6 +777,7 @@ NOT_ENTRY_POINTS = {
     "statgeo.geometry.StraightComparison": _RESULT,
     "statgeo.geometry.PotentialFit": _RESULT,
     "statgeo.geometry.HessianDefect": _RESULT,
+    "statgeo.geometry.ObservedInformation": _RESULT,
     "statgeo.geometry.StatisticMetric": _RESULT,
     "statgeo.geometry.Potential": _PROTOCOL,
     "statgeo.geometry.Potential.value": _PROTOCOL,
