@@ -19,13 +19,16 @@
 4. ``oracle`` — the model's exact-likelihood posterior of bundles of n (``model.exact_posterior``,
    one row per bundle) → the fit form of row 1.
 5. ``oracle_paper_form`` — the same, per-origin averages at n/2, the paper's fit.
-6. ``classifim`` — :func:`validation.classifim.classifim_metric` (the metric), its potential by
+6. ``oracle_observed_information`` — the same rows' curvature at their origins
+   (:func:`statgeo.geometry.observed_information_metric`: the metric, no potential fitted), its
+   potential by :func:`statgeo.geometry.potential_from_metric`; only where every grid point has rows.
+7. ``classifim`` — :func:`validation.classifim.classifim_metric` (the metric), its potential by
    :func:`statgeo.geometry.potential_from_metric`.
-7. ``mean_as_stat`` — :func:`validation.baselines.mean_as_stat`'s statistic (the mean over the
+8. ``mean_as_stat`` — :func:`validation.baselines.mean_as_stat`'s statistic (the mean over the
    configuration) → :func:`validation.baselines.statistic_baseline`.
-8. ``pca_vae`` — :func:`validation.baselines.pca_vae`, better of PCA / VAE by
-   :func:`validation.baselines.pick_better` (benefit of the doubt). The statistics of rows 7
-   and 8 are fitted and applied by :func:`baseline_statistics`: on all samples in memory, or
+9. ``pca_vae`` — :func:`validation.baselines.pca_vae`, better of PCA / VAE by
+   :func:`validation.baselines.pick_better` (benefit of the doubt). The statistics of rows 8
+   and 9 are fitted and applied by :func:`baseline_statistics`: on all samples in memory, or
    (paper scale) fitted on a subset and applied a block of grid rows at a time.
 
 Every row returns Φ, ∇Φ, ∇²Φ per site (÷ N) on the grid's natural points.
@@ -49,8 +52,10 @@ from statgeo.geometry import (
     feature_kernel_posterior,
     fit_log_partition,
     fit_log_partition_split,
+    observed_information_metric,
     posterior_dataarray,
     posterior_kl,
+    potential_from_metric,
 )
 from statgeo.grid import ParameterGrid
 from statgeo.models import ExponentialFamilyModel, PhysicsModel
@@ -62,14 +67,16 @@ __all__ = ["ROWS", "ROW_LABELS", "ROW_FIT_FORM", "LATTICE_ROWS", "BASELINE_STATI
 
 log = logging.getLogger(__name__)
 
-ROWS = ("ours_neural", "ours_neural_paper_form", "ours_kernel", "oracle", "oracle_paper_form", "classifim",
-        "mean_as_stat", "pca_vae")
+ROWS = ("ours_neural", "ours_neural_paper_form", "ours_kernel", "oracle", "oracle_paper_form",
+        "oracle_observed_information", "classifim", "mean_as_stat", "pca_vae")
 ROW_LABELS = {
     "ours_neural": "Ours (neural grid posterior → free-linear-term fit)",
     "ours_neural_paper_form": "Ours, paper's form (neural posterior averages → JSD fit with ∇Φ centres)",
     "ours_kernel": "Ours (feature-kernel posterior → free-linear-term fit)",
     "oracle": "Oracle (exact-likelihood posterior → free-linear-term fit)",
     "oracle_paper_form": "Oracle, paper's form (bundle average → JSD fit with ∇Φ centres)",
+    "oracle_observed_information": "Oracle, observed information (curvature of the exact-likelihood rows → metric; "
+                                   "Φ by least squares)",
     "classifim": "ClassiFIM-style (pair classifier → metric; Φ by least squares)",
     "mean_as_stat": "Mean-as-Stat",
     "pca_vae": "PCA-VAE (better of PCA / VAE)",
@@ -462,7 +469,7 @@ def run_rows(s: ModelSettings, grid: ParameterGrid, samples: xr.Dataset, referen
     # on a large grid, posterior rows only at the sub-lattice of origins the fit reads (every cell kept)
     origins = grid.sublattice(s.max_posterior_origins) if grid.size > s.max_posterior_origins else None
     exact_post = None
-    if "oracle" in rows or "ours_neural" in rows or "oracle_paper_form" in rows:
+    if set(rows) & {"oracle", "ours_neural", "oracle_paper_form", "oracle_observed_information"}:
         t0 = time.perf_counter()
         kw = {"log_z": reference["log_z"].values * N} if isinstance(model, ExponentialFamilyModel) else {}
         # one row per bundle: exactly the form the free-linear-term fit models
@@ -473,9 +480,27 @@ def run_rows(s: ModelSettings, grid: ParameterGrid, samples: xr.Dataset, referen
     if "oracle_paper_form" in rows:
         # the paper's form: bundle averages at n/2, centres tied to ∇Φ at the origin, JSD
         fit(bundle_average(exact_post, grid), "oracle_paper_form", 1, single=exact_post, linear_term="gradient")
+    if "oracle_observed_information" in rows:
+        # the metric read from the curvature of the same single-bundle rows, no potential fitted
+        # (docs/geometry_metric.md, "The metric from the posteriors' curvature"); Φ from it by least squares
+        t0 = time.perf_counter()
+        oi = observed_information_metric(exact_post, grid)
+        d = diag.setdefault("oracle_observed_information", {})
+        d.update(excluded_rows=int(oi.excluded_rows), rows_per_point=int(np.min(oi.rows)))
+        if np.isfinite(oi.metric).all():
+            pf = potential_from_metric(oi.metric, grid)
+            recon["oracle_observed_information"] = {
+                "log_z": np.asarray(pf.potential).reshape(grid.shape) / N,
+                "grad_log_z": np.asarray(pf.gradient).reshape(grid.shape + (grid.ndim,)) / N,
+                "metric": oi.metric / N}
+            d["median_relative_standard_error"] = float(np.nanmedian(
+                np.diagonal(oi.standard_error, axis1=-2, axis2=-1) / np.diagonal(oi.metric, axis1=-2, axis2=-1)))
+        else:  # posterior rows at a sub-lattice of origins only, or rows left out: reported, not hidden
+            d["error"] = (f"the observed information is missing at {int(np.isnan(oi.metric[..., 0, 0]).sum())} grid "
+                          "points (posterior rows at a sub-lattice of origins, or rows left out)")
+        times["oracle_observed_information"] = time.perf_counter() - t0
     if "classifim" in rows:
         from validation.classifim import classifim_metric
-        from statgeo.geometry import potential_from_metric
 
         t0 = time.perf_counter()
         g_cf, cf_diag = classifim_metric(as_float(), grid, kind=model.configuration_kind, seed=sd[6], progress=False)

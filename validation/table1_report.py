@@ -143,9 +143,11 @@ def seed_errors(s: ModelSettings, model: PhysicsModel, grid: ParameterGrid, refe
 def fobs_hessian_floor(grid: ParameterGrid, fobs: np.ndarray, margin: int) -> dict:
     """How close any Hessian metric can come to the observable Fisher metric on this grid.
 
-    Every row's metric is the Hessian of a fitted potential, and F_obs need not be a Hessian
-    metric (:func:`statgeo.geometry.hessian_defect`): the closest one's normalised RMSE per
-    component, over the same cells as the rows' errors, is a floor under every row's column.
+    The rows that fit a potential report its Hessian as their metric, and F_obs need not be a
+    Hessian metric (:func:`statgeo.geometry.hessian_defect`): the closest one's normalised RMSE
+    per component, over the same cells as the rows' errors, is a floor under those rows' column.
+    The rows that estimate the metric first (the observed information, ClassiFIM-style, the
+    statistic baselines) are not bound by it.
 
     Parameters
     ----------
@@ -532,13 +534,15 @@ def format_tables(results: dict) -> str:
                         for q in cols) + " |")
                 floor = res.get("fobs_hessian_floor")
                 if rname == "F_obs" and coords == "natural" and floor:
-                    lines.append("| *closest Hessian metric (a floor under every row)* | " + " | ".join(
+                    lines.append("| *closest Hessian metric (a floor under the fitted potentials)* | " + " | ".join(
                         f"{floor['nrmse'][q]:.4f}" if q in floor["nrmse"] else "—" for q in cols) + " |")
                     lines.append("")
-                    lines.append(f"Every row's metric is the Hessian of a fitted potential; F_obs is not a Hessian "
-                                 f"metric (integrability defect {floor['integrability']:.3f}: the fraction of ∂F_obs "
-                                 f"outside the fully symmetric tensors; docs/table1.md), so no row can score below "
-                                 f"the floor in italics, up to the grid's finite-difference error.")
+                    lines.append(f"F_obs is not a Hessian metric (integrability defect {floor['integrability']:.3f}: "
+                                 f"the fraction of ∂F_obs outside the fully symmetric tensors; docs/table1.md), so no "
+                                 f"row whose metric is the Hessian of its fitted potential (ours, the oracle's fits) "
+                                 f"can score below the floor in italics, up to the grid's finite-difference error. "
+                                 f"The rows that estimate the metric first (observed information, ClassiFIM-style, "
+                                 f"the statistic baselines) are not bound by it.")
                 lines.append("")
         dref = "F_obs" if res.get("fobs_label") else "lnZ"
         lines.append(f"**Distance measures of the metric** (vs {dref}; 2000 random pairs of grid points, "
