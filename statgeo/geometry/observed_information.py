@@ -47,7 +47,7 @@ __all__ = ["ObservedInformation", "observed_information_metric"]
 class ObservedInformation:
     """Result of :func:`observed_information_metric`.
 
-    Attributes
+    Parameters
     ----------
     metric : numpy.ndarray
         Shape (*grid.shape, d, d), symmetric: ĝ at every grid point with rows; NaN elsewhere.

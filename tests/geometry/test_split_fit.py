@@ -101,12 +101,18 @@ def test_split_fit_recovers_the_potential_and_the_jump(kink):
 
 def test_split_potential_is_continuous_and_each_side_is_its_piece(kink):
     g, t, phi, grad, hess, split, whole = kink
+    rms = split.diagnostics["continuity_rms"]
+    # value continuous across the line to the least-squares residual the join reports, at the
+    # line's points where the join is fitted ...
+    line = np.asarray(split.diagnostics["line_points"])
+    gap = split.value(line) - split.value(line - [0.0, 1e-9])
+    assert abs(np.sqrt(np.mean(gap ** 2)) - rms) <= 1e-6 * (1 + rms)
+    # ... and of the same size between them (measured 1.09-1.18 times the reported rms, depending
+    # on the CPU's rounding: the two sides' fits are smooth, not equal, between the points)
     x = np.linspace(-1, 1, 9)
     on_line = np.stack([x, np.zeros_like(x)], 1)
-    below = on_line - [0.0, 1e-9]
-    # value continuous across the line to the least-squares residual the join reports
-    gap = split.value(on_line) - split.value(below)
-    assert np.sqrt(np.mean(gap ** 2)) <= split.diagnostics["continuity_rms"] + 1e-6
+    gap = split.value(on_line) - split.value(on_line - [0.0, 1e-9])
+    assert np.sqrt(np.mean(gap ** 2)) <= 1.5 * rms + 1e-6
     pts = np.array([[0.3, -0.4], [0.3, 0.4]])
     np.testing.assert_allclose(split.gradient(pts)[0], split.lower.gradient(pts[:1])[0] + split.slope)
     np.testing.assert_allclose(split.gradient(pts)[1], split.upper.gradient(pts[1:])[0])
