@@ -95,6 +95,15 @@ def _on_grid(fp: Any, grid: ParameterGrid, N: int) -> dict[str, np.ndarray]:
             "metric": fp.hessian(t).reshape(sh + (2, 2)) / N}
 
 
+def _from_metric(metric: np.ndarray, grid: ParameterGrid, N: int) -> dict[str, np.ndarray]:
+    """A row that estimates the metric first: Φ and ∇Φ by least squares (``potential_from_metric``), per site."""
+    metric = metric.reshape(grid.shape + (grid.ndim, grid.ndim))
+    pf = potential_from_metric(metric, grid)
+    return {"log_z": np.asarray(pf.potential).reshape(grid.shape) / N,
+            "grad_log_z": np.asarray(pf.gradient).reshape(grid.shape + (grid.ndim,)) / N,
+            "metric": metric / N}
+
+
 def _from_ds(ds: xr.Dataset, grid: ParameterGrid) -> dict[str, np.ndarray]:
     return {"log_z": ds["log_z"].transpose(*grid.names).values,
             "grad_log_z": ds["grad_log_z"].transpose(*grid.names, ...).values,
@@ -488,11 +497,7 @@ def run_rows(s: ModelSettings, grid: ParameterGrid, samples: xr.Dataset, referen
         d = diag.setdefault("oracle_observed_information", {})
         d.update(excluded_rows=int(oi.excluded_rows), rows_per_point=int(np.min(oi.rows)))
         if np.isfinite(oi.metric).all():
-            pf = potential_from_metric(oi.metric, grid)
-            recon["oracle_observed_information"] = {
-                "log_z": np.asarray(pf.potential).reshape(grid.shape) / N,
-                "grad_log_z": np.asarray(pf.gradient).reshape(grid.shape + (grid.ndim,)) / N,
-                "metric": oi.metric / N}
+            recon["oracle_observed_information"] = _from_metric(oi.metric, grid, N)
             d["median_relative_standard_error"] = float(np.nanmedian(
                 np.diagonal(oi.standard_error, axis1=-2, axis2=-1) / np.diagonal(oi.metric, axis1=-2, axis2=-1)))
         else:  # posterior rows at a sub-lattice of origins only, or rows left out: reported, not hidden
@@ -504,10 +509,7 @@ def run_rows(s: ModelSettings, grid: ParameterGrid, samples: xr.Dataset, referen
 
         t0 = time.perf_counter()
         g_cf, cf_diag = classifim_metric(as_float(), grid, kind=model.configuration_kind, seed=sd[6], progress=False)
-        pf = potential_from_metric(g_cf.reshape(grid.shape + (grid.ndim, grid.ndim)), grid)
-        recon["classifim"] = {"log_z": np.asarray(pf.potential).reshape(grid.shape) / N,
-                              "grad_log_z": np.asarray(pf.gradient).reshape(grid.shape + (grid.ndim,)) / N,
-                              "metric": g_cf.reshape(grid.shape + (grid.ndim, grid.ndim)) / N}
+        recon["classifim"] = _from_metric(g_cf, grid, N)
         diag["classifim"] = {k: v for k, v in cf_diag.items() if isinstance(v, (int, float, str))}
         times["classifim"] = time.perf_counter() - t0
 

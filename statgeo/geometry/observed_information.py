@@ -38,6 +38,7 @@ import xarray as xr
 from statgeo.checks import check_int
 from statgeo.geometry.posterior import check_grid, check_posterior
 from statgeo.geometry.posterior_diagnostics import DegeneratePosteriorWarning
+from statgeo.geometry.potential_from_metric import _map_second_derivatives, _natural_hessian
 from statgeo.grid import ParameterGrid
 
 __all__ = ["ObservedInformation", "observed_information_metric"]
@@ -160,8 +161,6 @@ def _grid_frame(grid: ParameterGrid) -> tuple[list[np.ndarray], np.ndarray | Non
     if product is not None:  # t_k along axis k: the natural coordinate's own values (in grid order)
         natural, flips = product
         return [np.asarray(natural.axes[k].values, np.float64)[flips[k]] for k in range(d)], None, None
-    from statgeo.geometry.potential_from_metric import _map_second_derivatives
-
     Jinv = np.linalg.inv(grid.jacobian().reshape(grid.size, d, d))
     return [a.values.astype(np.float64) for a in grid.axes], Jinv, _map_second_derivatives(grid)
 
@@ -235,6 +234,7 @@ def observed_information_metric(posterior: xr.DataArray, grid: ParameterGrid, *,
     d, C = grid.ndim, grid.size
     coords, Jinv, conn = _grid_frame(grid)
     cells, weights, pairs = _derivative_operators(grid, coords)
+    on_stencil = (weights != 0).any(1)  # (C, m): the nodes some derivative reads (the rest is padding)
     sums = np.zeros((C, d, d))
     squares = np.zeros((C, d, d))
     counts = np.zeros(C, np.int64)
@@ -243,8 +243,7 @@ def observed_information_metric(posterior: xr.DataArray, grid: ParameterGrid, *,
         o = origins[start:start + chunk_rows]
         rows = np.arange(start, start + o.size)
         p = np.asarray(values[rows[:, None], cells[o]], np.float64)  # (R, m) posterior at the stencil nodes
-        used = (weights[o] != 0).any(1)
-        keep = np.all((p > 0) | ~used, axis=1)
+        keep = np.all((p > 0) | ~on_stencil[o], axis=1)
         excluded += int((~keep).sum())
         o, p = o[keep], p[keep]
         logp = np.log(np.where(p > 0, p, 1.0))
@@ -253,9 +252,7 @@ def observed_information_metric(posterior: xr.DataArray, grid: ParameterGrid, *,
         for n_pair, (i, j) in enumerate(pairs):
             h[:, i, j] = h[:, j, i] = der[:, d + n_pair]
         if Jinv is not None:
-            Ji = Jinv[o]
-            grad_t = np.einsum("rji,rj->ri", Ji, der[:, :d])
-            h = np.einsum("rki,rkl,rlj->rij", Ji, h - np.einsum("rk,rkij->rij", grad_t, conn[o]), Ji)
+            h = _natural_hessian(h, der[:, :d], Jinv[o], conn[o])
         info = -h / T
         np.add.at(sums, o, info)
         np.add.at(squares, o, info ** 2)

@@ -285,11 +285,22 @@ def grid_hessian(potential: np.ndarray, grid: ParameterGrid) -> np.ndarray:
             hpp[..., i, j] = hpp[..., j, i] = hij
     n = grid.size
     Jinv = np.linalg.inv(grid.jacobian().reshape(n, d, d))
-    gt = np.einsum("nji,nj->ni", Jinv, np.stack(gp, axis=-1).reshape(n, d))  # ∇_tΦ
-    C = _map_second_derivatives(grid)  # (N, k, i, j)
-    hpp = hpp.reshape(n, d, d) - np.einsum("nk,nkij->nij", gt, C)
-    h = np.einsum("nki,nkl,nlj->nij", Jinv, hpp, Jinv)
+    h = _natural_hessian(hpp.reshape(n, d, d), np.stack(gp, axis=-1).reshape(n, d), Jinv,
+                        _map_second_derivatives(grid))
     return (0.5 * (h + np.swapaxes(h, -1, -2))).reshape(shape + (d, d))
+
+
+def _natural_hessian(hess_p: np.ndarray, grad_p: np.ndarray, jacobian_inv: np.ndarray,
+                    map_second: np.ndarray) -> np.ndarray:
+    """∇²_t f from ∂f/∂p and ∂²f/∂p² through the chain rule (module docstring).
+
+    ∇²_t f = J⁻ᵀ (∂²f/∂p² − Σ_k (∂f/∂t_k) ∂²t_k/∂p²) J⁻¹ with ∇_t f = J⁻ᵀ ∂f/∂p, J = ∂t/∂p,
+    at n points: ``hess_p`` (n, d, d), ``grad_p`` (n, d), ``jacobian_inv`` (n, d, d) and
+    ``map_second`` (n, k, i, j) = ∂²t_k/∂p_i∂p_j.
+    """
+    grad_t = np.einsum("nji,nj->ni", jacobian_inv, grad_p)
+    corrected = hess_p - np.einsum("nk,nkij->nij", grad_t, map_second)
+    return np.einsum("nki,nkl,nlj->nij", jacobian_inv, corrected, jacobian_inv)
 
 
 def potential_from_metric(
